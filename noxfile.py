@@ -1,0 +1,57 @@
+"""Nox sessions for djframe: tests, lint, the demo and the benchmarks.
+
+`nox` runs lint and tests; `nox -s tests` is what CI runs (see .ci/run). Each session
+gets its own reusable virtualenv under .nox/. This file does not set up PostgreSQL:
+the test suite starts its own throwaway server (tests/_postgres.py).
+
+Sessions use Python 3.11, the CI's version, when the machine has it, and otherwise
+the Python running nox; pick another with e.g. `nox -s tests --force-python 3.12`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+# None means "the Python running nox", so a machine without 3.11 still runs every session.
+PYTHON = "3.11" if shutil.which("python3.11") else None
+LINT_PATHS = ("src", "tests", "benchmarks")
+# Named explicitly so that the tests' behaviour does not depend on nox's env handling.
+PASSTHROUGH_ENV = ("CI", "DJFRAME_TEST_PG_URL")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite; arguments after `--` go to pytest."""
+    session.install("-e", ".[test]")
+    env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff and types with mypy."""
+    session.install("-e", ".[lint]")  # the package itself too, so mypy sees its deps
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Install djframe as a user would (not editable) and run its demo."""
+    session.install(".")
+    session.run("djframe", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; arguments after `--` go to benchmarks/run.py."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/run.py", *session.posargs)

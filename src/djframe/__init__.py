@@ -1,0 +1,78 @@
+"""djframe: DataJoint's relational workflow model for the dataframe world.
+
+A pipeline is a set of tables; foreign keys are its dependencies; queries are relational
+expressions checked for attribute lineage, compiled through Ibis to DuckDB (embedded, the
+default) or PostgreSQL, and returned as Polars frames over Arrow.
+
+Examples
+--------
+>>> import djframe as dj
+>>> conn = dj.connect("duckdb://")
+>>> schema = dj.Schema("quickstart", connection=conn)
+"""
+
+from djframe.algebra.condition import AndList, Not
+from djframe.algebra.expression import QueryExpression
+from djframe.connection import Connection, connect
+from djframe.errors import (
+    AccessError,
+    ConfigError,
+    ConnectionError,
+    DataError,
+    DefinitionError,
+    DjframeError,
+    DuplicateError,
+    IntegrityError,
+    JobError,
+    LineageError,
+    MissingAttributeError,
+    MissingKeyError,
+    MissingParentError,
+    MissingTableError,
+    QueryError,
+    StoreError,
+    UnknownTypeError,
+)
+from djframe.heading import Attribute, Heading
+from djframe.schema import Schema, list_schemas, virtual_schema
+from djframe.settings import config
+from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AccessError",
+    "AndList",
+    "Attribute",
+    "Computed",
+    "ConfigError",
+    "Connection",
+    "ConnectionError",
+    "DataError",
+    "DefinitionError",
+    "DjframeError",
+    "DuplicateError",
+    "Heading",
+    "Imported",
+    "IntegrityError",
+    "JobError",
+    "LineageError",
+    "Lookup",
+    "Manual",
+    "MissingAttributeError",
+    "MissingKeyError",
+    "MissingParentError",
+    "MissingTableError",
+    "Not",
+    "Part",
+    "QueryError",
+    "QueryExpression",
+    "Schema",
+    "StoreError",
+    "Table",
+    "UnknownTypeError",
+    "config",
+    "connect",
+    "list_schemas",
+    "virtual_schema",
+]

@@ -1,0 +1,126 @@
+"""Restriction conditions and how each kind becomes an Ibis predicate.
+
+The kinds (SPEC section 4): a dict (AND of equalities; unknown keys ignored), a list, tuple or
+set (OR), :class:`AndList` (AND), :class:`Not`, a bool, another expression (semi-join on the
+namesakes, lineage-checked), a Polars / Arrow / pandas frame (semi-join on its columns), a
+portable SQL string, and an Ibis deferred predicate (``_.x > 3``). Every kind lowers to one
+boolean Ibis value, so they nest freely inside OR, AND and NOT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from djframe.algebra.lineage import check_namesakes, namesakes
+from djframe.algebra.sqlexpr import translate
+from djframe.errors import QueryError
+from djframe.heading import Heading
+
+if TYPE_CHECKING:
+    from djframe.algebra.expression import LowerContext
+
+__all__ = ["AndList", "Not", "predicate"]
+
+
+class AndList(list):  # type: ignore[type-arg]
+    """Conditions that must all hold: ``A & dj.AndList([c1, c2])`` is ``A & c1 & c2``."""
+
+
+@dataclass(frozen=True)
+class Not:
+    """The negation of a condition: ``A & dj.Not(c)`` is ``A - c``."""
+
+    condition: Any
+
+
+def as_frame(condition: Any) -> pa.Table | None:
+    """A local frame as Arrow, or None if ``condition`` is not one."""
+    if isinstance(condition, pa.Table):
+        return condition
+    module = type(condition).__module__.split(".")[0]
+    if module == "polars" and hasattr(condition, "to_arrow"):
+        return condition.to_arrow()
+    if module == "pandas" and hasattr(condition, "to_dict"):
+        return pa.Table.from_pandas(condition, preserve_index=False)
+    return None
+
+
+def literal_for(value: Any, column: ir.Value) -> ir.Value:
+    if isinstance(value, uuid.UUID):
+        value = str(value)
+    target = column.type()
+    if isinstance(value, str) and (target.is_temporal() or target.is_numeric() or target.is_uuid()):
+        return ibis.literal(value).cast(target)
+    if isinstance(value, dt.datetime | dt.date) and target.is_temporal():
+        return ibis.literal(value, type=target)
+    return ibis.literal(value)
+
+
+def dict_predicate(table: ir.Table, condition: Mapping[str, Any]) -> ir.BooleanValue:
+    terms = []
+    for name, value in condition.items():
+        if name not in table.columns:
+            continue  # DataJoint: keys that are not attributes are ignored
+        column = table[name]
+        terms.append(column.isnull() if value is None else column == literal_for(value, column))
+    return ibis.and_(*terms) if terms else ibis.literal(True)
+
+
+def matches(table: ir.Table, other: ir.Table, names: list[str]) -> ir.BooleanValue:
+    """True for rows of ``table`` that have a match in ``other`` on ``names`` (EXISTS)."""
+    other = other.view()
+    if not names:
+        return other.count() > 0
+    return ibis.and_(*(other[n] == table[n] for n in names)).any()
+
+
+def predicate(
+    table: ir.Table, heading: Heading, condition: Any, ctx: LowerContext, semantic_check: bool
+) -> ir.BooleanValue:
+    """Lower one condition of any kind to a boolean Ibis value over ``table``."""
+    from djframe.algebra.expression import QueryExpression, as_expression
+
+    if isinstance(condition, bool):
+        return ibis.literal(condition)
+    if isinstance(condition, str):
+        return translate(table, condition)
+    if isinstance(condition, Not):
+        return ~predicate(table, heading, condition.condition, ctx, semantic_check)
+    if isinstance(condition, AndList):
+        parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
+        return ibis.and_(*parts) if parts else ibis.literal(True)
+    if isinstance(condition, Mapping):
+        return dict_predicate(table, condition)
+    if (frame := as_frame(condition)) is not None:
+        names = [n for n in frame.column_names if n in heading]
+        return matches(table, ctx.relation(frame.select(names)), names)
+    expression = as_expression(condition)
+    if isinstance(expression, QueryExpression):
+        if getattr(expression, "is_universal", False):
+            return ibis.literal(True)
+        names = (
+            check_namesakes(heading, expression.heading, "restrict")
+            if semantic_check
+            else namesakes(heading, expression.heading)
+        )
+        return matches(table, expression.lower(ctx), names)
+    if isinstance(condition, list | tuple | set | frozenset):
+        parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
+        return ibis.or_(*parts) if parts else ibis.literal(False)
+    if isinstance(condition, ibis.common.deferred.Deferred):
+        return condition.resolve(table)
+    if isinstance(condition, ir.BooleanValue):
+        return condition
+    raise QueryError(
+        f"Cannot restrict by a {type(condition).__name__}. A condition is a dict, a list (OR), "
+        "dj.AndList, dj.Not, a bool, a table or expression, a Polars/Arrow/pandas frame, a SQL "
+        "string, or an Ibis predicate such as _.x > 3."
+    )

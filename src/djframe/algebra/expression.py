@@ -1,0 +1,318 @@
+"""Query expressions: lazy, immutable relational algebra over declared tables.
+
+Each operator returns a new expression whose heading (names, key, lineage) is derived at once,
+so mistakes surface where they are made; nothing runs until results are asked for. An
+expression lowers to an Ibis table over unbound tables (:meth:`QueryExpression.lower`), which
+Ibis compiles for the backend's dialect.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from djframe._typing import PartIntegrity
+from djframe.algebra.condition import Not, predicate
+from djframe.algebra.lineage import check_namesakes, namesakes
+from djframe.algebra.sqlexpr import translate
+from djframe.errors import QueryError
+from djframe.heading import Attribute, Heading
+from djframe.results import ResultsMixin
+
+if TYPE_CHECKING:
+    from djframe.connection import Connection
+
+__all__ = ["Join", "LowerContext", "Projection", "QueryExpression", "Restriction", "as_expression"]
+
+_frame_names = itertools.count()
+
+
+class LowerContext:
+    """Collects the local frames an expression restricts by, to upload before it runs."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, pa.Table] = {}
+
+    def relation(self, data: pa.Table) -> ir.Table:
+        name = f"_djframe_frame_{next(_frame_names)}"
+        self.frames[name] = data
+        return ibis.table(ibis.schema(data.schema), name=name)
+
+
+def as_expression(value: Any) -> Any:
+    """A table class stands for its table: ``Session & Subject`` needs ``Subject()``."""
+    if isinstance(value, type) and issubclass(value, QueryExpression):
+        return value()
+    return value
+
+
+class QueryExpression(ResultsMixin):
+    """The base of tables and of every expression built from them."""
+
+    connection: Connection
+
+    @property
+    def heading(self) -> Heading:
+        raise NotImplementedError
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        """This expression as an Ibis table whose columns are the heading's names."""
+        raise NotImplementedError
+
+    @property
+    def primary_key(self) -> list[str]:
+        return self.heading.primary_key
+
+    # -- restriction ---------------------------------------------------------------------
+    def restrict(self, condition: Any, *, semantic_check: bool = True) -> QueryExpression:
+        """Rows that match ``condition`` (see :mod:`djframe.algebra.condition` for the kinds)."""
+        return Restriction(self, condition, semantic_check)
+
+    def __and__(self, condition: Any) -> QueryExpression:
+        return self.restrict(condition)
+
+    def __sub__(self, condition: Any) -> QueryExpression:
+        return self.restrict(Not(condition))
+
+    # -- join ----------------------------------------------------------------------------
+    def join(
+        self, other: Any, *, semantic_check: bool = True, left: bool = False
+    ) -> QueryExpression:
+        """All combinations of rows that agree on the namesake attributes.
+
+        With ``left=True`` every row of ``self`` is kept (``self`` must determine ``other``).
+        """
+        return Join(self, as_expression(other), semantic_check=semantic_check, left=left)
+
+    def __mul__(self, other: Any) -> QueryExpression:
+        return self.join(other)
+
+    def extend(self, other: Any, *, semantic_check: bool = True) -> QueryExpression:
+        """Add ``other``'s attributes to each row (a left join; ``self`` must determine ``other``)."""
+        return self.join(other, semantic_check=semantic_check, left=True)
+
+    # -- projection ----------------------------------------------------------------------
+    def proj(self, *attributes: Any, **named: str) -> QueryExpression:
+        """Keep, rename, compute or exclude attributes; the primary key is always kept.
+
+        ``proj()`` keeps the key; ``proj('a')`` adds ``a``; ``proj(...)`` keeps all;
+        ``proj(..., '-notes')`` all but notes; ``proj(new='old')`` renames;
+        ``proj(total='a + b')`` computes from portable SQL.
+        """
+        return Projection(self, attributes, named)
+
+    def _foreign_key_source(self) -> Any:
+        return None
+
+    # -- deleting ------------------------------------------------------------------------
+    def _restricted_table(self) -> Any:
+        """The table this expression restricts, or None if it is not a restricted table."""
+        return None
+
+    def delete(
+        self, *, prompt: bool | None = None, part_integrity: PartIntegrity = "enforce"
+    ) -> int:
+        """Delete these rows and every row that depends on them, in one transaction.
+
+        Returns the number of rows deleted from this table. Asks first only in an interactive
+        session with ``dj.config["safemode"]`` on, unless ``prompt`` says otherwise.
+        """
+        from djframe.delete import delete
+
+        return delete(self, prompt=prompt, part_integrity=part_integrity)
+
+    def delete_quick(self) -> int:
+        """Delete these rows without cascading; refused where other rows still reference them."""
+        from djframe.delete import delete_quick
+
+        return delete_quick(self)
+
+
+class Restriction(QueryExpression):
+    def __init__(self, source: QueryExpression, condition: Any, semantic_check: bool) -> None:
+        self.source = source
+        self.condition = condition
+        self.semantic_check = semantic_check
+        self.connection = source.connection
+        check_restriction(source, condition, semantic_check)
+
+    @property
+    def heading(self) -> Heading:
+        return self.source.heading
+
+    def _restricted_table(self) -> Any:
+        return self.source._restricted_table()
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        table = self.source.lower(ctx)
+        return table.filter(
+            predicate(table, self.heading, self.condition, ctx, self.semantic_check)
+        )
+
+
+def check_restriction(source: QueryExpression, condition: Any, semantic_check: bool) -> None:
+    """Check lineage where the condition is an expression, so errors surface at once."""
+    other = as_expression(condition.condition if isinstance(condition, Not) else condition)
+    if (
+        semantic_check
+        and isinstance(other, QueryExpression)
+        and not getattr(other, "is_universal", False)
+    ):
+        check_namesakes(source.heading, other.heading, "restrict")
+
+
+def join_key(a: Heading, b: Heading) -> list[str]:
+    """DataJoint 2.x: A's key if A determines B, B's if only B determines A, else the union."""
+    if a.determines(b):
+        return a.primary_key
+    if b.determines(a):
+        return b.primary_key
+    return a.primary_key + [k for k in b.primary_key if k not in a.primary_key]
+
+
+class Join(QueryExpression):
+    def __init__(
+        self, a: QueryExpression, b: Any, *, semantic_check: bool = True, left: bool = False
+    ) -> None:
+        if not isinstance(b, QueryExpression):
+            raise QueryError(
+                f"Cannot join with a {type(b).__name__}; join takes a table or expression."
+            )
+        self.a, self.b, self.left = a, b, left
+        self.connection = a.connection
+        self.on = (
+            check_namesakes(a.heading, b.heading, "join")
+            if semantic_check
+            else namesakes(a.heading, b.heading)
+        )
+        if left and not a.heading.determines(b.heading):
+            raise QueryError(
+                "A left join (extend) keeps every row of the left operand, so the left operand "
+                f"must determine the right one: it lacks {[k for k in b.primary_key if k not in a.heading]} "
+                "of the right operand's primary key."
+            )
+        self._heading = self.derive_heading()
+
+    def derive_heading(self) -> Heading:
+        a, b = self.a.heading, self.b.heading
+        extra = [
+            replace(attr, nullable=attr.nullable or self.left) for attr in b if attr.name not in a
+        ]
+        return Heading(list(a) + extra).with_key(join_key(a, b))
+
+    @property
+    def heading(self) -> Heading:
+        return self._heading
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        a, b = self.a.lower(ctx), self.b.lower(ctx).view()
+        if self.left:
+            joined = a.left_join(b, [a[n] == b[n] for n in self.on])
+            return joined.select(
+                *(a[n] for n in self.a.heading.names),
+                *(b[n] for n in self.b.heading.names if n not in self.on),
+            )
+        joined = a.join(b, self.on) if self.on else a.cross_join(b)
+        return joined.select(*self.heading.names)
+
+
+class Projection(QueryExpression):
+    def __init__(
+        self, source: QueryExpression, attributes: tuple[Any, ...], named: dict[str, str]
+    ) -> None:
+        self.source = source
+        self.connection = source.connection
+        self.plan = plan_projection(source.heading, attributes, named)
+        self.keep, self.renames, self.computed = (
+            self.plan.keep,
+            self.plan.renames,
+            self.plan.computed,
+        )
+        self._heading = self.derive_heading()
+
+    def derive_heading(self) -> Heading:
+        source = self.source.heading
+        kept = [source[n] for n in self.keep]
+        renamed = [
+            replace(
+                source[old], name=new, in_key=source[old].in_key and new not in self.plan.copies
+            )
+            for new, old in self.renames.items()
+        ]
+        computed = [Attribute(name, None) for name in self.computed]
+        return Heading(kept + renamed + computed)
+
+    @property
+    def heading(self) -> Heading:
+        return self._heading
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        table = self.source.lower(ctx)
+        columns = {n: table[n] for n in self.keep}
+        columns |= {new: table[old] for new, old in self.renames.items()}
+        columns |= {name: translate(table, text) for name, text in self.computed.items()}
+        return table.select(**{n: columns[n] for n in self.heading.names})
+
+    def _foreign_key_source(self) -> Any:
+        """``-> Parent.proj(new='old')``: a pure renaming of a table can be referenced."""
+        source = getattr(self.source, "_foreign_key_source", None)
+        found = source() if callable(source) else None
+        if found is None or found[1] or self.computed:
+            return None
+        info = found[0]
+        if any(name not in info.heading.primary_key for name in self.keep):
+            return None
+        return info, dict(self.renames)
+
+
+@dataclass(frozen=True)
+class ProjectionPlan:
+    keep: list[str]
+    renames: dict[str, str]
+    """New name -> source name, for renames and for copies ``new='(old)'``."""
+    copies: set[str]
+    computed: dict[str, str]
+    """New name -> portable SQL."""
+
+
+def plan_projection(
+    heading: Heading, attributes: tuple[Any, ...], named: dict[str, str]
+) -> ProjectionPlan:
+    """Sort proj's arguments into kept names, renames, copies and computed attributes."""
+    keep_all = any(a is Ellipsis for a in attributes)
+    excluded = {a[1:].strip() for a in attributes if isinstance(a, str) and a.startswith("-")}
+    listed = [a for a in attributes if isinstance(a, str) and not a.startswith("-")]
+    for name in [*listed, *excluded]:
+        heading[name]  # raises MissingAttributeError naming it
+    if excluded & set(heading.primary_key):
+        raise QueryError(
+            f"Cannot exclude primary-key attribute(s) {sorted(excluded & set(heading.primary_key))} "
+            "with proj: a projection keeps the key. Rename them, or use dj.U to change the key."
+        )
+    renames: dict[str, str] = {}
+    copies: set[str] = set()
+    computed: dict[str, str] = {}
+    for new, text in named.items():
+        old = text.strip()
+        if old.startswith("(") and old.endswith(")") and old[1:-1].strip() in heading:
+            renames[new] = old[1:-1].strip()
+            copies.add(new)
+        elif old in heading:
+            renames[new] = old
+        else:
+            computed[new] = text
+    moved = {old for new, old in renames.items() if new not in copies}
+    base = heading.names if keep_all else heading.primary_key + listed
+    keep = [n for n in dict.fromkeys(base) if n not in excluded | moved]
+    clash = set(keep) & set(named)
+    if clash:
+        raise QueryError(
+            f"proj would create {sorted(clash)} twice: they are kept and also assigned. "
+            "Exclude them ('-name') or pick new names."
+        )
+    return ProjectionPlan(keep, renames, copies, computed)

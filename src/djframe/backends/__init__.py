@@ -1,0 +1,75 @@
+"""The SQL engines behind a connection, each behind the one :class:`Backend` protocol.
+
+A backend moves SQL text in and Arrow data out; it knows nothing of tables, headings or
+lineage. Features ask a backend for a capability (``enforces_foreign_keys``), never for its
+name. :func:`open_backend` picks the implementation from a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import pyarrow as pa
+
+from djframe._typing import BackendName
+from djframe.errors import ConfigError
+
+__all__ = ["Backend", "open_backend"]
+
+
+class Backend(Protocol):
+    """What djframe needs from a SQL engine."""
+
+    name: BackendName
+    dialect: str
+    """The sqlglot / Ibis dialect its SQL is written in."""
+    enforces_foreign_keys: bool
+    """True when the engine checks references itself, inside transactions, as PostgreSQL does.
+    DuckDB checks them eagerly per statement (a child and its parent cannot both be deleted in
+    one transaction), so djframe declares no foreign keys there and checks them itself."""
+    url: str
+    """The URL it was opened with, password redacted."""
+
+    def execute(self, sql: str) -> None: ...
+
+    def fetch_arrow(self, sql: str) -> pa.Table: ...
+
+    def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]: ...
+
+    def fetch_scalar(self, sql: str) -> object: ...
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        """Make ``data`` queryable as the relation ``name`` until :meth:`unregister`."""
+        ...
+
+    def unregister(self, name: str) -> None: ...
+
+    def close(self) -> None: ...
+
+    def translate_error(self, exc: Exception) -> Exception | None:
+        """Turn an engine's exception into a djframe error, or None if it is not one we know."""
+        ...
+
+
+def open_backend(url: str) -> Backend:
+    """Open the backend a URL names: ``duckdb://[/path]`` or ``postgresql://...``."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "duckdb":
+        from djframe.backends.duckdb import DuckDBBackend
+
+        return DuckDBBackend(url)
+    if scheme in {"postgresql", "postgres"}:
+        from djframe.backends.postgres import PostgresBackend
+
+        return PostgresBackend(url)
+    raise ConfigError(
+        f"Cannot connect to {url!r}: the URL must start with duckdb:// (embedded) or "
+        "postgresql:// (server), e.g. 'duckdb:///pipeline.duckdb'."
+    )

@@ -1,0 +1,96 @@
+"""The embedded DuckDB backend: a database file (or memory) in this process, Arrow natively.
+
+DuckDB allows one writing process per file, so the connection is opened once and shared by
+every schema that uses it. Local Arrow data is registered as a view with no copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from djframe import errors
+from djframe._typing import BackendName
+
+__all__ = ["DuckDBBackend"]
+
+
+def database_path(url: str) -> str:
+    """``duckdb://`` is memory; ``duckdb:///rel.db`` and ``duckdb:////abs/x.db`` are files."""
+    rest = url.split("://", 1)[1]
+    if rest in {"", "/", "/:memory:", ":memory:"}:
+        return ":memory:"
+    return rest[1:] if rest.startswith("/") else rest
+
+
+class DuckDBBackend:
+    """A DuckDB database file or in-memory database."""
+
+    name: BackendName = "duckdb"
+    dialect = "duckdb"
+    enforces_foreign_keys = False
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        path = database_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            raise errors.ConnectionError(
+                f"Cannot open the DuckDB database {path!r}: {exc}. DuckDB allows one process to "
+                "write a file at a time; close the other process or use PostgreSQL to share a "
+                "pipeline between processes."
+            ) from exc
+
+    def execute(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        return self.con.execute(sql).to_arrow_table()
+
+    def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+        reader = self.con.execute(sql).to_arrow_reader(batch_size)
+        yield from reader
+
+    def fetch_scalar(self, sql: str) -> object:
+        row = self.con.execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    def begin(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.con.execute("ROLLBACK")
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        self.con.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def translate_error(self, exc: Exception) -> Exception | None:
+        message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
+        if isinstance(exc, duckdb.ConstraintException):
+            if "Duplicate key" in message or "unique constraint" in message:
+                return errors.DuplicateError(message)
+            if "CHECK constraint" in message or "NOT NULL" in message:
+                return errors.DataError(message)
+            return errors.IntegrityError(message)
+        if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException)):
+            return errors.DataError(message)
+        if isinstance(exc, duckdb.CatalogException):
+            return errors.MissingTableError(message)
+        if isinstance(exc, (duckdb.BinderException, duckdb.ParserException)):
+            return errors.QueryError(message)
+        return None

@@ -1,0 +1,123 @@
+"""The PostgreSQL backend: a shared server reached through ADBC, Arrow both ways.
+
+Ibis compiles the SQL; ADBC carries the data (binary COPY for writes, Arrow for reads), which
+is several times faster than moving Python tuples. The connection runs in autocommit mode and
+transactions are explicit ``BEGIN`` / ``COMMIT``, so a statement outside a transaction never
+leaves one open. Local Arrow data is uploaded with one COPY into a session TEMP table.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from djframe import errors
+from djframe._typing import BackendName
+from djframe.settings import redact
+
+__all__ = ["PostgresBackend"]
+
+_SERVER_MESSAGE = re.compile(r"ERROR:\s+(?P<msg>.*?)(?:\.?\s*SQLSTATE: \w+)?\s*$", re.S)
+
+
+def server_message(exc: Exception) -> str:
+    """The server's own words (``ERROR: ... DETAIL: ...``), without the echoed query."""
+    text = str(exc)
+    match = _SERVER_MESSAGE.search(text)
+    message = match.group("msg") if match else text
+    return " ".join(line.strip() for line in message.splitlines() if line.strip()).rstrip(". ")
+
+
+def _split(batch: pa.RecordBatch, size: int) -> Iterator[pa.RecordBatch]:
+    # ADBC sizes its batches by bytes; callers ask for rows.
+    for start in range(0, batch.num_rows, size):
+        yield batch.slice(start, size)
+
+
+def _close(cursor: Any, connection: Any) -> None:
+    cursor.close()
+    connection.close()
+
+
+class PostgresBackend:
+    """A PostgreSQL database, through ADBC."""
+
+    name: BackendName = "postgres"
+    dialect = "postgres"
+    enforces_foreign_keys = True
+
+    def __init__(self, url: str) -> None:
+        from adbc_driver_postgresql import dbapi
+
+        self.url = redact(url)
+        uri = "postgresql://" + url.split("://", 1)[1]
+        try:
+            self.con = dbapi.connect(uri, autocommit=True)
+        except Exception as exc:
+            raise errors.ConnectionError(
+                f"Cannot connect to PostgreSQL at {self.url}: {server_message(exc)}. Check that "
+                "the server runs and that the user, password and database in the URL are right."
+            ) from None
+        self.cursor = self.con.cursor()
+        # The driver refuses to close a connection whose cursor is open, even at exit.
+        self._finalizer = weakref.finalize(self, _close, self.cursor, self.con)
+
+    def execute(self, sql: str) -> None:
+        self.cursor.execute(sql)
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        self.cursor.execute(sql)
+        return self.cursor.fetch_arrow_table()
+
+    def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
+        # A cursor of its own: the shared one may be reused while the caller iterates.
+        with self.con.cursor() as cursor:
+            cursor.execute(sql)
+            for batch in cursor.fetch_record_batch():
+                yield from _split(batch, batch_size)
+
+    def fetch_scalar(self, sql: str) -> object:
+        self.cursor.execute(sql)
+        row = self.cursor.fetchone()
+        return None if row is None else row[0]
+
+    def begin(self) -> None:
+        self.cursor.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.cursor.execute("ROLLBACK")
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        self.cursor.adbc_ingest(name, data, mode="replace", temporary=True)
+
+    def unregister(self, name: str) -> None:
+        self.cursor.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def translate_error(self, exc: Exception) -> Exception | None:
+        state = getattr(exc, "sqlstate", None)
+        if not state:
+            return None
+        message = server_message(exc)
+        if state == "23505":
+            return errors.DuplicateError(message)
+        if state == "23503":
+            if "is not present in table" in message:
+                return errors.MissingParentError(message)
+            return errors.IntegrityError(message)
+        if state.startswith("23") or state.startswith("22"):
+            return errors.DataError(message)
+        if state in {"42P01", "3F000"}:
+            return errors.MissingTableError(message)
+        if state.startswith("42"):
+            return errors.QueryError(message)
+        return None

@@ -1,0 +1,141 @@
+"""What djframe knows about each declared table, and where it keeps it in the database.
+
+Each schema holds a hidden table ``~catalog`` with one row per table: its tier, its class
+name, its definition and a JSON document with the heading (types, defaults, comments,
+lineage), foreign keys and indexes. It is written in the same transaction as the table's
+``CREATE TABLE``, so a table is declared completely or not at all, and a schema can be
+opened without the Python classes that made it (:func:`djframe.virtual_schema`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from djframe._typing import Tier
+from djframe.declare.parser import IndexSpec
+from djframe.heading import Attribute, Heading
+
+if TYPE_CHECKING:
+    from djframe.backends import Backend
+
+__all__ = ["CATALOG", "ForeignKey", "TableInfo", "quote", "read_catalog"]
+
+CATALOG = "~catalog"
+
+
+def quote(*names: str) -> str:
+    """Quote and join SQL identifiers: ``quote("s", "t")`` is ``"s"."t"``."""
+    return ".".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A reference from some attributes of a child to the primary key of a parent."""
+
+    parent: str
+    """The parent's full name, ``schema.table``."""
+    attr_map: dict[str, str]
+    """Child attribute -> parent attribute."""
+    in_key: bool = False
+    nullable: bool = False
+    unique: bool = False
+
+    @property
+    def renamed(self) -> bool:
+        return any(child != parent for child, parent in self.attr_map.items())
+
+
+@dataclass
+class TableInfo:
+    """A declared table as the catalog stores it."""
+
+    schema: str
+    name: str
+    class_name: str
+    tier: Tier
+    heading: Heading
+    definition: str = ""
+    comment: str = ""
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    indexes: list[IndexSpec] = field(default_factory=list)
+    master: str | None = None
+    singleton: bool = False
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def sql_name(self) -> str:
+        return quote(self.schema, self.name)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "comment": self.comment,
+                "attributes": [a.to_json() for a in self.heading],
+                "foreign_keys": [vars(fk) for fk in self.foreign_keys],
+                "indexes": [
+                    {"attributes": list(i.attributes), "unique": i.unique} for i in self.indexes
+                ],
+                "master": self.master,
+                "singleton": self.singleton,
+            }
+        )
+
+    @classmethod
+    def from_row(cls, schema: str, row: dict[str, Any]) -> TableInfo:
+        doc = json.loads(row["info"])
+        return cls(
+            schema=schema,
+            name=row["table_name"],
+            class_name=row["class_name"],
+            tier=row["tier"],
+            definition=row["definition"],
+            comment=doc["comment"],
+            heading=Heading(Attribute.from_json(a) for a in doc["attributes"]),
+            foreign_keys=[ForeignKey(**fk) for fk in doc["foreign_keys"]],
+            indexes=[IndexSpec(tuple(i["attributes"]), i["unique"]) for i in doc["indexes"]],
+            master=doc["master"],
+            singleton=doc["singleton"],
+        )
+
+
+def create_catalog_sql(schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote(schema, CATALOG)} ("
+        "table_name VARCHAR PRIMARY KEY, tier VARCHAR NOT NULL, class_name VARCHAR NOT NULL, "
+        "definition VARCHAR NOT NULL, info VARCHAR NOT NULL)"
+    )
+
+
+def insert_catalog_sql(info: TableInfo) -> str:
+    values = ", ".join(
+        literal(v) for v in (info.name, info.tier, info.class_name, info.definition, info.to_json())
+    )
+    return f"INSERT INTO {quote(info.schema, CATALOG)} VALUES ({values})"
+
+
+def delete_catalog_sql(schema: str, table: str) -> str:
+    return f"DELETE FROM {quote(schema, CATALOG)} WHERE table_name = {literal(table)}"
+
+
+def read_catalog(backend: Backend, schema: str) -> dict[str, TableInfo]:
+    """Every table of a schema, by SQL table name."""
+    rows = backend.fetch_arrow(f"SELECT * FROM {quote(schema, CATALOG)}").to_pylist()
+    return {row["table_name"]: TableInfo.from_row(schema, row) for row in rows}
+
+
+def list_schemas_sql(dialect: str) -> str:
+    """The schemas that hold a djframe catalog."""
+    schema_col = "table_schema"
+    return (
+        f"SELECT DISTINCT {schema_col} FROM information_schema.tables "
+        f"WHERE table_name = {literal(CATALOG)} ORDER BY 1"
+    )

@@ -1,0 +1,233 @@
+"""Connections: one database, its transactions, and what is known of its declared tables.
+
+:func:`connect` opens DuckDB (embedded, the default) or PostgreSQL (a shared server) from a
+URL. A :class:`Connection` runs SQL through its backend, turns engine errors into djframe
+errors, groups statements into transactions, and keeps the catalog entries of the schemas it
+has loaded together with their dependency graph (networkx).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from djframe.backends import Backend, open_backend
+from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
+from djframe.errors import DjframeError, MissingTableError
+from djframe.settings import config, redact
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["Connection", "connect", "default_connection"]
+
+_temp_names = itertools.count()
+
+
+class Transaction:
+    """``with conn.transaction:`` commits everything inside together, or nothing.
+
+    A transaction entered while another is open joins it: the outermost one commits.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> Connection:
+        conn = self.connection
+        if conn._depth == 0:
+            conn.backend.begin()
+        conn._depth += 1
+        return conn
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn = self.connection
+        conn._depth -= 1
+        if conn._depth:
+            return
+        if kind is None:
+            conn.backend.commit()
+        else:
+            conn.backend.rollback()
+            conn.forget_uncommitted()
+
+
+class Connection:
+    """A connection to one database.
+
+    Examples
+    --------
+    >>> import djframe as dj
+    >>> conn = dj.connect("duckdb://")
+    >>> conn.backend.name
+    'duckdb'
+    """
+
+    def __init__(self, url: str) -> None:
+        self.backend: Backend = open_backend(url)
+        self._depth = 0
+        self.tables: dict[str, TableInfo] = {}
+        self._pending_tables: set[str] = set()
+        self._graph: nx.MultiDiGraph | None = None
+
+    def __repr__(self) -> str:
+        return f"<djframe.Connection {self.backend.name} {redact(self.backend.url)}>"
+
+    # -- SQL -----------------------------------------------------------------------------
+    def execute(self, sql: str, *, action: str = "") -> None:
+        with self.translated(action):
+            self.backend.execute(sql)
+
+    def fetch_arrow(self, sql: str, *, action: str = "") -> pa.Table:
+        with self.translated(action):
+            return self.backend.fetch_arrow(sql)
+
+    def fetch_scalar(self, sql: str, *, action: str = "") -> object:
+        with self.translated(action):
+            return self.backend.fetch_scalar(sql)
+
+    def fetch_batches(
+        self, sql: str, batch_size: int, *, action: str = ""
+    ) -> Iterator[pa.RecordBatch]:
+        with self.translated(action):
+            yield from self.backend.fetch_batches(sql, batch_size)
+
+    @contextmanager
+    def translated(self, action: str) -> Iterator[None]:
+        """Re-raise engine errors as djframe errors that say what was being done."""
+        try:
+            yield
+        except DjframeError:
+            raise
+        except Exception as exc:
+            translated = self.backend.translate_error(exc)
+            if translated is None:
+                raise
+            prefix = f"While {action}: " if action else ""
+            raise type(translated)(prefix + str(translated)) from exc
+
+    @contextmanager
+    def temporary(self, data: pa.Table) -> Iterator[str]:
+        """Make Arrow data queryable under a fresh name for the duration of a block."""
+        name = f"_djframe_tmp_{next(_temp_names)}"
+        with self.translated("uploading data"):
+            self.backend.register_arrow(name, data)
+        try:
+            yield name
+        except BaseException:
+            # In a failed PostgreSQL transaction nothing runs until rollback, which removes
+            # the temporary table anyway.
+            with suppress(Exception):
+                self.backend.unregister(name)
+            raise
+        self.backend.unregister(name)
+
+    # -- transactions --------------------------------------------------------------------
+    @property
+    def transaction(self) -> Transaction:
+        """A context manager: statements inside commit together or not at all."""
+        return Transaction(self)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    # -- catalog -------------------------------------------------------------------------
+    def add_table(self, info: TableInfo) -> None:
+        self.tables[info.full_name] = info
+        if self.in_transaction:
+            self._pending_tables.add(info.full_name)
+        self._graph = None
+
+    def forget_uncommitted(self) -> None:
+        for name in self._pending_tables:
+            self.tables.pop(name, None)
+        self._pending_tables.clear()
+        self._graph = None
+
+    def load_schema(self, schema: str) -> dict[str, TableInfo]:
+        """Read a schema's catalog into this connection; returns its tables by SQL name."""
+        for name in [n for n, t in self.tables.items() if t.schema == schema]:
+            del self.tables[name]
+        infos = read_catalog(self.backend, schema)
+        self.tables.update({info.full_name: info for info in infos.values()})
+        self._graph = None
+        return infos
+
+    def forget_schema(self, schema: str) -> None:
+        for name in [n for n, t in self.tables.items() if t.schema == schema]:
+            del self.tables[name]
+        self._graph = None
+
+    def list_schemas(self) -> list[str]:
+        """The schemas of this database that hold djframe tables."""
+        rows = self.fetch_arrow(list_schemas_sql(self.backend.dialect))
+        return [str(v) for v in rows.column(0).to_pylist()]
+
+    def load_all_schemas(self) -> None:
+        """Load every djframe schema of the database, so cascades see every dependent."""
+        for schema in self.list_schemas():
+            self.load_schema(schema)
+
+    def table_info(self, full_name: str) -> TableInfo:
+        try:
+            return self.tables[full_name]
+        except KeyError:
+            raise MissingTableError(
+                f"Table {full_name} is not declared in a loaded schema of {self!r}."
+            ) from None
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The dependency graph of every loaded table: one edge per foreign key."""
+        if self._graph is None:
+            from djframe.graph import build_graph
+
+            self._graph = build_graph(self.tables.values())
+        return self._graph
+
+    # -- lifetime ------------------------------------------------------------------------
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(url: str | None = None) -> Connection:
+    """Connect to a database; with no URL, the configured one (``./djframe.duckdb`` by default).
+
+    Parameters
+    ----------
+    url
+        ``duckdb:///path/file.duckdb``, ``duckdb://`` (in memory) or
+        ``postgresql://user:password@host:port/database``.
+
+    Examples
+    --------
+    >>> import djframe as dj
+    >>> dj.connect("duckdb://")
+    <djframe.Connection duckdb duckdb://>
+    """
+    return Connection(url or config["database.url"])
+
+
+_default: dict[str, Connection] = {}
+
+
+def default_connection() -> Connection:
+    """The shared connection to the configured database, opened on first use."""
+    url = config["database.url"]
+    if url not in _default:
+        _default[url] = connect(url)
+    return _default[url]

@@ -1,0 +1,114 @@
+"""Compile a :class:`~djframe.catalog.TableInfo` into the SQL statements that create it.
+
+One definition gives the same columns on every backend; what differs by dialect is spelled
+by :meth:`CoreType.sql`. Foreign keys are declared only where the engine checks them inside
+transactions (PostgreSQL); elsewhere djframe checks them itself (see :mod:`djframe.integrity`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from djframe.catalog import TableInfo, quote
+from djframe.declare.types import CoreType, quote_literal
+from djframe.errors import DefinitionError
+from djframe.heading import Attribute
+
+__all__ = ["SINGLETON", "create_table_sql"]
+
+SINGLETON = "_singleton"
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def default_sql(attr: Attribute, where: str) -> str:
+    """The DEFAULT clause for an attribute's written default."""
+    text = (attr.default or "").strip()
+    if text.lower() == "null":
+        return "DEFAULT NULL"
+    if text.upper() in {"CURRENT_TIMESTAMP", "CURRENT_DATE"}:
+        return f"DEFAULT {text.upper()}"
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return f"DEFAULT {quote_literal(text[1:-1])}"
+    core = attr.type
+    if core is not None and core.name == "bool" and text.lower() in {"true", "false"}:
+        return f"DEFAULT {text.upper()}"
+    if _NUMBER.match(text) and core is not None and not core.is_string:
+        return f"DEFAULT {text}"
+    if _NUMBER.match(text) or text.isidentifier():
+        return f"DEFAULT {quote_literal(text)}"
+    raise DefinitionError(
+        f"{where}: cannot read the default {text!r} of {attr.name!r}; write a number, a "
+        "quoted string, true/false, null or CURRENT_TIMESTAMP."
+    )
+
+
+def column_sql(attr: Attribute, dialect: str, where: str) -> str:
+    assert attr.type is not None
+    parts = [quote(attr.name), attr.type.sql(dialect)]
+    if attr.default is not None:
+        parts.append(default_sql(attr, where))
+    if not attr.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+def checks_sql(attr: Attribute, dialect: str) -> list[str]:
+    core: CoreType | None = attr.type
+    check = core.check(quote(attr.name), dialect) if core else None
+    return [f"CHECK ({check})"] if check else []
+
+
+def foreign_key_sql(info: TableInfo) -> list[str]:
+    clauses = []
+    for fk in info.foreign_keys:
+        schema, table = fk.parent.split(".", 1)
+        children = ", ".join(quote(c) for c in fk.attr_map)
+        parents = ", ".join(quote(p) for p in fk.attr_map.values())
+        clauses.append(
+            f"FOREIGN KEY ({children}) REFERENCES {quote(schema, table)} ({parents}) "
+            "ON UPDATE CASCADE ON DELETE RESTRICT"
+        )
+    return clauses
+
+
+def index_sql(info: TableInfo, dialect: str) -> list[str]:
+    """Indexes: the declared ones, unique foreign keys, and (on PostgreSQL) referencing
+    columns that no primary-key prefix covers, so cascades do not scan the child."""
+    wanted: list[tuple[tuple[str, ...], bool]] = [(i.attributes, i.unique) for i in info.indexes]
+    wanted += [(tuple(fk.attr_map), True) for fk in info.foreign_keys if fk.unique]
+    if dialect == "postgres":
+        key = info.heading.primary_key
+        for fk in info.foreign_keys:
+            columns = tuple(fk.attr_map)
+            if list(columns) != key[: len(columns)]:
+                wanted.append((columns, False))
+    statements, seen = [], set()
+    for number, (columns, unique) in enumerate(wanted):
+        if (columns, unique) in seen:
+            continue
+        seen.add((columns, unique))
+        name = f"{info.name}_{'u' if unique else 'i'}{number}"
+        statements.append(
+            f"CREATE {'UNIQUE ' if unique else ''}INDEX {quote(name)} ON {info.sql_name} "
+            f"({', '.join(quote(c) for c in columns)})"
+        )
+    return statements
+
+
+def create_table_sql(info: TableInfo, dialect: str, *, foreign_keys: bool) -> list[str]:
+    """The statements that create the table and its indexes."""
+    where = f"In the definition of {info.class_name}"
+    columns = [column_sql(a, dialect, where) for a in info.heading]
+    key = [quote(k) for k in info.heading.primary_key]
+    if info.singleton:
+        columns.insert(
+            0, f"{quote(SINGLETON)} BOOLEAN DEFAULT TRUE NOT NULL CHECK ({quote(SINGLETON)})"
+        )
+        key = [quote(SINGLETON)]
+    constraints = [f"PRIMARY KEY ({', '.join(key)})"]
+    for attr in info.heading:
+        constraints += checks_sql(attr, dialect)
+    if foreign_keys:
+        constraints += foreign_key_sql(info)
+    body = ",\n  ".join(columns + constraints)
+    return [f"CREATE TABLE {info.sql_name} (\n  {body}\n)", *index_sql(info, dialect)]

@@ -1,0 +1,177 @@
+"""Turn parsed definition specs into a :class:`~djframe.catalog.TableInfo`.
+
+Here names are resolved: ``-> Parent`` is evaluated in the declaring module's namespace, its
+primary key is inherited (renamed where ``.proj(new='old')`` says so) together with its
+lineage, and the heading is checked for what the database alone would not catch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from djframe._typing import Tier
+from djframe.catalog import ForeignKey, TableInfo
+from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
+from djframe.declare.types import parse_type
+from djframe.errors import DefinitionError, DjframeError
+from djframe.heading import Attribute, Heading
+
+__all__ = ["resolve_definition"]
+
+
+def foreign_key_source(ref: str, value: Any, where: str) -> tuple[TableInfo, dict[str, str]]:
+    """The parent table a ``->`` line names, and its renames (new name -> parent name)."""
+    if isinstance(value, type) and hasattr(value, "_foreign_key_source"):
+        value = value()  # a table class stands for its table
+    source = getattr(value, "_foreign_key_source", None)
+    result = source() if callable(source) else None
+    if result is None:
+        raise DefinitionError(
+            f"{where}: '-> {ref}' must name a declared table or a renaming projection of one, "
+            f"such as '-> Person.proj(parent=\"person_id\")'; it names {type(value).__name__}."
+        )
+    return result
+
+
+def evaluate_reference(ref: str, context: Mapping[str, Any], where: str) -> Any:
+    try:
+        return eval(ref, {}, dict(context))  # the definition language's `-> Expr` is Python
+    except DjframeError as exc:
+        raise DefinitionError(f"{where}: '-> {ref}' is not a valid reference: {exc}") from None
+    except Exception as exc:
+        raise DefinitionError(
+            f"{where}: cannot resolve '-> {ref}' ({type(exc).__name__}: {exc}). Declare the "
+            "parent first and make sure its name is visible in the module that declares this table."
+        ) from None
+
+
+def inherited_attributes(
+    spec: ForeignKeySpec, parent: TableInfo, renames: dict[str, str], where: str
+) -> tuple[list[Attribute], ForeignKey]:
+    unknown = set(renames.values()) - set(parent.heading.primary_key)
+    if unknown:
+        raise DefinitionError(
+            f"{where}: '-> {spec.ref}' renames {sorted(unknown)}, which are not primary-key "
+            f"attributes of {parent.class_name} ({', '.join(parent.heading.primary_key)})."
+        )
+    new_name = {old: new for new, old in renames.items()}
+    attributes, attr_map = [], {}
+    for name in parent.heading.primary_key:
+        origin = parent.heading[name]
+        child_name = new_name.get(name, name)
+        attr_map[child_name] = name
+        attributes.append(
+            Attribute(
+                name=child_name,
+                type=origin.type,
+                in_key=spec.in_key,
+                nullable=spec.nullable,
+                default="null" if spec.nullable else None,
+                comment=origin.comment,
+                lineage=origin.lineage or f"{parent.full_name}.{name}",
+            )
+        )
+    fk = ForeignKey(parent.full_name, attr_map, spec.in_key, spec.nullable, spec.unique)
+    return attributes, fk
+
+
+def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -> Attribute:
+    try:
+        core = parse_type(spec.type_text)
+    except DefinitionError as exc:
+        raise type(exc)(f"{where}, attribute {spec.name!r}: {exc}") from None
+    if spec.in_key and spec.nullable:
+        raise DefinitionError(
+            f"{where}: primary-key attribute {spec.name!r} cannot default to null; "
+            "a key must always have a value."
+        )
+    if spec.in_key and core.name in {"json", "bytes"}:
+        raise DefinitionError(
+            f"{where}: {core.name} attribute {spec.name!r} cannot be in the primary key."
+        )
+    return Attribute(
+        name=spec.name,
+        type=core,
+        in_key=spec.in_key,
+        nullable=spec.nullable,
+        default=spec.default,
+        comment=spec.comment,
+        lineage=f"{schema}.{table}.{spec.name}" if spec.in_key else None,
+    )
+
+
+def resolve_definition(
+    definition: Definition,
+    *,
+    schema: str,
+    name: str,
+    class_name: str,
+    tier: Tier,
+    text: str,
+    context: Mapping[str, Any],
+    master: str | None = None,
+) -> TableInfo:
+    """Resolve a parsed definition in ``context`` into the table's catalog entry."""
+    where = f"In the definition of {class_name}"
+    attributes: list[Attribute] = []
+    foreign_keys: list[ForeignKey] = []
+    for item in definition.items:
+        if isinstance(item, ForeignKeySpec):
+            value = evaluate_reference(item.ref, context, where)
+            parent, renames = foreign_key_source(item.ref, value, where)
+            inherited, fk = inherited_attributes(item, parent, renames, where)
+            attributes.extend(inherited)
+            foreign_keys.append(fk)
+        else:
+            attributes.append(native_attribute(item, schema, name, where))
+    check_names(attributes, where)
+    check_indexes(definition, attributes, where)
+    heading = Heading(attributes)
+    if tier in {"imported", "computed"}:
+        check_auto_populated_key(heading, foreign_keys, where)
+    return TableInfo(
+        schema=schema,
+        name=name,
+        class_name=class_name,
+        tier=tier,
+        heading=heading,
+        definition=text,
+        comment=definition.comment,
+        foreign_keys=foreign_keys,
+        indexes=definition.indexes,
+        master=master,
+        singleton=not heading.primary_key,
+    )
+
+
+def check_names(attributes: list[Attribute], where: str) -> None:
+    seen: set[str] = set()
+    for attr in attributes:
+        if attr.name in seen:
+            raise DefinitionError(
+                f"{where}: attribute {attr.name!r} is declared twice (directly or through a "
+                "foreign key). Rename one, e.g. '-> Parent.proj(other_name=\"{attr.name}\")'."
+            )
+        seen.add(attr.name)
+
+
+def check_indexes(definition: Definition, attributes: list[Attribute], where: str) -> None:
+    names = {a.name for a in attributes}
+    for index in definition.indexes:
+        missing = [a for a in index.attributes if a not in names]
+        if missing:
+            raise DefinitionError(
+                f"{where}: index({', '.join(index.attributes)}) names unknown attribute(s) {missing}."
+            )
+
+
+def check_auto_populated_key(heading: Heading, foreign_keys: list[ForeignKey], where: str) -> None:
+    inherited = {name for fk in foreign_keys if fk.in_key for name in fk.attr_map}
+    native = [name for name in heading.primary_key if name not in inherited]
+    if native:
+        raise DefinitionError(
+            f"{where}: the primary key of a Computed or Imported table comes from its parents "
+            f"only, but {native} are declared in it. Move them below '---', or put the rows "
+            "that need them in a Part table."
+        )

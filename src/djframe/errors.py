@@ -1,0 +1,122 @@
+"""The djframe exception tree.
+
+Every error djframe raises on purpose is a :class:`DjframeError`. Subclasses name what went
+wrong and mix in the builtin exception they resemble, so ``except KeyError`` still catches a
+:class:`DuplicateError`. Messages say what was wrong, where, and what to do about it.
+
+::
+
+    DjframeError(Exception)
+    ├── ConfigError(ValueError)
+    ├── ConnectionError(ConnectionError)
+    ├── DefinitionError(ValueError)
+    │   └── UnknownTypeError
+    ├── MissingTableError(LookupError)
+    ├── QueryError(ValueError)
+    │   ├── LineageError
+    │   └── MissingAttributeError(KeyError)
+    ├── DataError(ValueError)                 bad values on insert
+    │   └── MissingKeyError
+    ├── IntegrityError
+    │   ├── DuplicateError(KeyError)
+    │   └── MissingParentError
+    ├── AccessError(PermissionError)          e.g. direct insert into a Computed table
+    ├── JobError(RuntimeError)
+    └── StoreError(OSError)
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "AccessError",
+    "ConfigError",
+    "ConnectionError",
+    "DataError",
+    "DefinitionError",
+    "DjframeError",
+    "DuplicateError",
+    "IntegrityError",
+    "JobError",
+    "LineageError",
+    "MissingAttributeError",
+    "MissingKeyError",
+    "MissingParentError",
+    "MissingTableError",
+    "QueryError",
+    "StoreError",
+    "UnknownTypeError",
+]
+
+
+class DjframeError(Exception):
+    """Base class of every error djframe raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError's str() quotes its argument; our messages are sentences, not keys.
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(DjframeError, ValueError):
+    """The configuration is invalid: a bad URL, an unknown option, a malformed file."""
+
+
+class ConnectionError(DjframeError, builtins.ConnectionError):
+    """The database could not be reached, or the connection was used after it closed."""
+
+
+class DefinitionError(DjframeError, ValueError):
+    """A table definition is malformed or inconsistent."""
+
+
+class UnknownTypeError(DefinitionError):
+    """A definition names a type that is neither a core type nor a registered codec."""
+
+
+class MissingTableError(DjframeError, LookupError):
+    """A table or schema does not exist in the database."""
+
+
+class QueryError(DjframeError, ValueError):
+    """A query expression cannot be built or run."""
+
+
+class LineageError(QueryError):
+    """Namesake attributes of two operands do not share one lineage (semantic matching)."""
+
+
+class MissingAttributeError(QueryError, KeyError):
+    """An attribute is named that the table or expression does not have."""
+
+
+class DataError(DjframeError, ValueError):
+    """Values given to insert or update do not fit the table's heading."""
+
+
+class MissingKeyError(DataError):
+    """Rows lack a value for a primary-key attribute."""
+
+
+class IntegrityError(DjframeError):
+    """A change would break the integrity of the data: keys, references, master-part."""
+
+
+class DuplicateError(IntegrityError, KeyError):
+    """A row with the same primary key (or unique index value) already exists."""
+
+
+class MissingParentError(IntegrityError):
+    """A foreign key refers to a parent row that does not exist."""
+
+
+class AccessError(DjframeError, PermissionError):
+    """The operation is not allowed here, e.g. a direct insert into a Computed table."""
+
+
+class JobError(DjframeError, RuntimeError):
+    """The job queue or a populate run failed."""
+
+
+class StoreError(DjframeError, OSError):
+    """The object store failed to read or write an object."""

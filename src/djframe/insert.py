@@ -1,0 +1,324 @@
+"""Inserting rows: any tabular input -> one Arrow table checked against the heading -> one
+bulk statement.
+
+Input is normalized to Arrow (Polars and Arrow with no copy, pandas, dicts, CSV typed by the
+heading), checked column by column with Arrow compute (unknown and missing attributes, nulls,
+lengths, enum values, duplicate keys, missing parents), and written with a single
+``INSERT ... SELECT`` from a registered view (DuckDB) or a COPY-filled temporary table
+(PostgreSQL). Every check runs before anything is written, inside one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from djframe._typing import OnConflict
+from djframe.catalog import TableInfo, quote
+from djframe.declare.ddl import default_sql
+from djframe.errors import (
+    DataError,
+    DuplicateError,
+    MissingAttributeError,
+    MissingKeyError,
+    MissingParentError,
+)
+from djframe.heading import Attribute, Heading
+
+if TYPE_CHECKING:
+    from djframe.connection import Connection
+
+__all__ = ["insert_rows", "to_arrow"]
+
+
+def python_cell(value: Any, attr: Attribute) -> Any:
+    kind = attr.type.name if attr.type else None
+    if kind == "uuid" and isinstance(value, uuid.UUID):
+        return str(value)
+    if kind == "json" and value is not None and not isinstance(value, str):
+        return json.dumps(value)
+    return value
+
+
+def from_dicts(rows: list[Mapping[str, Any]], heading: Heading) -> pa.Table:
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    fields = {frozenset(row) for row in rows}
+    if len(fields) > 1:
+        raise DataError(
+            "All rows of one insert must name the same attributes; these rows differ. Insert "
+            "them in groups, or give every row every attribute (None for a default)."
+        )
+    columns = {}
+    for name in names:
+        values = [row[name] for row in rows]
+        if name in heading:
+            attr = heading[name]
+            values = [python_cell(v, attr) for v in values]
+            columns[name] = array_for(values, attr)
+        else:
+            columns[name] = pa.array(values)
+    return pa.table(columns) if columns else pa.table({})
+
+
+def array_for(values: list[Any], attr: Attribute) -> pa.Array:
+    assert attr.type is not None
+    try:
+        return pa.array(values, type=attr.type.arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError):
+        try:
+            return pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DataError(
+                f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {exc}"
+            ) from None
+
+
+def read_csv(path: Path, heading: Heading) -> pa.Table:
+    import polars as pl
+
+    overrides = {a.name: pl.String for a in heading if a.type is not None}
+    return pl.read_csv(path, schema_overrides=overrides, try_parse_dates=False).to_arrow()
+
+
+def to_arrow(rows: Any, heading: Heading) -> pa.Table:
+    """Normalize any supported input to an Arrow table (column names as given)."""
+    if isinstance(rows, pa.Table):
+        return rows
+    if isinstance(rows, pa.RecordBatch):
+        return pa.Table.from_batches([rows])
+    module = type(rows).__module__.split(".")[0]
+    if module == "polars":
+        return rows.lazy().collect().to_arrow() if hasattr(rows, "lazy") else rows.to_arrow()
+    if module == "pandas":
+        return pa.Table.from_pandas(
+            rows.reset_index() if has_named_index(rows) else rows, preserve_index=False
+        )
+    if isinstance(rows, str | Path):
+        return read_csv(Path(rows), heading)
+    if isinstance(rows, Mapping):
+        raise DataError("insert takes many rows; for one dict use insert1(row) or insert([row]).")
+    if isinstance(rows, Iterable):
+        listed = list(rows)
+        if all(isinstance(r, Mapping) for r in listed):
+            return from_dicts(listed, heading)
+    raise DataError(
+        f"Cannot insert a {type(rows).__name__}: give a Polars, Arrow or pandas frame, a list of "
+        "dicts, a path to a CSV file, or a query expression."
+    )
+
+
+def has_named_index(frame: Any) -> bool:
+    return any(name is not None for name in frame.index.names)
+
+
+def plain(data: pa.Table) -> pa.Table:
+    """Cast view and large types to the plain ones every engine's Arrow path accepts."""
+    swaps = {
+        pa.string_view(): pa.string(),
+        pa.large_string(): pa.string(),
+        pa.large_binary(): pa.binary(),
+        pa.binary_view(): pa.binary(),
+    }
+    schema = pa.schema([f.with_type(swaps.get(f.type, f.type)) for f in data.schema])
+    return data.cast(schema) if schema != data.schema else data
+
+
+def check_columns(
+    data: pa.Table, info: TableInfo, ignore_extra_fields: bool, complete: bool
+) -> pa.Table:
+    heading = info.heading
+    unknown = [n for n in data.column_names if n not in heading]
+    if unknown and not ignore_extra_fields:
+        raise MissingAttributeError(
+            f"{info.class_name} has no attribute(s) {unknown}; its attributes are "
+            f"{', '.join(heading.names)}. Pass ignore_extra_fields=True to drop extra columns."
+        )
+    data = data.select([n for n in data.column_names if n in heading])
+    missing_key = [k for k in heading.primary_key if k not in data.column_names]
+    if missing_key:
+        raise MissingKeyError(
+            f"Rows for {info.class_name} lack primary-key attribute(s) {missing_key}."
+        )
+    required = [
+        a.name
+        for a in heading
+        if a.default is None and not a.nullable and a.name not in data.column_names
+    ]
+    if required and complete:
+        raise DataError(
+            f"Rows for {info.class_name} lack {required}, which have no default. Give them values, "
+            "or declare a default (name = value : type)."
+        )
+    return data
+
+
+def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.ChunkedArray:
+    assert attr.type is not None
+    target = attr.type.arrow
+    if column.type == target:
+        return column
+    if pa.types.is_null(column.type):
+        return pa.nulls(len(column), type=target)  # type: ignore[return-value]
+    if attr.type.name == "json" and (
+        pa.types.is_struct(column.type) or pa.types.is_list(column.type)
+    ):
+        return pa.chunked_array(
+            [pa.array([json.dumps(v) for v in column.to_pylist()], pa.string())]
+        )
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise DataError(
+            f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
+            f"{column.type} and do not convert: {exc}"
+        ) from None
+
+
+def check_values(data: pa.Table, info: TableInfo) -> None:
+    for name in data.column_names:
+        attr = info.heading[name]
+        column = data.column(name)
+        if not attr.nullable and attr.default is None and column.null_count:
+            raise DataError(
+                f"{info.class_name}.{name} cannot be null, but {column.null_count} row(s) have no value."
+            )
+        assert attr.type is not None
+        if attr.type.max_length is not None:
+            too_long = pc.sum(pc.greater(pc.utf8_length(column), attr.type.max_length)).as_py()
+            if too_long:
+                raise DataError(
+                    f"{info.class_name}.{name} is {attr.type}, but {too_long} value(s) are longer than "
+                    f"{attr.type.max_length} characters."
+                )
+        if attr.type.name == "enum":
+            allowed = pa.array([str(v) for v in attr.type.args])
+            bad = pc.filter(column, pc.invert(pc.fill_null(pc.is_in(column, allowed), True)))
+            if len(bad):
+                raise DataError(
+                    f"{info.class_name}.{name} must be one of {list(attr.type.args)}; got {bad[0].as_py()!r}."
+                )
+
+
+def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -> pa.Table:
+    key = info.heading.primary_key
+    if not key or data.num_rows < 2:
+        return data
+    counts = data.group_by(key).aggregate([([], "count_all")])
+    if counts.num_rows == data.num_rows:
+        return data
+    if on_conflict == "error":
+        first = (
+            counts.filter(pc.greater(counts["count_all"], 1)).slice(0, 1).select(key).to_pylist()[0]
+        )
+        raise DuplicateError(
+            f"The rows given for {info.class_name} repeat the primary key {first}."
+        )
+    indices = pa.table({"_i": pa.array(range(data.num_rows))})
+    numbered = pa.table([*data.columns, indices["_i"]], names=[*data.column_names, "_i"])
+    how = "min" if on_conflict == "skip" else "max"
+    keep = numbered.group_by(key).aggregate([("_i", how)]).column(f"_i_{how}")
+    return data.take(pc.sort_indices(keep))
+
+
+def value_sql(attr: Attribute, column: str, dialect: str, where: str) -> str:
+    """The SELECT term that reads a staged column into the target column type."""
+    assert attr.type is not None
+    term = f"CAST({column} AS {attr.type.sql(dialect)})"
+    if attr.default is not None and not attr.nullable:
+        default = default_sql(attr, where).removeprefix("DEFAULT ")
+        term = f"COALESCE({term}, {default})"
+    return term
+
+
+def insert_sql(
+    info: TableInfo, names: list[str], source: str, dialect: str, on_conflict: OnConflict
+) -> str:
+    where = f"In {info.class_name}"
+    columns = ", ".join(quote(n) for n in names)
+    values = ", ".join(value_sql(info.heading[n], quote(n), dialect, where) for n in names)
+    sql = f"INSERT INTO {info.sql_name} ({columns}) SELECT {values} FROM {quote(source)}"
+    key = ", ".join(quote(k) for k in info.heading.primary_key) or quote("_singleton")
+    if on_conflict == "skip":
+        sql += f" ON CONFLICT ({key}) DO NOTHING"
+    elif on_conflict == "replace":
+        updates = [n for n in names if n not in info.heading.primary_key]
+        sets = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in updates)
+        sql += (
+            f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+            if sets
+            else f" ON CONFLICT ({key}) DO NOTHING"
+        )
+    return sql
+
+
+def missing_parent_sql(
+    info: TableInfo, parent: TableInfo, attr_map: dict[str, str], source: str
+) -> str:
+    children = [quote(c) for c in attr_map]
+    match = " AND ".join(f"p.{quote(p)} = s.{quote(c)}" for c, p in attr_map.items())
+    not_null = " AND ".join(f"s.{c} IS NOT NULL" for c in children)
+    return (
+        f"SELECT {', '.join('s.' + c for c in children)} FROM {quote(source)} s WHERE {not_null} "
+        f"AND NOT EXISTS (SELECT 1 FROM {parent.sql_name} p WHERE {match}) LIMIT 1"
+    )
+
+
+def check_parents(conn: Connection, info: TableInfo, source: str, names: list[str]) -> None:
+    """Where the engine does not enforce foreign keys, refuse rows whose parent is missing."""
+    for fk in info.foreign_keys:
+        if not set(fk.attr_map) <= set(names):
+            continue
+        parent = conn.table_info(fk.parent)
+        rows = conn.fetch_arrow(missing_parent_sql(info, parent, fk.attr_map, source)).to_pylist()
+        if rows:
+            raise MissingParentError(
+                f"Cannot insert into {info.class_name}: no row of {parent.class_name} has "
+                f"{ {fk.attr_map[k]: v for k, v in rows[0].items()} }. Insert the parent first."
+            )
+
+
+def prepare(
+    rows: Any,
+    info: TableInfo,
+    *,
+    ignore_extra_fields: bool = False,
+    on_conflict: OnConflict = "error",
+    complete: bool = True,
+) -> pa.Table:
+    """Normalize and check rows; raises before anything is written.
+
+    ``complete=False`` (for updates) allows rows that name only some attributes.
+    """
+    data = check_columns(plain(to_arrow(rows, info.heading)), info, ignore_extra_fields, complete)
+    columns = [
+        cast_column(data.column(n), info.heading[n], info.class_name) for n in data.column_names
+    ]
+    data = pa.table(columns, names=data.column_names)
+    check_values(data, info)
+    return check_duplicates(data, info, on_conflict)
+
+
+def insert_rows(conn: Connection, info: TableInfo, data: pa.Table, on_conflict: OnConflict) -> None:
+    """Write checked rows in one statement, inside a transaction."""
+    if data.num_rows == 0:
+        return
+    names = data.column_names
+    action = f"inserting into {info.class_name}"
+    with conn.transaction, conn.temporary(data) as source:
+        if not conn.backend.enforces_foreign_keys:
+            check_parents(conn, info, source, names)
+        try:
+            conn.execute(
+                insert_sql(info, names, source, conn.backend.dialect, on_conflict), action=action
+            )
+        except DuplicateError as exc:
+            raise DuplicateError(
+                f"{exc}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
+                "rows, or replace=True to overwrite them."
+            ) from exc

@@ -1,0 +1,302 @@
+"""Materialization: run an expression and hand its rows back as Arrow, Polars, pandas or dicts.
+
+The data path is Arrow from end to end: DuckDB exports Arrow natively, PostgreSQL through
+ADBC. The final SELECT casts what an engine cannot export cleanly (uuid, json, PostgreSQL
+numeric) to text, and :func:`conform` casts every column to its core type's Arrow type, so a
+query gives the same Polars types on every backend. No Python object is made per row unless
+``to_dicts`` or iteration asks for them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import polars as pl
+import pyarrow as pa
+
+from djframe.errors import DjframeError, QueryError
+from djframe.settings import config
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from djframe.algebra.expression import LowerContext, QueryExpression
+    from djframe.heading import Heading
+
+__all__ = ["ResultsMixin", "compile_sql", "conform"]
+
+OrderBy = str | Sequence[str] | None
+
+TEXT_ON_EXPORT = {"uuid", "json"}
+
+
+def compile_sql(relation: ir.Expr, dialect: str) -> str:
+    """The SQL text of an Ibis expression in a backend's dialect."""
+    return str(ibis.to_sql(relation, dialect=dialect))
+
+
+def order_terms(expr: QueryExpression, order_by: OrderBy) -> list[ir.Value | str]:
+    """``"KEY"``, ``"KEY DESC"``, ``"name"``, ``"name DESC"`` or a list of them -> Ibis keys."""
+    if order_by is None:
+        return []
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    terms: list[Any] = []
+    for item in items:
+        name, _, direction = item.strip().partition(" ")
+        descending = direction.strip().upper() == "DESC"
+        names = expr.heading.primary_key if name == "KEY" else [name]
+        for n in names:
+            expr.heading[n]
+            terms.append(ibis.desc(n) if descending else ibis.asc(n))
+    return terms
+
+
+def final_relation(
+    expr: QueryExpression,
+    ctx: LowerContext,
+    *,
+    order_by: OrderBy = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> ir.Table:
+    table = expr.lower(ctx)
+    terms = order_terms(expr, order_by)
+    if terms:
+        table = table.order_by(terms)
+    if limit is not None or offset:
+        table = table.limit(limit, offset=offset or 0)
+    postgres = expr.connection.backend.dialect == "postgres"
+    columns = {}
+    for attr in expr.heading:
+        column = table[attr.name]
+        name = attr.type.name if attr.type else None
+        if name in TEXT_ON_EXPORT or (postgres and name == "decimal"):
+            column = column.cast("string")
+        columns[attr.name] = column
+    return table.select(**columns)
+
+
+def conform(data: pa.Table, heading: Heading) -> pa.Table:
+    """Cast each column to its core type's Arrow type (int16 -> int8 on PostgreSQL, ...)."""
+    arrays = []
+    for name, column in zip(data.column_names, data.columns, strict=True):
+        attr = heading[name] if name in heading else None
+        target = attr.type.arrow if attr is not None and attr.type is not None else None
+        arrays.append(
+            column.cast(target) if target is not None and column.type != target else column
+        )
+    return pa.table(arrays, names=data.column_names)
+
+
+def polars_frame(data: pa.Table, heading: Heading) -> pl.DataFrame:
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    enums = {
+        a.name: pl.col(a.name).cast(a.type.polars)
+        for a in heading
+        if a.type is not None and a.type.name == "enum" and a.name in frame.columns
+    }
+    return frame.with_columns(**enums) if enums else frame
+
+
+def python_value(value: Any, type_name: str | None) -> Any:
+    if value is None:
+        return None
+    if type_name == "uuid":
+        return uuid.UUID(value)
+    if type_name == "json":
+        return json.loads(value)
+    return value
+
+
+class ResultsMixin:
+    """Result methods shared by tables and expressions."""
+
+    def _run(self, **kwargs: Any) -> pa.Table:
+        expr: QueryExpression = self  # type: ignore[assignment]
+        from djframe.algebra.expression import LowerContext
+
+        ctx = LowerContext()
+        relation = final_relation(expr, ctx, **kwargs)
+        sql = compile_sql(relation, dialect=expr.connection.backend.dialect)
+        conn = expr.connection
+        with conn.translated("running a query"), uploaded(conn, ctx):
+            data = conn.backend.fetch_arrow(sql)
+        return conform(data, expr.heading)
+
+    # -- frames --------------------------------------------------------------------------
+    def to_arrow(
+        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+    ) -> pa.Table:
+        """The result as a PyArrow table."""
+        return self._run(order_by=order_by, limit=limit, offset=offset)
+
+    def to_polars(
+        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+    ) -> pl.DataFrame:
+        """The result as a Polars DataFrame.
+
+        Examples
+        --------
+        >>> Student.to_polars(order_by="KEY", limit=10)  # doctest: +SKIP
+        """
+        data = self._run(order_by=order_by, limit=limit, offset=offset)
+        return polars_frame(data, self.heading)  # type: ignore[attr-defined]
+
+    def to_pandas(
+        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+    ) -> pd.DataFrame:
+        """The result as a pandas DataFrame indexed by the primary key."""
+        frame = self.to_arrow(order_by=order_by, limit=limit, offset=offset).to_pandas()
+        key = self.heading.primary_key  # type: ignore[attr-defined]
+        return frame.set_index(key) if key else frame
+
+    def to_arrow_batches(self, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """Stream the result in record batches of at most ``batch_size`` rows."""
+        expr: QueryExpression = self  # type: ignore[assignment]
+        from djframe.algebra.expression import LowerContext
+
+        ctx = LowerContext()
+        sql = compile_sql(final_relation(expr, ctx), dialect=expr.connection.backend.dialect)
+        with uploaded(expr.connection, ctx):
+            for batch in expr.connection.fetch_batches(sql, batch_size, action="running a query"):
+                yield (
+                    conform(pa.Table.from_batches([batch]), expr.heading).to_batches()[0]
+                    if batch.num_rows
+                    else batch
+                )
+
+    def to_dicts(
+        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The result as a list of dicts, one per row (uuid and json as Python values)."""
+        data = self.to_arrow(order_by=order_by, limit=limit, offset=offset)
+        heading = self.heading  # type: ignore[attr-defined]
+        special = {
+            a.name: a.type.name
+            for a in heading
+            if a.type is not None and a.type.name in TEXT_ON_EXPORT
+        }
+        rows = data.to_pylist()
+        if special:
+            for row in rows:
+                for name, kind in special.items():
+                    row[name] = python_value(row[name], kind)
+        return rows
+
+    def keys(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """The primary-key values of the result, as dicts."""
+        return self.proj().to_dicts(**kwargs)  # type: ignore[attr-defined]
+
+    def fetch1(self, *attributes: str) -> Any:
+        """The one row of the result: a dict, or the values of ``attributes``.
+
+        Raises :class:`~djframe.errors.QueryError` unless exactly one row matches.
+        """
+        rows = self.to_dicts(limit=2)
+        if len(rows) != 1:
+            raise QueryError(
+                f"fetch1 expects exactly one row, but the query has {'none' if not rows else 'more than one'}. "
+                "Restrict it further, e.g. (Table & key).fetch1()."
+            )
+        row = rows[0]
+        if not attributes:
+            return row
+        names = self.heading.primary_key if attributes == ("KEY",) else attributes  # type: ignore[attr-defined]
+        values = tuple(row[a] if a in row else self.heading[a] for a in names)  # type: ignore[attr-defined]
+        if attributes == ("KEY",):
+            return dict(zip(names, values, strict=True))
+        return values[0] if len(values) == 1 else values
+
+    def head(self, n: int = 25) -> pl.DataFrame:
+        """The first ``n`` rows, ordered by the primary key."""
+        return self.to_polars(order_by="KEY", limit=n)
+
+    # -- size and membership -------------------------------------------------------------
+    def __len__(self) -> int:
+        expr: QueryExpression = self  # type: ignore[assignment]
+        from djframe.algebra.expression import LowerContext
+
+        ctx = LowerContext()
+        sql = compile_sql(expr.lower(ctx).count(), dialect=expr.connection.backend.dialect)
+        with uploaded(expr.connection, ctx):
+            return int(expr.connection.fetch_scalar(sql, action="counting rows"))  # type: ignore[arg-type]
+
+    def __bool__(self) -> bool:
+        return len(self.to_arrow(limit=1)) > 0
+
+    def __contains__(self, item: Any) -> bool:
+        return bool(self & item)  # type: ignore[operator]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.to_dicts())
+
+    # -- SQL -----------------------------------------------------------------------------
+    def to_ibis(self) -> ir.Table:
+        """The Ibis expression this query lowers to (over unbound tables)."""
+        from djframe.algebra.expression import LowerContext
+
+        return self.lower(LowerContext())  # type: ignore[attr-defined]
+
+    def sql(self) -> str:
+        """The SQL this query compiles to on its connection's backend."""
+        expr: QueryExpression = self  # type: ignore[assignment]
+        return compile_sql(self.to_ibis(), dialect=expr.connection.backend.dialect)
+
+    # -- display -------------------------------------------------------------------------
+    def _preview(self) -> tuple[pl.DataFrame, int]:
+        limit = int(config["display.limit"])
+        return self.to_polars(order_by="KEY", limit=limit), len(self)
+
+    def __repr__(self) -> str:
+        try:
+            frame, count = self._preview()
+        except DjframeError as exc:
+            return f"<{type(self).__name__}: cannot be shown: {exc}>"
+        key = ", ".join(self.heading.primary_key)  # type: ignore[attr-defined]
+        with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True):
+            return f"{frame}\n{count} rows; primary key: ({key})"
+
+    def _repr_html_(self) -> str:
+        frame, count = self._preview()
+        key = set(self.heading.primary_key)  # type: ignore[attr-defined]
+        head = "".join(
+            f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
+            for c in frame.columns
+        )
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+            for row in frame.iter_rows()
+        )
+        more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
+        return (
+            f"<div class='djframe'><table><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
+            f"<p>{count} rows; primary key underlined</p></div>"
+        )
+
+
+class uploaded:
+    """Upload the frames an expression restricts by for the duration of a query."""
+
+    def __init__(self, connection: Any, ctx: LowerContext) -> None:
+        self.connection, self.ctx, self.names = connection, ctx, []
+
+    def __enter__(self) -> None:
+        for name, data in self.ctx.frames.items():
+            self.connection.backend.register_arrow(name, data)
+            self.names.append(name)
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        for name in self.names:
+            if kind is None:
+                self.connection.backend.unregister(name)
+            else:
+                with suppress(Exception):  # see Connection.temporary
+                    self.connection.backend.unregister(name)

@@ -1,0 +1,263 @@
+"""Schemas: a namespace of tables in one database, and the decorator that declares them.
+
+``@schema`` above a table class parses its definition, resolves its parents in the module
+that declares it, and creates the table together with its catalog entry in one transaction;
+declaring a table that exists already just binds the class to it. A schema can also be opened
+without the classes that made it (:func:`virtual_schema`): its tables come back as classes
+built from the catalog.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, quote
+from djframe.connection import Connection, default_connection
+from djframe.declare.ddl import create_table_sql
+from djframe.declare.parser import parse_definition
+from djframe.declare.resolve import resolve_definition
+from djframe.errors import DefinitionError, MissingTableError
+from djframe.settings import config
+from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
+
+__all__ = ["Schema", "list_schemas", "table_class", "virtual_schema"]
+
+TIERS: dict[str, type[Table]] = {
+    "manual": Manual,
+    "lookup": Lookup,
+    "imported": Imported,
+    "computed": Computed,
+    "part": Part,
+}
+
+_classes: dict[tuple[int, str], type[Table]] = {}
+"""Declared classes by (connection, full table name), so cascades can restrict any table."""
+
+
+def table_class(conn: Connection, full_name: str) -> type[Table]:
+    """The class of a table: the one that declared it, else one built from the catalog."""
+    found = _classes.get((id(conn), full_name))
+    if found is not None:
+        return found
+    info = conn.table_info(full_name)
+    schema = Schema(info.schema, connection=conn, create_schema=False)
+    return schema.spawn(info)
+
+
+class Schema:
+    """A database schema, and the decorator that declares tables in it.
+
+    Examples
+    --------
+    >>> import djframe as dj
+    >>> schema = dj.Schema("doc_lab", connection=dj.connect("duckdb://"))
+    >>> @schema
+    ... class Subject(dj.Manual):
+    ...     definition = '''
+    ...     subject_id : int32
+    ...     ---
+    ...     species = 'mouse' : varchar(30)
+    ...     '''
+    >>> Subject.insert1({"subject_id": 1})
+    >>> Subject.fetch1("species")
+    'mouse'
+    """
+
+    def __init__(
+        self,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        connection: Connection | None = None,
+        store: Any = None,
+        create_schema: bool = True,
+    ) -> None:
+        self.name = name
+        self.context = dict(context or {})
+        self.connection = connection or default_connection()
+        self.store = store if store is not None else config["store"]
+        self.tables: dict[str, TableInfo] = {}
+        self.activate(create_schema)
+
+    def __repr__(self) -> str:
+        return f"<djframe.Schema {self.name!r} on {self.connection!r}>"
+
+    def activate(self, create: bool) -> None:
+        conn = self.connection
+        if not self.exists:
+            if not create:
+                raise MissingTableError(
+                    f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
+                    f"{', '.join(conn.list_schemas()) or '(none)'}."
+                )
+            with conn.transaction:
+                conn.execute(
+                    f"CREATE SCHEMA IF NOT EXISTS {quote(self.name)}",
+                    action=f"creating schema {self.name}",
+                )
+                conn.execute(create_catalog_sql(self.name))
+        self.tables = conn.load_schema(self.name)
+
+    @property
+    def exists(self) -> bool:
+        return self.name in self.connection.list_schemas()
+
+    # -- declaring -----------------------------------------------------------------------
+    def __call__(self, cls: type[Table]) -> type[Table]:
+        """Declare ``cls`` (and its nested parts) in this schema."""
+        if issubclass(cls, Part):
+            raise DefinitionError(
+                f"{cls.__name__} is a Part: nest it inside its master's class and decorate the master."
+            )
+        frame = sys._getframe(1)
+        context = {**frame.f_globals, **frame.f_locals, **self.context}
+        self.declare(cls, context)
+        for part in parts_of(cls):
+            part.master = cls
+            self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
+        if issubclass(cls, Lookup) and cls.contents:
+            insert_contents(cls)
+        return cls
+
+    def declare(
+        self, cls: type[Table], context: dict[str, Any], master: type[Table] | None = None
+    ) -> None:
+        name = table_name(cls, master)
+        existing = self.tables.get(name)
+        if existing is None:
+            existing = self.create(cls, name, context, master)
+        elif existing.definition.strip() != cls.definition.strip():
+            warnings.warn(
+                f"{cls.__name__} exists in schema {self.name!r} with a different definition; "
+                "the existing table is used. Drop it to declare the new definition.",
+                stacklevel=3,
+            )
+        self.bind(cls, existing)
+
+    def create(
+        self, cls: type[Table], name: str, context: dict[str, Any], master: type[Table] | None
+    ) -> TableInfo:
+        conn = self.connection
+        definition = parse_definition(cls.definition, cls.__name__)
+        info = resolve_definition(
+            definition,
+            schema=self.name,
+            name=name,
+            class_name=cls.__name__,
+            tier=cls.tier,
+            text=cls.definition,
+            context=context,
+            master=master._info.full_name if master and master._info else None,
+        )
+        statements = create_table_sql(
+            info, conn.backend.dialect, foreign_keys=conn.backend.enforces_foreign_keys
+        )
+        with conn.transaction:
+            for sql in statements:
+                conn.execute(sql, action=f"declaring {cls.__name__}")
+            conn.execute(insert_catalog_sql(info))
+            conn.add_table(info)
+        self.tables[name] = info
+        return info
+
+    def bind(self, cls: type[Table], info: TableInfo) -> None:
+        cls._info = info
+        cls._schema = self
+        _classes[(id(self.connection), info.full_name)] = cls
+
+    def spawn(self, info: TableInfo) -> type[Table]:
+        """A class for a table declared elsewhere, built from the catalog."""
+        key = (id(self.connection), info.full_name)
+        if key in _classes:
+            return _classes[key]
+        base = TIERS[info.tier]
+        cls = type(
+            info.class_name,
+            (base,),
+            {"definition": info.definition, "__module__": f"djframe.virtual.{self.name}"},
+        )
+        self.bind(cls, info)
+        return cls
+
+    # -- introspection -------------------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        """The schema's tables (SQL names), parents before children."""
+        from djframe.graph import topological
+
+        self.tables = self.connection.load_schema(self.name)
+        names = [t.full_name for t in self.tables.values()]
+        return [n.split(".", 1)[1] for n in topological(self.connection.graph, names)]
+
+    @property
+    def graph(self) -> Any:
+        """The schema's dependency graph (a networkx MultiDiGraph, parent to child)."""
+        names = [t.full_name for t in self.tables.values()]
+        return self.connection.graph.subgraph(names).copy()
+
+    def drop(self, *, prompt: bool | None = None) -> None:
+        """Drop the schema with all its tables and rows."""
+        from djframe.delete import confirm
+
+        if not self.exists:
+            return
+        if not confirm(f"Drop schema {self.name!r} with all its tables?", prompt):
+            return
+        conn = self.connection
+        conn.execute(
+            f"DROP SCHEMA {quote(self.name)} CASCADE", action=f"dropping schema {self.name}"
+        )
+        conn.forget_schema(self.name)
+        for key in [k for k in _classes if k[0] == id(conn) and k[1].startswith(self.name + ".")]:
+            _classes[key]._info = None
+            del _classes[key]
+        self.tables = {}
+
+
+def table_name(cls: type[Table], master: type[Table] | None) -> str:
+    if master is not None:
+        assert master._info is not None
+        return f"{master._info.name}__{cls.table_name_for(cls.__name__).lstrip('#_')}"
+    return cls.table_name_for(cls.__name__)
+
+
+def parts_of(cls: type[Table]) -> list[type[Table]]:
+    return [v for v in vars(cls).values() if isinstance(v, type) and issubclass(v, Part)]
+
+
+def insert_contents(cls: type[Lookup]) -> None:
+    contents = cls.contents
+    rows = list(contents) if not hasattr(contents, "to_arrow") else contents
+    if isinstance(rows, list) and rows and not isinstance(rows[0], Mapping):
+        names = cls().heading.names
+        rows = [dict(zip(names, row, strict=False)) for row in rows]
+    if len(cls()) < len(rows):
+        cls().insert(rows, skip_duplicates=True)
+
+
+def virtual_schema(name: str, *, connection: Connection | None = None) -> SimpleNamespace:
+    """Open an existing schema without its Python classes; every table is queryable.
+
+    Examples
+    --------
+    >>> lab = dj.virtual_schema("doc_lab", connection=conn)  # doctest: +SKIP
+    >>> lab.Subject.to_polars()  # doctest: +SKIP
+    """
+    schema = Schema(name, connection=connection, create_schema=False)
+    module = SimpleNamespace(schema=schema)
+    infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
+    for info in infos:
+        cls = table_class(schema.connection, info.full_name)
+        if info.master:
+            setattr(table_class(schema.connection, info.master), info.class_name, cls)
+        else:
+            setattr(module, info.class_name, cls)
+    return module
+
+
+def list_schemas(connection: Connection | None = None) -> list[str]:
+    """The schemas of a database that hold djframe tables."""
+    return (connection or default_connection()).list_schemas()

@@ -1,0 +1,314 @@
+"""Tables: the leaves of every query, and the tiers a pipeline is built from.
+
+A table class is declared by decorating it with a :class:`~djframe.schema.Schema`; the class,
+its instances and every expression built from them take the same operators and result
+methods (``Student & key``, ``Student.to_polars()``). The tiers say where rows come from:
+:class:`Manual` and :class:`Lookup` from outside, :class:`Imported` and :class:`Computed` from
+``make``, :class:`Part` together with its master.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+
+from djframe._typing import OnConflict, Tier
+from djframe.algebra.expression import LowerContext, QueryExpression
+from djframe.catalog import TableInfo, quote
+from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
+from djframe.heading import Heading
+from djframe.insert import insert_rows, prepare
+
+if TYPE_CHECKING:
+    from djframe.connection import Connection
+    from djframe.schema import Schema
+
+__all__ = ["Computed", "Imported", "Lookup", "Manual", "Part", "Table", "direct_inserts_allowed"]
+
+direct_inserts_allowed: ContextVar[bool] = ContextVar("direct_inserts_allowed", default=False)
+"""Set by populate while ``make`` runs: Computed tables and their parts may then be inserted into."""
+
+CLASS_LEVEL = {
+    "heading",
+    "primary_key",
+    "insert",
+    "insert1",
+    "update1",
+    "delete",
+    "delete_quick",
+    "drop",
+    "drop_quick",
+    "describe",
+    "to_arrow",
+    "to_polars",
+    "to_pandas",
+    "to_dicts",
+    "to_arrow_batches",
+    "keys",
+    "fetch1",
+    "head",
+    "proj",
+    "join",
+    "extend",
+    "restrict",
+    "to_ibis",
+    "sql",
+    "parents",
+    "children",
+    "ancestors",
+    "descendants",
+    "parts",
+    "full_table_name",
+    "table_name",
+}
+
+
+class TableMeta(type):
+    """Lets a table class stand for its table: ``Student & key``, ``Student.insert(...)``."""
+
+    def __getattribute__(cls, name: str) -> Any:
+        if name in CLASS_LEVEL and type.__getattribute__(cls, "_info") is not None:
+            return getattr(cls(), name)
+        return type.__getattribute__(cls, name)
+
+    def __and__(cls, condition: Any) -> QueryExpression:
+        return cls() & condition
+
+    def __sub__(cls, condition: Any) -> QueryExpression:
+        return cls() - condition
+
+    def __mul__(cls, other: Any) -> QueryExpression:
+        return cls() * other
+
+    def __rmul__(cls, other: Any) -> QueryExpression:
+        return other * cls()
+
+    def __len__(cls) -> int:
+        return len(cls())
+
+    def __iter__(cls) -> Any:
+        return iter(cls())
+
+    def __contains__(cls, item: Any) -> bool:
+        return item in cls()
+
+    def __bool__(cls) -> bool:
+        return True
+
+
+def snake_case(name: str) -> str:
+    """``SessionTrial`` -> ``session_trial``."""
+    if not re.match(r"^[A-Z][A-Za-z0-9]*$", name):
+        raise DefinitionError(
+            f"Table class name {name!r} must be CamelCase (letters and digits, starting with a "
+            "capital), e.g. SessionTrial."
+        )
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Table(QueryExpression, metaclass=TableMeta):
+    """The base of every table tier."""
+
+    definition: ClassVar[str] = ""
+    tier: ClassVar[Tier]
+    prefix: ClassVar[str] = ""
+    _info: ClassVar[TableInfo | None] = None
+    _schema: ClassVar[Schema | None] = None
+    connection: Connection
+
+    def __init__(self) -> None:
+        if self._info is None:
+            raise DefinitionError(
+                f"{type(self).__name__} is not declared yet: decorate it with a schema "
+                "(@schema above the class) before using it."
+            )
+        self.connection = self._schema.connection  # type: ignore[union-attr]
+
+    # -- identity ------------------------------------------------------------------------
+    @classmethod
+    def table_name_for(cls, class_name: str) -> str:
+        return cls.prefix + snake_case(class_name)
+
+    @property
+    def info(self) -> TableInfo:
+        assert self._info is not None
+        return self._info
+
+    @property
+    def table_name(self) -> str:
+        return self.info.name
+
+    @property
+    def full_name(self) -> str:
+        return self.info.full_name
+
+    @property
+    def full_table_name(self) -> str:
+        return self.info.sql_name
+
+    @property
+    def heading(self) -> Heading:
+        return self.info.heading
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        schema = {a.name: a.type.ibis for a in self.heading if a.type is not None}
+        return ibis.table(schema, name=self.info.name, database=self.info.schema)
+
+    def _restricted_table(self) -> Table:
+        return self
+
+    def _foreign_key_source(self) -> tuple[TableInfo, dict[str, str]]:
+        return self.info, {}
+
+    # -- changing data -------------------------------------------------------------------
+    def insert(
+        self,
+        rows: Any,
+        *,
+        skip_duplicates: bool = False,
+        replace: bool = False,
+        ignore_extra_fields: bool = False,
+        allow_direct_insert: bool = False,
+    ) -> None:
+        """Insert rows: a Polars, Arrow or pandas frame, a list of dicts, a CSV path, or a query.
+
+        Examples
+        --------
+        >>> Student.insert(pl.DataFrame({"student_id": [1, 2], "first_name": ["Ann", "Bo"]}))  # doctest: +SKIP
+        """
+        self.check_direct_insert(allow_direct_insert)
+        if skip_duplicates and replace:
+            raise DataError("insert takes skip_duplicates or replace, not both.")
+        on_conflict: OnConflict = "skip" if skip_duplicates else "replace" if replace else "error"
+        if isinstance(rows, QueryExpression):
+            rows = rows.to_arrow()
+        data = prepare(
+            rows, self.info, ignore_extra_fields=ignore_extra_fields, on_conflict=on_conflict
+        )
+        insert_rows(self.connection, self.info, data, on_conflict)
+
+    def insert1(self, row: Any, **options: Any) -> None:
+        """Insert one row (a dict)."""
+        if not isinstance(row, dict):
+            raise DataError(f"insert1 takes one row as a dict; got a {type(row).__name__}.")
+        self.insert([row], **options)
+
+    def check_direct_insert(self, allowed: bool) -> None:
+        auto = self.tier in {"imported", "computed"} or self.master_tier() in {
+            "imported",
+            "computed",
+        }
+        if auto and not (allowed or direct_inserts_allowed.get()):
+            raise AccessError(
+                f"{type(self).__name__} is filled by populate(): its rows come from make(). "
+                "Insert into it only inside make, or pass allow_direct_insert=True."
+            )
+
+    def master_tier(self) -> Tier | None:
+        master = self.info.master
+        return self.connection.tables[master].tier if master else None
+
+    def update1(self, row: dict[str, Any]) -> None:
+        """Change secondary attributes of one existing row, named by its full primary key."""
+        key = self.heading.primary_key
+        missing = [k for k in key if k not in row]
+        if missing:
+            raise DataError(f"update1 needs the full primary key; {missing} are missing.")
+        unknown = [n for n in row if n not in self.heading]
+        if unknown:
+            raise MissingAttributeError(f"{type(self).__name__} has no attribute(s) {unknown}.")
+        changes = [n for n in row if n not in key]
+        if not changes:
+            raise DataError("update1 was given only the key; name an attribute to change.")
+        data = prepare([row], self.info, complete=False)
+        conn = self.connection
+        with conn.transaction, conn.temporary(data) as source:
+            found = conn.fetch_scalar(
+                f"SELECT count(*) FROM {self.info.sql_name} t JOIN {quote(source)} s USING ({', '.join(quote(k) for k in key)})"
+            )
+            if found != 1:
+                raise DataError(
+                    f"update1 found no row of {type(self).__name__} with key { {k: row[k] for k in key} }."
+                )
+            sets = ", ".join(
+                f"{quote(n)} = CAST(s.{quote(n)} AS {self.heading[n].type.sql(conn.backend.dialect)})"
+                for n in changes
+            )  # type: ignore[union-attr]
+            match = " AND ".join(f"{self.info.sql_name}.{quote(k)} = s.{quote(k)}" for k in key)
+            conn.execute(
+                f"UPDATE {self.info.sql_name} SET {sets} FROM {quote(source)} s WHERE {match}",
+                action=f"updating {type(self).__name__}",
+            )
+
+    def drop(self, *, prompt: bool | None = None) -> None:
+        """Drop this table and every table that depends on it."""
+        from djframe.delete import drop
+
+        if self.info.master and self.master_tier() is not None:
+            raise AccessError(f"{type(self).__name__} is a part table; drop its master instead.")
+        drop(self, prompt=prompt)
+
+    # -- description ---------------------------------------------------------------------
+    def describe(self) -> str:
+        """The table's definition, as declared."""
+        return self.info.definition.strip()
+
+    def parents(self) -> list[str]:
+        return sorted(self.connection.graph.predecessors(self.full_name))
+
+    def children(self) -> list[str]:
+        return sorted(self.connection.graph.successors(self.full_name))
+
+    def ancestors(self) -> list[str]:
+        import networkx as nx
+
+        return sorted(nx.ancestors(self.connection.graph, self.full_name))
+
+    def descendants(self) -> list[str]:
+        import networkx as nx
+
+        return sorted(nx.descendants(self.connection.graph, self.full_name))
+
+    def parts(self) -> list[str]:
+        return sorted(
+            t.full_name for t in self.connection.tables.values() if t.master == self.full_name
+        )
+
+
+class Manual(Table):
+    """Rows entered from outside the pipeline."""
+
+    tier: ClassVar[Tier] = "manual"
+
+
+class Lookup(Table):
+    """Small reference tables; ``contents`` is inserted when the table is declared."""
+
+    tier: ClassVar[Tier] = "lookup"
+    prefix = "#"
+    contents: ClassVar[Any] = ()
+
+
+class Imported(Table):
+    """Rows brought in by ``make`` from outside data."""
+
+    tier: ClassVar[Tier] = "imported"
+    prefix = "_"
+
+
+class Computed(Table):
+    """Rows computed by ``make`` from other tables."""
+
+    tier: ClassVar[Tier] = "computed"
+    prefix = "__"
+
+
+class Part(Table):
+    """Rows that belong to one row of a master table; nested in the master's class."""
+
+    tier: ClassVar[Tier] = "part"
+    master: ClassVar[type[Table]]
