@@ -54,6 +54,7 @@ class Transaction:
             return
         if kind is None:
             conn.backend.commit()
+            conn._pending_tables.clear()  # committed: a later rollback must not forget them
         else:
             conn.backend.rollback()
             conn.forget_uncommitted()

@@ -9,7 +9,10 @@ may not remove part rows while leaving their master (``part_integrity="enforce"`
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from djframe._typing import PartIntegrity
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from djframe.table import Table
 
 __all__ = ["cascade", "confirm", "delete", "delete_quick", "delete_rows", "drop"]
+
+_snapshot_names = itertools.count()
 
 
 def table_of(conn: Connection, full_name: str) -> Table:
@@ -40,32 +45,63 @@ def confirm(question: str, prompt: bool | None) -> bool:
     return input(f"{question} [yes/No]: ").strip().lower() in {"yes", "y"}
 
 
-def restrict_child(
-    child: Table, parents: list[tuple[QueryExpression, dict[str, str]]]
-) -> QueryExpression:
-    """Rows of ``child`` that reference any of the parents' rows (OR over the edges)."""
-    conditions = [
-        parent.proj(**{c: p for c, p in attr_map.items() if c != p}) for parent, attr_map in parents
-    ]
+def restrict_child(child: Table, conditions: list[QueryExpression]) -> QueryExpression:
+    """Rows of ``child`` that match any of the conditions (OR over the edges and roots)."""
     return child.restrict(conditions, semantic_check=False)
 
 
-def cascade(root: QueryExpression) -> dict[str, QueryExpression]:
-    """The rows to delete in each affected table, by full name, leaves first."""
-    conn = root.connection
-    conn.load_all_schemas()
+def edge_condition(parent: QueryExpression, attr_map: dict[str, str]) -> QueryExpression:
+    """The parent's doomed rows, renamed to the child's foreign-key attributes."""
+    return parent.proj(**{c: p for c, p in attr_map.items() if c != p})
+
+
+def cascade(
+    conn: Connection, roots: dict[str, list[QueryExpression]]
+) -> dict[str, QueryExpression]:
+    """The rows to delete in each affected table, by full name, leaves first.
+
+    ``roots`` gives, per table, the expressions whose rows are doomed outright; every
+    descendant is restricted by its doomed parents, OR-ed over all its foreign keys.
+    """
     graph = conn.graph
-    base = root_table(root)
-    order = list(reversed(dependents_first(graph, [base.full_name])))
-    doomed: dict[str, QueryExpression] = {base.full_name: root}
-    for name in order[1:]:
-        parents = [
-            (doomed[parent], data["attr_map"])
+    order = list(reversed(dependents_first(graph, roots)))
+    doomed: dict[str, QueryExpression] = {}
+    for name in order:
+        own = roots.get(name, [])
+        edges = [
+            edge_condition(doomed[parent], data["attr_map"])
             for parent, _, data in graph.in_edges(name, data=True)
             if parent in doomed
         ]
-        doomed[name] = restrict_child(table_of(conn, name), parents)
+        if len(own) == 1 and not edges:
+            doomed[name] = own[0]
+        else:
+            conditions = [*(expr.proj() for expr in own), *edges]
+            doomed[name] = restrict_child(table_of(conn, name), conditions)
     return {name: doomed[name] for name in reversed(order)}
+
+
+def plan_delete(expr: QueryExpression, mode: PartIntegrity) -> dict[str, QueryExpression]:
+    """The cascade of ``expr``; with ``mode="cascade"`` widened to the masters of doomed parts."""
+    conn = expr.connection
+    conn.load_all_schemas()
+    roots: dict[str, list[QueryExpression]] = {root_table(expr).full_name: [expr]}
+    plan = cascade(conn, roots)
+    widened: set[tuple[str, str]] = set()
+    while mode == "cascade":
+        added = [
+            (conn.tables[name].master, name)
+            for name in plan
+            if conn.tables[name].master and (conn.tables[name].master, name) not in widened
+        ]
+        if not added:
+            break
+        for master, part in added:
+            widened.add((master, part))  # type: ignore[arg-type]
+            whole = table_of(conn, master).restrict(plan[part].proj(), semantic_check=False)  # type: ignore[arg-type]
+            roots.setdefault(master, []).append(whole)  # type: ignore[arg-type]
+        plan = cascade(conn, roots)
+    return plan
 
 
 def root_table(expr: QueryExpression) -> TableInfo:
@@ -79,48 +115,75 @@ def root_table(expr: QueryExpression) -> TableInfo:
 
 
 def check_part_integrity(
-    plan: dict[str, QueryExpression], counts: dict[str, int], mode: PartIntegrity, root: TableInfo
+    conn: Connection, counts: dict[str, int], mode: PartIntegrity, root: TableInfo
 ) -> None:
-    if mode == "ignore":
+    if mode != "enforce":
         return
-    conn_tables = next(iter(plan.values())).connection.tables
-    if root.master and root.master not in plan and mode == "enforce":
+    if root.master:
         raise AccessError(
             f"Cannot delete from the part table {root.class_name} directly: parts are deleted with "
-            "their master. Delete from the master, or pass part_integrity='ignore'."
+            "their master. Delete from the master, or pass part_integrity='ignore' (only the "
+            "part rows) or 'cascade' (the whole master entities)."
         )
     for name, count in counts.items():
-        info = conn_tables[name]
+        info = conn.tables[name]
         if info.master and count and not counts.get(info.master):
             raise IntegrityError(
                 f"This delete would remove {count} row(s) of the part table {info.class_name} but "
-                f"none of its master {conn_tables[info.master].class_name}, breaking master-part "
-                "integrity. Delete the master rows, or pass part_integrity='cascade' (also delete "
-                "the masters) or 'ignore'."
+                f"none of its master {conn.tables[info.master].class_name}, breaking master-part "
+                "integrity. Nothing was deleted. Delete the master rows, or pass "
+                "part_integrity='cascade' (also delete the masters) or 'ignore'."
             )
 
 
-def masters_of_parts(plan: dict[str, QueryExpression]) -> list[QueryExpression]:
-    """For part_integrity='cascade': the master rows of the part rows the plan would delete."""
-    widened = []
-    for name, expr in plan.items():
-        info = expr.connection.tables[name]
-        if info.master and info.master not in plan:
-            widened.append(
-                table_of(expr.connection, info.master).restrict(expr.proj(), semantic_check=False)
-            )
-    return widened
+class Cancelled(Exception):
+    """The user answered no: roll the delete back."""
 
 
-def delete_rows(conn: Connection, info: TableInfo, rows: QueryExpression) -> None:
-    key = info.heading.primary_key
-    if not key:
-        conn.execute(f"DELETE FROM {info.sql_name}", action=f"deleting from {info.class_name}")
-        return
-    columns = ", ".join(quote(k) for k in key)
-    subquery = rows.proj().sql()
+@contextmanager
+def snapshots(conn: Connection, plan: dict[str, QueryExpression]) -> Iterator[dict[str, str]]:
+    """Fix the doomed keys of every table in temporary tables, before anything is deleted.
+
+    A restriction may read a table the cascade deletes from first (``Subject & Pairing``), so
+    each table's rows are computed up front rather than while deleting.
+    """
+    names: dict[str, str] = {}
+    try:
+        for table, rows in plan.items():
+            names[table] = snapshot(conn, conn.tables[table], rows)
+        yield names
+    finally:
+        for name in names.values():
+            with suppress(Exception):  # a failed PostgreSQL transaction drops them on rollback
+                conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+
+
+def snapshot(conn: Connection, info: TableInfo, rows: QueryExpression) -> str:
+    from djframe.algebra.expression import LowerContext
+    from djframe.results import compile_sql, uploaded
+
+    name = f"_djframe_doomed_{next(_snapshot_names)}"
+    keep = info.heading.primary_key or info.heading.names
+    ctx = LowerContext()
+    sql = compile_sql(rows.lower(ctx).select(*keep).distinct(), dialect=conn.backend.dialect)
+    with uploaded(conn, ctx):
+        conn.execute(
+            f"CREATE TEMPORARY TABLE {quote(name)} AS {sql}",
+            action=f"finding the rows of {info.class_name} to delete",
+        )
+    return name
+
+
+def count_rows(conn: Connection, source: str) -> int:
+    return int(conn.fetch_scalar(f"SELECT count(*) FROM {quote(source)}"))  # type: ignore[arg-type]
+
+
+def delete_rows(conn: Connection, info: TableInfo, source: str) -> None:
+    """Delete the rows of ``info`` whose key is in the relation ``source``."""
+    keep = info.heading.primary_key or info.heading.names
+    columns = ", ".join(quote(k) for k in keep)
     conn.execute(
-        f"DELETE FROM {info.sql_name} WHERE ({columns}) IN (SELECT {columns} FROM ({subquery}) AS doomed)",
+        f"DELETE FROM {info.sql_name} WHERE ({columns}) IN (SELECT {columns} FROM {quote(source)})",
         action=f"deleting from {info.class_name}",
     )
 
@@ -134,21 +197,21 @@ def delete(
     """Delete ``expr``'s rows and everything that depends on them; returns the root's count."""
     conn = expr.connection
     root = root_table(expr)
-    plan = cascade(expr)
-    counts = {name: len(rows) for name, rows in plan.items()}
-    masters = masters_of_parts(plan) if part_integrity == "cascade" else []
-    check_part_integrity(plan, counts, "ignore" if masters else part_integrity, root)
-    if not counts[root.full_name]:
+    plan = plan_delete(expr, part_integrity)
+    try:
+        with conn.transaction, snapshots(conn, plan) as doomed:
+            counts = {name: count_rows(conn, source) for name, source in doomed.items()}
+            check_part_integrity(conn, counts, part_integrity, root)
+            if not counts[root.full_name]:
+                return 0
+            summary = ", ".join(f"{conn.tables[n].class_name}: {c}" for n, c in counts.items() if c)
+            if not confirm(f"Delete {summary}?", prompt):
+                raise Cancelled
+            for name, source in doomed.items():
+                if counts[name]:
+                    delete_rows(conn, conn.tables[name], source)
+    except Cancelled:
         return 0
-    summary = ", ".join(f"{conn.tables[n].class_name}: {c}" for n, c in counts.items() if c)
-    if not confirm(f"Delete {summary}?", prompt):
-        return 0
-    with conn.transaction:
-        for master in masters:
-            delete(master, prompt=False, part_integrity="cascade")
-        for name, rows in plan.items():
-            if counts[name]:
-                delete_rows(conn, conn.tables[name], rows)
     return counts[root.full_name]
 
 
@@ -156,17 +219,25 @@ def delete_quick(expr: QueryExpression) -> int:
     """Delete without cascading; refused where another table still references the rows."""
     conn = expr.connection
     info = root_table(expr)
-    count = len(expr)
-    with conn.transaction:
+    if not conn.backend.enforces_foreign_keys:
+        conn.load_all_schemas()
+    with conn.transaction, snapshots(conn, {info.full_name: expr}) as doomed:
+        count = count_rows(conn, doomed[info.full_name])
         if not conn.backend.enforces_foreign_keys:
-            for name, rows in cascade(expr).items():
-                if name != info.full_name and len(rows):
-                    raise IntegrityError(
-                        f"Cannot delete from {info.class_name} without cascading: "
-                        f"{conn.tables[name].class_name} still references the rows. Use delete()."
-                    )
-        delete_rows(conn, info, expr)
+            check_unreferenced(conn, info, expr)
+        delete_rows(conn, info, doomed[info.full_name])
     return count
+
+
+def check_unreferenced(conn: Connection, info: TableInfo, expr: QueryExpression) -> None:
+    """Where the engine does not enforce foreign keys, refuse to orphan child rows."""
+    for _, child, data in conn.graph.out_edges(info.full_name, data=True):
+        rows = restrict_child(table_of(conn, child), [edge_condition(expr, data["attr_map"])])
+        if len(rows):
+            raise IntegrityError(
+                f"Cannot delete from {info.class_name} without cascading: "
+                f"{conn.tables[child].class_name} still references the rows. Use delete()."
+            )
 
 
 def drop(table: Table, *, prompt: bool | None) -> None:
@@ -185,3 +256,6 @@ def drop(table: Table, *, prompt: bool | None) -> None:
     for name in names:
         conn.tables.pop(name, None)
     conn._graph = None
+    from djframe.schema import forget_classes
+
+    forget_classes(conn, names)

@@ -196,13 +196,43 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                     f"{info.class_name}.{name} is {attr.type}, but {too_long} value(s) are longer than "
                     f"{attr.type.max_length} characters."
                 )
+        if attr.type.name == "uuid":
+            check_uuids(column, info.class_name, name)
+        if attr.type.name == "json":
+            check_json(column, info.class_name, name)
         if attr.type.name == "enum":
             allowed = pa.array([str(v) for v in attr.type.args])
-            bad = pc.filter(column, pc.invert(pc.fill_null(pc.is_in(column, allowed), True)))
+            # Nulls were judged above: a default or a nullable attribute takes them.
+            valid = pc.or_kleene(pc.is_in(column, allowed), pc.is_null(column))
+            bad = pc.filter(column, pc.invert(valid))
             if len(bad):
                 raise DataError(
                     f"{info.class_name}.{name} must be one of {list(attr.type.args)}; got {bad[0].as_py()!r}."
                 )
+
+
+_UUID = r"^(urn:uuid:)?\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\}?$"
+
+
+def check_uuids(column: pa.ChunkedArray, table: str, name: str) -> None:
+    """Refuse malformed UUIDs here, where the attribute can be named, not in the engine."""
+    valid = pc.fill_null(pc.match_substring_regex(column, _UUID), True)
+    bad = pc.filter(column, pc.invert(valid))
+    if len(bad):
+        raise DataError(f"{table}.{name} is a uuid, but {bad[0].as_py()!r} is not a UUID.")
+
+
+def check_json(column: pa.ChunkedArray, table: str, name: str) -> None:
+    for value in column.to_pylist():
+        if value is None:
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            raise DataError(
+                f"{table}.{name} is json, but {value[:40]!r} is not valid JSON text; give a "
+                "Python value (dict, list, number) or a JSON string."
+            ) from None
 
 
 def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -> pa.Table:
@@ -295,7 +325,10 @@ def prepare(
 
     ``complete=False`` (for updates) allows rows that name only some attributes.
     """
-    data = check_columns(plain(to_arrow(rows, info.heading)), info, ignore_extra_fields, complete)
+    data = plain(to_arrow(rows, info.heading))
+    if data.num_rows == 0:
+        return data  # nothing to insert, as in DataJoint
+    data = check_columns(data, info, ignore_extra_fields, complete)
     columns = [
         cast_column(data.column(n), info.heading[n], info.class_name) for n in data.column_names
     ]
@@ -310,15 +343,31 @@ def insert_rows(conn: Connection, info: TableInfo, data: pa.Table, on_conflict: 
         return
     names = data.column_names
     action = f"inserting into {info.class_name}"
-    with conn.transaction, conn.temporary(data) as source:
-        if not conn.backend.enforces_foreign_keys:
-            check_parents(conn, info, source, names)
-        try:
+    try:
+        with conn.transaction, conn.temporary(data) as source:
+            if not conn.backend.enforces_foreign_keys:
+                check_parents(conn, info, source, names)
             conn.execute(
                 insert_sql(info, names, source, conn.backend.dialect, on_conflict), action=action
             )
-        except DuplicateError as exc:
-            raise DuplicateError(
-                f"{exc}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
-                "rows, or replace=True to overwrite them."
-            ) from exc
+    except DuplicateError as exc:
+        raise DuplicateError(
+            f"{exc}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
+            "rows, or replace=True to overwrite them."
+        ) from exc
+    except MissingParentError as exc:
+        raise MissingParentError(explain_missing_parent(conn, info, str(exc))) from exc
+
+
+def explain_missing_parent(conn: Connection, info: TableInfo, message: str) -> str:
+    """Name the parent table in an engine's foreign-key error, which names only SQL tables."""
+    if message.startswith(f"Cannot insert into {info.class_name}"):
+        return message  # our own check wrote it
+    parents = [conn.tables[fk.parent] for fk in info.foreign_keys if fk.parent in conn.tables]
+    named = [p.class_name for p in parents if f'table "{p.name}"' in message]
+    parent = named[0] if named else " or ".join(p.class_name for p in parents) or "a parent"
+    detail = message.split("DETAIL:", 1)[-1].strip() if "DETAIL:" in message else message
+    return (
+        f"Cannot insert into {info.class_name}: a row refers to a row of {parent} that does not "
+        f"exist ({detail}). Nothing was inserted. Insert the parent first."
+    )

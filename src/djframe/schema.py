@@ -24,7 +24,7 @@ from djframe.errors import DefinitionError, MissingTableError
 from djframe.settings import config
 from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
 
-__all__ = ["Schema", "list_schemas", "table_class", "virtual_schema"]
+__all__ = ["Schema", "forget_classes", "list_schemas", "table_class", "virtual_schema"]
 
 TIERS: dict[str, type[Table]] = {
     "manual": Manual,
@@ -80,7 +80,6 @@ class Schema:
         self.context = dict(context or {})
         self.connection = connection or default_connection()
         self.store = store if store is not None else config["store"]
-        self.tables: dict[str, TableInfo] = {}
         self.activate(create_schema)
 
     def __repr__(self) -> str:
@@ -100,7 +99,12 @@ class Schema:
                     action=f"creating schema {self.name}",
                 )
                 conn.execute(create_catalog_sql(self.name))
-        self.tables = conn.load_schema(self.name)
+        conn.load_schema(self.name)
+
+    @property
+    def tables(self) -> dict[str, TableInfo]:
+        """The schema's tables by SQL name, as the connection knows them (drops included)."""
+        return {i.name: i for i in self.connection.tables.values() if i.schema == self.name}
 
     @property
     def exists(self) -> bool:
@@ -119,7 +123,7 @@ class Schema:
         for part in parts_of(cls):
             part.master = cls
             self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
-        if issubclass(cls, Lookup) and cls.contents:
+        if issubclass(cls, Lookup) and len(cls.contents):
             insert_contents(cls)
         return cls
 
@@ -130,7 +134,7 @@ class Schema:
         existing = self.tables.get(name)
         if existing is None:
             existing = self.create(cls, name, context, master)
-        elif existing.definition.strip() != cls.definition.strip():
+        elif normalized(existing.definition) != normalized(cls.definition):
             warnings.warn(
                 f"{cls.__name__} exists in schema {self.name!r} with a different definition; "
                 "the existing table is used. Drop it to declare the new definition.",
@@ -161,7 +165,6 @@ class Schema:
                 conn.execute(sql, action=f"declaring {cls.__name__}")
             conn.execute(insert_catalog_sql(info))
             conn.add_table(info)
-        self.tables[name] = info
         return info
 
     def bind(self, cls: type[Table], info: TableInfo) -> None:
@@ -188,7 +191,7 @@ class Schema:
         """The schema's tables (SQL names), parents before children."""
         from djframe.graph import topological
 
-        self.tables = self.connection.load_schema(self.name)
+        self.connection.load_schema(self.name)
         names = [t.full_name for t in self.tables.values()]
         return [n.split(".", 1)[1] for n in topological(self.connection.graph, names)]
 
@@ -210,11 +213,18 @@ class Schema:
         conn.execute(
             f"DROP SCHEMA {quote(self.name)} CASCADE", action=f"dropping schema {self.name}"
         )
+        prefix = self.name + "."
+        doomed = [k[1] for k in _classes if k[0] == id(conn) and k[1].startswith(prefix)]
         conn.forget_schema(self.name)
-        for key in [k for k in _classes if k[0] == id(conn) and k[1].startswith(self.name + ".")]:
-            _classes[key]._info = None
-            del _classes[key]
-        self.tables = {}
+        forget_classes(conn, doomed)
+
+
+def forget_classes(conn: Connection, full_names: list[str]) -> None:
+    """Unbind the classes of dropped tables, so using them says they are not declared."""
+    for name in full_names:
+        cls = _classes.pop((id(conn), name), None)
+        if cls is not None:
+            cls._info = None
 
 
 def table_name(cls: type[Table], master: type[Table] | None) -> str:
@@ -224,7 +234,12 @@ def table_name(cls: type[Table], master: type[Table] | None) -> str:
     return cls.table_name_for(cls.__name__)
 
 
-def parts_of(cls: type[Table]) -> list[type[Table]]:
+def normalized(definition: str) -> list[str]:
+    """A definition's lines without blank lines or layout, to compare two definitions."""
+    return [" ".join(line.split()) for line in definition.splitlines() if line.strip()]
+
+
+def parts_of(cls: type[Table]) -> list[type[Part]]:
     return [v for v in vars(cls).values() if isinstance(v, type) and issubclass(v, Part)]
 
 

@@ -136,6 +136,9 @@ class Config:
         except ConfigError:
             return default
 
+    def __contains__(self, key: object) -> bool:
+        return key in DEFAULTS
+
     def keys(self) -> list[str]:
         return sorted(DEFAULTS)
 

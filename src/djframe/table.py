@@ -21,7 +21,7 @@ from djframe.algebra.expression import LowerContext, QueryExpression
 from djframe.catalog import TableInfo, quote
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
 from djframe.heading import Heading
-from djframe.insert import insert_rows, prepare
+from djframe.insert import insert_rows, prepare, value_sql
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
@@ -52,6 +52,8 @@ CLASS_LEVEL = {
     "fetch1",
     "head",
     "proj",
+    "aggr",
+    "aggregate",
     "join",
     "extend",
     "restrict",
@@ -83,6 +85,12 @@ class TableMeta(type):
 
     def __mul__(cls, other: Any) -> QueryExpression:
         return cls() * other
+
+    def __add__(cls, other: Any) -> QueryExpression:
+        return cls() + other
+
+    def __rand__(cls, other: Any) -> QueryExpression:
+        return other & cls()
 
     def __rmul__(cls, other: Any) -> QueryExpression:
         return other * cls()
@@ -156,7 +164,13 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         schema = {a.name: a.type.ibis for a in self.heading if a.type is not None}
-        return ibis.table(schema, name=self.info.name, database=self.info.schema)
+        if not self.info.singleton:
+            return ibis.table(schema, name=self.info.name, database=self.info.schema)
+        # The hidden key column must be known to Ibis, or `SELECT *` would bring it back.
+        hidden = ibis.table(
+            {"_singleton": "boolean", **schema}, name=self.info.name, database=self.info.schema
+        )
+        return hidden.select(*schema)
 
     def _restricted_table(self) -> Table:
         return self
@@ -234,10 +248,12 @@ class Table(QueryExpression, metaclass=TableMeta):
                 raise DataError(
                     f"update1 found no row of {type(self).__name__} with key { {k: row[k] for k in key} }."
                 )
+            # None restores an attribute's default, as in DataJoint.
+            where = f"In {type(self).__name__}"
             sets = ", ".join(
-                f"{quote(n)} = CAST(s.{quote(n)} AS {self.heading[n].type.sql(conn.backend.dialect)})"
+                f"{quote(n)} = {value_sql(self.heading[n], f's.{quote(n)}', conn.backend.dialect, where)}"
                 for n in changes
-            )  # type: ignore[union-attr]
+            )
             match = " AND ".join(f"{self.info.sql_name}.{quote(k)} = s.{quote(k)}" for k in key)
             conn.execute(
                 f"UPDATE {self.info.sql_name} SET {sets} FROM {quote(source)} s WHERE {match}",

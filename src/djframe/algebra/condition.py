@@ -88,8 +88,8 @@ def predicate(
     """Lower one condition of any kind to a boolean Ibis value over ``table``."""
     from djframe.algebra.expression import QueryExpression, as_expression
 
-    if isinstance(condition, bool):
-        return ibis.literal(condition)
+    if isinstance(condition, bool) or getattr(type(condition), "is_universal", False) is True:
+        return ibis.literal(condition is not False)
     if isinstance(condition, str):
         return translate(table, condition)
     if isinstance(condition, Not):
@@ -104,7 +104,7 @@ def predicate(
         return matches(table, ctx.relation(frame.select(names)), names)
     expression = as_expression(condition)
     if isinstance(expression, QueryExpression):
-        if getattr(expression, "is_universal", False):
+        if getattr(type(expression), "is_universal", False) is True:
             return ibis.literal(True)
         names = (
             check_namesakes(heading, expression.heading, "restrict")

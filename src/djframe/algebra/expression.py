@@ -19,8 +19,8 @@ import pyarrow as pa
 from djframe._typing import PartIntegrity
 from djframe.algebra.condition import Not, predicate
 from djframe.algebra.lineage import check_namesakes, namesakes
-from djframe.algebra.sqlexpr import translate
-from djframe.errors import QueryError
+from djframe.algebra.sqlexpr import referenced_names, translate
+from djframe.errors import MissingAttributeError, QueryError
 from djframe.heading import Attribute, Heading
 from djframe.results import ResultsMixin
 
@@ -106,6 +106,34 @@ class QueryExpression(ResultsMixin):
         """
         return Projection(self, attributes, named)
 
+    # -- aggregation and union -----------------------------------------------------------
+    def aggr(
+        self,
+        group: Any,
+        *attributes: Any,
+        exclude_nonmatching: bool = False,
+        semantic_check: bool = True,
+        **named: str,
+    ) -> QueryExpression:
+        """One row per row of ``self`` with aggregates over the matching rows of ``group``.
+
+        ``Student.aggr(Enroll, n='count(*)', gpa='avg(points)')``; ``...`` among
+        ``attributes`` keeps ``self``'s secondary attributes.
+        """
+        from djframe.algebra.aggregation import Aggregation
+
+        return Aggregation(
+            self, group, attributes, named,
+            exclude_nonmatching=exclude_nonmatching, semantic_check=semantic_check,
+        )
+
+    aggregate = aggr
+
+    def __add__(self, other: Any) -> QueryExpression:
+        from djframe.algebra.union import Union
+
+        return Union(self, other)
+
     def _foreign_key_source(self) -> Any:
         return None
 
@@ -156,13 +184,24 @@ class Restriction(QueryExpression):
 
 
 def check_restriction(source: QueryExpression, condition: Any, semantic_check: bool) -> None:
-    """Check lineage where the condition is an expression, so errors surface at once."""
-    other = as_expression(condition.condition if isinstance(condition, Not) else condition)
-    if (
-        semantic_check
-        and isinstance(other, QueryExpression)
-        and not getattr(other, "is_universal", False)
-    ):
+    """Check names and lineage where that needs no data, so errors surface at once."""
+    if isinstance(condition, str):
+        unknown = sorted(referenced_names(condition) - set(source.heading.names))
+        if unknown:
+            raise MissingAttributeError(
+                f"The restriction {condition!r} names {unknown}, which are not attributes here; "
+                f"the attributes are {', '.join(source.heading.names)}."
+            )
+        return
+    if isinstance(condition, Not):
+        check_restriction(source, condition.condition, semantic_check)
+        return
+    if isinstance(condition, list | tuple):
+        for part in condition:
+            check_restriction(source, part, semantic_check)
+        return
+    other = as_expression(condition)
+    if semantic_check and isinstance(other, QueryExpression):
         check_namesakes(source.heading, other.heading, "restrict")
 
 

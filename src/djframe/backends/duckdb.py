@@ -26,6 +26,13 @@ def database_path(url: str) -> str:
     return rest[1:] if rest.startswith("/") else rest
 
 
+CATALOG = "djframe_db"
+
+
+def quote_path(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
 class DuckDBBackend:
     """A DuckDB database file or in-memory database."""
 
@@ -39,7 +46,12 @@ class DuckDBBackend:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(path)
+            self.con = duckdb.connect()
+            if path != ":memory:":
+                # Attached under a fixed name: a file named like a schema (lab.duckdb holding
+                # schema "lab") would otherwise make every "lab"."table" ambiguous.
+                self.con.execute(f"ATTACH {quote_path(path)} AS {CATALOG}")
+                self.con.execute(f"USE {CATALOG}")
         except duckdb.IOException as exc:
             raise errors.ConnectionError(
                 f"Cannot open the DuckDB database {path!r}: {exc}. DuckDB allows one process to "

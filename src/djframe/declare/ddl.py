@@ -7,39 +7,41 @@ transactions (PostgreSQL); elsewhere djframe checks them itself (see :mod:`djfra
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from djframe.catalog import TableInfo, quote
-from djframe.declare.types import CoreType, quote_literal
-from djframe.errors import DefinitionError
+from djframe.declare.types import (
+    BOOL_WORDS,
+    INT_RANGES,
+    SQL_CLOCKS,
+    CoreType,
+    quote_literal,
+    unquote,
+)
 from djframe.heading import Attribute
 
-__all__ = ["SINGLETON", "create_table_sql"]
+__all__ = ["SINGLETON", "create_table_sql", "default_sql"]
 
 SINGLETON = "_singleton"
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+NUMERIC = {*INT_RANGES, "float32", "float64", "decimal"}
 
 
 def default_sql(attr: Attribute, where: str) -> str:
-    """The DEFAULT clause for an attribute's written default."""
+    """The DEFAULT clause for an attribute's written default (checked when the definition is resolved)."""
     text = (attr.default or "").strip()
+    value = unquote(text)
+    core = attr.type
     if text.lower() == "null":
         return "DEFAULT NULL"
-    if text.upper() in {"CURRENT_TIMESTAMP", "CURRENT_DATE"}:
+    if text.upper() in SQL_CLOCKS:
         return f"DEFAULT {text.upper()}"
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return f"DEFAULT {quote_literal(text[1:-1])}"
-    core = attr.type
-    if core is not None and core.name == "bool" and text.lower() in {"true", "false"}:
-        return f"DEFAULT {text.upper()}"
-    if _NUMBER.match(text) and core is not None and not core.is_string:
-        return f"DEFAULT {text}"
-    if _NUMBER.match(text) or text.isidentifier():
-        return f"DEFAULT {quote_literal(text)}"
-    raise DefinitionError(
-        f"{where}: cannot read the default {text!r} of {attr.name!r}; write a number, a "
-        "quoted string, true/false, null or CURRENT_TIMESTAMP."
-    )
+    if core is not None and core.name == "bool" and value.lower() in BOOL_WORDS:
+        return f"DEFAULT {'TRUE' if BOOL_WORDS[value.lower()] else 'FALSE'}"
+    if core is not None and core.name in NUMERIC and _NUMBER.match(value):
+        return f"DEFAULT {value}"
+    return f"DEFAULT {quote_literal(value)}"
 
 
 def column_sql(attr: Attribute, dialect: str, where: str) -> str:
@@ -71,6 +73,15 @@ def foreign_key_sql(info: TableInfo) -> list[str]:
     return clauses
 
 
+def index_name(table: str, unique: bool, number: int) -> str:
+    """``table_u0``; a long table name is shortened with a hash so names stay distinct."""
+    suffix = f"_{'u' if unique else 'i'}{number}"
+    if len(table) + len(suffix) <= 63:
+        return table + suffix
+    digest = hashlib.md5(table.encode()).hexdigest()[:8]
+    return f"{table[: 63 - len(suffix) - 9]}_{digest}{suffix}"
+
+
 def index_sql(info: TableInfo, dialect: str) -> list[str]:
     """Indexes: the declared ones, unique foreign keys, and (on PostgreSQL) referencing
     columns that no primary-key prefix covers, so cascades do not scan the child."""
@@ -87,7 +98,7 @@ def index_sql(info: TableInfo, dialect: str) -> list[str]:
         if (columns, unique) in seen:
             continue
         seen.add((columns, unique))
-        name = f"{info.name}_{'u' if unique else 'i'}{number}"
+        name = index_name(info.name, unique, number)
         statements.append(
             f"CREATE {'UNIQUE ' if unique else ''}INDEX {quote(name)} ON {info.sql_name} "
             f"({', '.join(quote(c) for c in columns)})"

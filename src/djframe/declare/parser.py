@@ -146,7 +146,7 @@ def parse_definition(text: str, table: str = "table") -> Definition:
     in_key = True
     lines = [line.strip() for line in text.strip().splitlines()]
     if lines and lines[0].startswith("#"):
-        definition.comment = lines.pop(0).lstrip("#").strip()
+        definition.comment = lines[0].lstrip("#").strip()
     for number, line in enumerate(lines, start=1):
         where = f"In the definition of {table}, line {number}"
         if not line or line.startswith("#"):

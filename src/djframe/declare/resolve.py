@@ -7,17 +7,21 @@ lineage, and the heading is checked for what the database alone would not catch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from djframe._typing import Tier
 from djframe.catalog import ForeignKey, TableInfo
 from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
-from djframe.declare.types import parse_type
+from djframe.declare.types import default_problem, parse_type, unquote
 from djframe.errors import DefinitionError, DjframeError
 from djframe.heading import Attribute, Heading
 
 __all__ = ["resolve_definition"]
+
+MAX_NAME = 63
+_BARE = re.compile(r"^[^\s'\"]+$")
 
 
 def foreign_key_source(ref: str, value: Any, where: str) -> tuple[TableInfo, dict[str, str]]:
@@ -90,7 +94,7 @@ def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -
         raise DefinitionError(
             f"{where}: {core.name} attribute {spec.name!r} cannot be in the primary key."
         )
-    return Attribute(
+    attribute = Attribute(
         name=spec.name,
         type=core,
         in_key=spec.in_key,
@@ -99,6 +103,25 @@ def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -
         comment=spec.comment,
         lineage=f"{schema}.{table}.{spec.name}" if spec.in_key else None,
     )
+    check_default(attribute, where)
+    return attribute
+
+
+def check_default(attr: Attribute, where: str) -> None:
+    """Refuse a default that is not a value of the attribute's type, before any SQL runs."""
+    if attr.default is None or attr.type is None:
+        return
+    text = attr.default.strip()
+    problem: str | None
+    if not _BARE.match(text) and unquote(text) == text:
+        problem = "write a number, a quoted string, true/false, null or CURRENT_TIMESTAMP"
+    else:
+        problem = default_problem(attr.type, text)
+    if problem:
+        raise DefinitionError(
+            f"{where}: the default {text!r} of attribute {attr.name!r} ({attr.type}) is not "
+            f"valid: {problem}. Change the default, or the type."
+        )
 
 
 def resolve_definition(
@@ -114,6 +137,7 @@ def resolve_definition(
 ) -> TableInfo:
     """Resolve a parsed definition in ``context`` into the table's catalog entry."""
     where = f"In the definition of {class_name}"
+    check_length(f"the table name {name!r}", where)
     attributes: list[Attribute] = []
     foreign_keys: list[ForeignKey] = []
     for item in definition.items:
@@ -145,9 +169,20 @@ def resolve_definition(
     )
 
 
+def check_length(what: str, where: str) -> None:
+    """PostgreSQL cuts longer identifiers short, so such names are refused on every backend."""
+    name = what.split("'")[1]
+    if len(name.encode()) > MAX_NAME:
+        raise DefinitionError(
+            f"{where}: {what} is {len(name.encode())} characters long; names are at most "
+            f"{MAX_NAME} characters (PostgreSQL's limit). Choose a shorter name."
+        )
+
+
 def check_names(attributes: list[Attribute], where: str) -> None:
     seen: set[str] = set()
     for attr in attributes:
+        check_length(f"the attribute name {attr.name!r}", where)
         if attr.name in seen:
             raise DefinitionError(
                 f"{where}: attribute {attr.name!r} is declared twice (directly or through a "

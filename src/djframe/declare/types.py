@@ -8,7 +8,12 @@ not core types; they live in :mod:`djframe.codecs`.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import json
 import re
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,7 +22,7 @@ import pyarrow as pa
 
 from djframe.errors import UnknownTypeError
 
-__all__ = ["CoreType", "parse_type"]
+__all__ = ["CoreType", "default_problem", "parse_type", "unquote"]
 
 SIMPLE = {
     "int8": (pa.int8(), pl.Int8, "TINYINT", "SMALLINT"),
@@ -68,6 +73,10 @@ _DECIMAL = re.compile(r"^decimal\s*\(\s*(?P<p>\d+)\s*,\s*(?P<s>\d+)\s*\)$", re.I
 _DATETIME = re.compile(r"^datetime\s*(\(\s*(?P<n>\d)\s*\))?$", re.I)
 _ENUM = re.compile(r"^enum\s*\((?P<body>.*)\)$", re.I | re.S)
 _ENUM_VALUE = re.compile(r"\s*'((?:[^']|'')*)'\s*(,|$)")
+
+INT_RANGES = {"int8": 7, "int16": 15, "int32": 31, "int64": 63}
+BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
+SQL_CLOCKS = {"CURRENT_TIMESTAMP", "CURRENT_DATE"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ class CoreType:
         """The column type in a backend's DDL."""
         postgres = dialect == "postgres"
         if self.name in SIMPLE:
-            return SIMPLE[self.name][3 if postgres else 2]
+            return str(SIMPLE[self.name][3 if postgres else 2])
         if self.name == "decimal":
             return f"{'NUMERIC' if postgres else 'DECIMAL'}({self.args[0]},{self.args[1]})"
         if self.name == "datetime":
@@ -205,3 +214,97 @@ def unknown_type_message(text: str) -> str:
     core += "char(n) varchar(n) decimal(p,s) enum(...)"
     advice = f"Did you mean {hint}? " if hint else ""
     return f"Unknown type {text!r}. {advice}The portable core types are: {core}; codec types are written <name>."
+
+
+def unquote(text: str) -> str:
+    """A default as written, without the quotes around a string literal."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        quote = text[0]
+        return text[1:-1].replace(quote * 2, quote)  # 'it''s' is SQL's way to write it's
+    return text
+
+
+def _parses(read: Callable[[str], object], what: str) -> Callable[[CoreType, str], str | None]:
+    def check(core: CoreType, value: str) -> str | None:
+        try:
+            read(value)
+        except (ValueError, ArithmeticError):
+            return f"it is not {what}"
+        return None
+
+    return check
+
+
+def _int_problem(core: CoreType, value: str) -> str | None:
+    try:
+        number = int(value)
+    except ValueError:
+        return "it is not a whole number"
+    bits = INT_RANGES[core.name]
+    if not -(2**bits) <= number < 2**bits:
+        return f"it is outside the range of {core.name} ({-(2**bits)} to {2**bits - 1})"
+    return None
+
+
+def _decimal_problem(core: CoreType, value: str) -> str | None:
+    try:
+        number = decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        return "it is not a number"
+    precision, scale = int(core.args[0]), int(core.args[1])
+    if not number.is_finite() or abs(number) >= decimal.Decimal(10) ** (precision - scale):
+        return f"it does not fit {core} ({precision - scale} digit(s) before the point)"
+    return None
+
+
+def _length_problem(core: CoreType, value: str) -> str | None:
+    limit = core.max_length or 0
+    return f"it is longer than {limit} characters" if len(value) > limit else None
+
+
+def _enum_problem(core: CoreType, value: str) -> str | None:
+    return None if value in core.args else f"it is not one of {', '.join(map(str, core.args))}"
+
+
+def _bool_problem(core: CoreType, value: str) -> str | None:
+    return None if value.lower() in BOOL_WORDS else "write true or false"
+
+
+DEFAULT_CHECKS: dict[str, Callable[[CoreType, str], str | None]] = {
+    **dict.fromkeys(INT_RANGES, _int_problem),
+    "float32": _parses(float, "a number"),
+    "float64": _parses(float, "a number"),
+    "decimal": _decimal_problem,
+    "bool": _bool_problem,
+    "uuid": _parses(uuid.UUID, "a UUID such as '12345678-1234-5678-1234-567812345678'"),
+    "json": _parses(json.loads, "valid JSON"),
+    "date": _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
+    "datetime": _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    "char": _length_problem,
+    "varchar": _length_problem,
+    "enum": _enum_problem,
+}
+
+
+def default_problem(core: CoreType, text: str) -> str | None:
+    """Why a written default cannot be a value of ``core``, or None when it can.
+
+    Examples
+    --------
+    >>> default_problem(parse_type("int8"), "300")
+    'it is outside the range of int8 (-128 to 127)'
+    >>> default_problem(parse_type("enum('F','M')"), "'F'") is None
+    True
+    """
+    written = text.strip()
+    if written.lower() == "null":
+        return None
+    if written.upper() in SQL_CLOCKS:
+        if core.name in {"date", "datetime"}:
+            return None
+        return f"{written.upper()} is a default for date and datetime attributes only"
+    if core.name == "bytes":
+        return "a bytes attribute can only default to null"
+    check = DEFAULT_CHECKS.get(core.name)
+    return check(core, unquote(written)) if check else None

@@ -1,0 +1,59 @@
+"""``A + B``: the rows of both operands, which must share one primary key.
+
+Secondary attributes must be disjoint (DataJoint 2.x); a row present on one side only gets
+NULL for the other side's secondary attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from djframe.algebra.expression import LowerContext, QueryExpression, as_expression
+from djframe.algebra.lineage import check_namesakes
+from djframe.errors import QueryError
+from djframe.heading import Heading
+
+__all__ = ["Union"]
+
+
+class Union(QueryExpression):
+    def __init__(self, a: QueryExpression, b: Any) -> None:
+        b = as_expression(b)
+        if not isinstance(b, QueryExpression):
+            raise QueryError(f"Cannot unite with a {type(b).__name__}; union takes a table or expression.")
+        if set(a.primary_key) != set(b.primary_key):
+            raise QueryError(
+                f"The operands of a union must have the same primary key: ({', '.join(a.primary_key)}) "
+                f"vs ({', '.join(b.primary_key)}). Project both onto the same key first."
+            )
+        shared = set(a.heading.secondary_attributes) & set(b.heading.secondary_attributes)
+        if shared:
+            raise QueryError(
+                f"The operands of a union must not share secondary attributes; both have {sorted(shared)}. "
+                "Rename or project them away on one side."
+            )
+        check_namesakes(a.heading, b.heading, "unite")
+        self.a, self.b = a, b
+        self.connection = a.connection
+        extra = [replace(attr, nullable=True) for attr in b.heading if attr.name not in a.heading]
+        mine = [replace(attr, nullable=attr.nullable or not attr.in_key) for attr in a.heading]
+        self._heading = Heading(mine + extra)
+
+    @property
+    def heading(self) -> Heading:
+        return self._heading
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        a, b = self.a.lower(ctx), self.b.lower(ctx).view()
+        key = self.a.primary_key
+        if not self.a.heading.secondary_attributes and not self.b.heading.secondary_attributes:
+            return a.select(*key).union(b.select(*key), distinct=True)
+        joined = a.outer_join(b, [a[k] == b[k] for k in key])
+        columns = {k: ibis.coalesce(a[k], b[k]) for k in key}
+        columns |= {n: a[n] for n in self.a.heading.secondary_attributes}
+        columns |= {n: b[n] for n in self.b.heading.secondary_attributes}
+        return joined.select(**{n: columns[n] for n in self.heading.names})
