@@ -175,7 +175,9 @@ def snapshot(conn: Connection, info: TableInfo, rows: QueryExpression) -> str:
 
 
 def count_rows(conn: Connection, source: str) -> int:
-    return int(conn.fetch_scalar(f"SELECT count(*) FROM {quote(source)}"))  # type: ignore[arg-type]
+    count = conn.fetch_scalar(f"SELECT count(*) FROM {quote(source)}")
+    assert isinstance(count, int)
+    return count
 
 
 def delete_rows(conn: Connection, info: TableInfo, source: str) -> None:

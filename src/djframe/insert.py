@@ -164,7 +164,7 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
     if column.type == target:
         return column
     if pa.types.is_null(column.type):
-        return pa.nulls(len(column), type=target)  # type: ignore[return-value]
+        return pa.chunked_array([pa.nulls(len(column), type=target)])
     if attr.type.name == "json" and (
         pa.types.is_struct(column.type) or pa.types.is_list(column.type)
     ):
