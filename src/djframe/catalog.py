@@ -132,10 +132,9 @@ def read_catalog(backend: Backend, schema: str) -> dict[str, TableInfo]:
     return {row["table_name"]: TableInfo.from_row(schema, row) for row in rows}
 
 
-def list_schemas_sql(dialect: str) -> str:
-    """The schemas that hold a djframe catalog."""
-    schema_col = "table_schema"
+def list_schemas_sql() -> str:
+    """The schemas that hold a djframe catalog (the same SQL on every backend)."""
     return (
-        f"SELECT DISTINCT {schema_col} FROM information_schema.tables "
+        "SELECT DISTINCT table_schema FROM information_schema.tables "
         f"WHERE table_name = {literal(CATALOG)} ORDER BY 1"
     )

@@ -169,7 +169,7 @@ class Connection:
 
     def list_schemas(self) -> list[str]:
         """The schemas of this database that hold djframe tables."""
-        rows = self.fetch_arrow(list_schemas_sql(self.backend.dialect))
+        rows = self.fetch_arrow(list_schemas_sql())
         return [str(v) for v in rows.column(0).to_pylist()]
 
     def load_all_schemas(self) -> None:

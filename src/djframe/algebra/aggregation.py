@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 from sqlglot import exp
 
-from djframe.algebra.expression import LowerContext, QueryExpression, as_expression
+from djframe.algebra.expression import LowerContext, QueryExpression, operand
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.algebra.sqlexpr import parse_sql, translate
 from djframe.errors import QueryError
@@ -41,9 +41,7 @@ class Aggregation(QueryExpression):
         exclude_nonmatching: bool = False,
         semantic_check: bool = True,
     ) -> None:
-        b = as_expression(b)
-        if not isinstance(b, QueryExpression):
-            raise QueryError(f"aggr groups a table or expression, not a {type(b).__name__}.")
+        b = operand(b, "aggr")
         missing = [k for k in a.primary_key if k not in b.heading]
         if missing:
             raise QueryError(

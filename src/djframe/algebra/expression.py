@@ -51,6 +51,16 @@ def as_expression(value: Any) -> Any:
     return value
 
 
+def operand(value: Any, operation: str) -> QueryExpression:
+    """The right operand of a binary operator, as an expression, or a clear error."""
+    expression = as_expression(value)
+    if not isinstance(expression, QueryExpression):
+        raise QueryError(
+            f"{operation} takes a table or an expression, not a {type(value).__name__}."
+        )
+    return expression
+
+
 class QueryExpression(ResultsMixin):
     """The base of tables and of every expression built from them."""
 
@@ -218,10 +228,7 @@ class Join(QueryExpression):
     def __init__(
         self, a: QueryExpression, b: Any, *, semantic_check: bool = True, left: bool = False
     ) -> None:
-        if not isinstance(b, QueryExpression):
-            raise QueryError(
-                f"Cannot join with a {type(b).__name__}; join takes a table or expression."
-            )
+        b = operand(b, "join")
         self.a, self.b, self.left = a, b, left
         self.connection = a.connection
         self.on = (

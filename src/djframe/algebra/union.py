@@ -12,7 +12,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from djframe.algebra.expression import LowerContext, QueryExpression, as_expression
+from djframe.algebra.expression import LowerContext, QueryExpression, operand
 from djframe.algebra.lineage import check_namesakes
 from djframe.errors import QueryError
 from djframe.heading import Heading
@@ -22,9 +22,7 @@ __all__ = ["Union"]
 
 class Union(QueryExpression):
     def __init__(self, a: QueryExpression, b: Any) -> None:
-        b = as_expression(b)
-        if not isinstance(b, QueryExpression):
-            raise QueryError(f"Cannot unite with a {type(b).__name__}; union takes a table or expression.")
+        b = operand(b, "union")
         if set(a.primary_key) != set(b.primary_key):
             raise QueryError(
                 f"The operands of a union must have the same primary key: ({', '.join(a.primary_key)}) "
