@@ -128,6 +128,29 @@ def test_connect_duckdb_file_persists(tmp_path: Path) -> None:
         second.close()
 
 
+def test_two_connections_to_one_duckdb_file(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'shared.duckdb'}"
+    first, second = dj.connect(url), dj.connect(url)
+    schema = dj.Schema("shared", connection=first)
+
+    @schema
+    class Item(dj.Manual):
+        definition = """
+        item : int32
+        """
+
+    lab = dj.virtual_schema("shared", connection=second)
+    with first.transaction:
+        Item.insert1({"item": 1})
+        assert len(lab.Item()) == 0  # the other connection sees committed data only
+    assert len(lab.Item()) == 1
+    first.close()
+    first.close()  # closing twice is harmless
+    lab.Item.insert1({"item": 2})
+    assert len(lab.Item()) == 2
+    second.close()
+
+
 def test_connect_postgres(pg_url: str) -> None:
     parts = urllib.parse.urlsplit(pg_url)
     # the throwaway server trusts every password, so a secret one still connects

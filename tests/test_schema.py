@@ -255,6 +255,12 @@ def test_foreign_key_across_schemas(conn: dj.Connection, schema: dj.Schema) -> N
         assert other.list_tables() == ["weighing"]
         with pytest.raises(dj.MissingParentError):
             Weighing.insert1({"animal": 1, "day": "2024-01-01", "grams": 1.0})
+        Animal.insert1({"animal": 1})
+        Weighing.insert1({"animal": 1, "day": "2024-01-01", "grams": 1.0})
+        with pytest.raises(dj.IntegrityError, match=f"{name}.weighing"):
+            schema.drop(prompt=False)
+        assert len(Weighing()) == 1
+        assert schema.exists
     finally:
         other.drop(prompt=False)
 

@@ -13,6 +13,7 @@ Examples
 
 from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
+from djframe.algebra.top import Top
 from djframe.algebra.universal import U
 from djframe.connection import Connection, connect
 from djframe.errors import (
@@ -71,6 +72,7 @@ __all__ = [
     "Schema",
     "StoreError",
     "Table",
+    "Top",
     "U",
     "UnknownTypeError",
     "config",

@@ -107,7 +107,7 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     schema = dj.Schema("demo", connection=conn, store=str(root / "store"))
     tables = declare(schema)
     for name, frame in synthetic_rows().items():
-        tables[name].insert(frame, skip_duplicates=True)
+        tables[name]().insert(frame, skip_duplicates=True)
     Subject, Session, Recording = tables["Subject"], tables["Session"], tables["Recording"]
 
     print(f"djframe demo: pipeline in {root / 'pipeline.duckdb'}\n")

@@ -67,7 +67,7 @@ def final_relation(
     offset: int | None = None,
 ) -> ir.Table:
     table = expr.lower(ctx)
-    terms = order_terms(expr, order_by)
+    terms = order_terms(expr, expr.default_order if order_by is None else order_by)
     if terms:
         table = table.order_by(terms)
     if limit is not None or offset:

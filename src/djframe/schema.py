@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +21,7 @@ from djframe.connection import Connection, default_connection
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
-from djframe.errors import DefinitionError, MissingTableError
+from djframe.errors import DefinitionError, IntegrityError, MissingTableError
 from djframe.settings import config
 from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
 
@@ -34,13 +35,20 @@ TIERS: dict[str, type[Table]] = {
     "part": Part,
 }
 
-_classes: dict[tuple[int, str], type[Table]] = {}
-"""Declared classes by (connection, full table name), so cascades can restrict any table."""
+_classes: weakref.WeakKeyDictionary[Connection, dict[str, type[Table]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Declared classes per connection, by full table name, so cascades can restrict any table."""
+
+
+def classes_of(conn: Connection) -> dict[str, type[Table]]:
+    """The classes bound to tables of ``conn``, by full table name."""
+    return _classes.setdefault(conn, {})
 
 
 def table_class(conn: Connection, full_name: str) -> type[Table]:
     """The class of a table: the one that declared it, else one built from the catalog."""
-    found = _classes.get((id(conn), full_name))
+    found = classes_of(conn).get(full_name)
     if found is not None:
         return found
     info = conn.table_info(full_name)
@@ -170,13 +178,13 @@ class Schema:
     def bind(self, cls: type[Table], info: TableInfo) -> None:
         cls._info = info
         cls._schema = self
-        _classes[(id(self.connection), info.full_name)] = cls
+        classes_of(self.connection)[info.full_name] = cls
 
     def spawn(self, info: TableInfo) -> type[Table]:
         """A class for a table declared elsewhere, built from the catalog."""
-        key = (id(self.connection), info.full_name)
-        if key in _classes:
-            return _classes[key]
+        known = classes_of(self.connection).get(info.full_name)
+        if known is not None:
+            return known
         base = TIERS[info.tier]
         cls = type(
             info.class_name,
@@ -210,19 +218,34 @@ class Schema:
         if not confirm(f"Drop schema {self.name!r} with all its tables?", prompt):
             return
         conn = self.connection
+        self._refuse_outside_dependents()
         conn.execute(
             f"DROP SCHEMA {quote(self.name)} CASCADE", action=f"dropping schema {self.name}"
         )
         prefix = self.name + "."
-        doomed = [k[1] for k in _classes if k[0] == id(conn) and k[1].startswith(prefix)]
+        doomed = [name for name in classes_of(conn) if name.startswith(prefix)]
         conn.forget_schema(self.name)
         forget_classes(conn, doomed)
+
+    def _refuse_outside_dependents(self) -> None:
+        """Refuse to drop a schema that tables of another schema still reference."""
+        conn = self.connection
+        conn.load_all_schemas()
+        prefix = self.name + "."
+        graph = conn.graph
+        ours = [node for node in graph if node.startswith(prefix)]
+        outside = sorted({child for node in ours for child in graph.successors(node)} - set(ours))
+        if outside:
+            raise IntegrityError(
+                f"Cannot drop schema {self.name!r}: tables of other schemas depend on it "
+                f"({', '.join(outside)}). Drop those tables (or their schemas) first."
+            )
 
 
 def forget_classes(conn: Connection, full_names: list[str]) -> None:
     """Unbind the classes of dropped tables, so using them says they are not declared."""
     for name in full_names:
-        cls = _classes.pop((id(conn), name), None)
+        cls = classes_of(conn).pop(name, None)
         if cls is not None:
             cls._info = None
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["AndList", "Not", "predicate"]
 
 
-class AndList(list):  # type: ignore[type-arg]
+class AndList(list[Any]):
     """Conditions that must all hold: ``A & dj.AndList([c1, c2])`` is ``A & c1 & c2``."""
 
 

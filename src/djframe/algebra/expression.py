@@ -80,7 +80,14 @@ class QueryExpression(ResultsMixin):
 
     # -- restriction ---------------------------------------------------------------------
     def restrict(self, condition: Any, *, semantic_check: bool = True) -> QueryExpression:
-        """Rows that match ``condition`` (see :mod:`djframe.algebra.condition` for the kinds)."""
+        """Rows that match ``condition`` (see :mod:`djframe.algebra.condition` for the kinds).
+
+        A :class:`~djframe.algebra.top.Top` keeps the first rows in an order instead.
+        """
+        from djframe.algebra.top import Top, apply_top
+
+        if isinstance(condition, Top):
+            return apply_top(self, condition)
         return Restriction(self, condition, semantic_check)
 
     def __and__(self, condition: Any) -> QueryExpression:
@@ -152,6 +159,11 @@ class QueryExpression(ResultsMixin):
         """The table this expression restricts, or None if it is not a restricted table."""
         return None
 
+    @property
+    def default_order(self) -> list[str] | None:
+        """The order results come in when none is asked for (a Top's order), else None."""
+        return None
+
     def delete(
         self, *, prompt: bool | None = None, part_integrity: PartIntegrity = "enforce"
     ) -> int:
@@ -206,6 +218,13 @@ def check_restriction(source: QueryExpression, condition: Any, semantic_check: b
     if isinstance(condition, Not):
         check_restriction(source, condition.condition, semantic_check)
         return
+    from djframe.algebra.top import Top
+
+    if isinstance(condition, Top):
+        raise QueryError(
+            f"{condition!r} cannot be negated or combined in a list, AndList or Not: it is an "
+            "ORDER BY with LIMIT, not a condition. Apply it on its own: (A & cond) & dj.Top(...)."
+        )
     if isinstance(condition, list | tuple):
         for part in condition:
             check_restriction(source, part, semantic_check)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -27,7 +27,7 @@ __all__ = ["parse_sql", "referenced_names", "translate"]
 def parse_sql(text: str) -> exp.Expression:
     """Parse a portable SQL expression (cached: the same text is parsed once)."""
     try:
-        return sqlglot.parse_one(text, read="duckdb")
+        return cast(exp.Expression, sqlglot.parse_one(text, read="duckdb"))
     except sqlglot.errors.ParseError as exc:
         raise QueryError(f"Cannot parse the SQL expression {text!r}: {exc}") from None
 

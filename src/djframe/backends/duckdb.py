@@ -33,6 +33,42 @@ def quote_path(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
+_shared: dict[str, tuple[duckdb.DuckDBPyConnection, int]] = {}
+"""The one database instance per attached file in this process, with its count of users.
+
+DuckDB refuses a second instance of a file in one process, so every djframe connection to a
+file gets a cursor of the same instance: its own transactions, the same data.
+"""
+
+
+def _open(path: str) -> duckdb.DuckDBPyConnection:
+    if path == ":memory:":
+        return duckdb.connect()
+    key = str(Path(path).resolve())
+    if key not in _shared:
+        root = duckdb.connect()
+        # Attached under a fixed name: a file named like a schema (lab.duckdb holding
+        # schema "lab") would otherwise make every "lab"."table" ambiguous.
+        root.execute(f"ATTACH {quote_path(path)} AS {CATALOG}")
+        _shared[key] = (root, 0)
+    root, users = _shared[key]
+    _shared[key] = (root, users + 1)
+    cursor = root.cursor()
+    cursor.execute(f"USE {CATALOG}")
+    return cursor
+
+
+def _release(path: str) -> None:
+    key = str(Path(path).resolve())
+    if path == ":memory:" or key not in _shared:
+        return
+    root, users = _shared.pop(key)
+    if users > 1:
+        _shared[key] = (root, users - 1)
+    else:
+        root.close()
+
+
 class DuckDBBackend:
     """A DuckDB database file or in-memory database."""
 
@@ -45,13 +81,9 @@ class DuckDBBackend:
         path = database_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path: str | None = path
         try:
-            self.con = duckdb.connect()
-            if path != ":memory:":
-                # Attached under a fixed name: a file named like a schema (lab.duckdb holding
-                # schema "lab") would otherwise make every "lab"."table" ambiguous.
-                self.con.execute(f"ATTACH {quote_path(path)} AS {CATALOG}")
-                self.con.execute(f"USE {CATALOG}")
+            self.con = _open(path)
         except duckdb.IOException as exc:
             raise errors.ConnectionError(
                 f"Cannot open the DuckDB database {path!r}: {exc}. DuckDB allows one process to "
@@ -89,7 +121,11 @@ class DuckDBBackend:
         self.con.unregister(name)
 
     def close(self) -> None:
+        if self.path is None:
+            return  # closed already
         self.con.close()
+        _release(self.path)
+        self.path = None
 
     def translate_error(self, exc: Exception) -> Exception | None:
         message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")

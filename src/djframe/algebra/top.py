@@ -1,0 +1,140 @@
+"""``dj.Top``: keep the first rows of an expression in a given order.
+
+``A & dj.Top(limit=3, order_by="score DESC")`` is not a WHERE condition but ORDER BY with LIMIT
+and OFFSET, applied where it is written: later restrictions filter the rows Top kept. Results of
+a Top come back in its order unless another order is asked for.
+
+Two Tops in a row with the same order (or the second with ``order_by=None``, which inherits the
+first's) merge into one. The merge is exact: ``Top(5, offset=0)`` then ``Top(5, offset=3)`` keeps
+rows 3 and 4 of the original order (DataJoint's "min limit, offsets add" rule agrees with this
+whenever the second window fits inside the first, and over-counts when it does not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from djframe.algebra.expression import LowerContext, QueryExpression
+from djframe.errors import QueryError
+
+if TYPE_CHECKING:
+    from djframe.heading import Heading
+    from djframe.results import OrderBy
+
+__all__ = ["Limited", "Top", "apply_top"]
+
+
+@dataclass(frozen=True)
+class Top:
+    """The first ``limit`` rows (after skipping ``offset``) in the order ``order_by``.
+
+    ``order_by`` is ``"KEY"`` (the primary key, the default), an attribute name with an
+    optional ``DESC``/``ASC``, a list of those, or ``None`` to inherit the order of an earlier
+    Top. ``limit=None`` keeps every row after the offset. Ties are broken by the primary key, so
+    the same data always gives the same rows.
+
+    Examples
+    --------
+    >>> import djframe as dj
+    >>> dj.Top(3, "score DESC")
+    Top(limit=3, order_by='score DESC', offset=0)
+    """
+
+    limit: int | None = 1
+    order_by: OrderBy = "KEY"
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and (not _is_count(self.limit)):
+            raise QueryError(
+                f"dj.Top: limit must be a non-negative int or None, not {self.limit!r}."
+            )
+        if not _is_count(self.offset):
+            raise QueryError(f"dj.Top: offset must be a non-negative int, not {self.offset!r}.")
+        order = self.order_by
+        if not (order is None or isinstance(order, str) or _is_list_of_str(order)):
+            raise QueryError(
+                f"dj.Top: order_by must be 'KEY', an attribute name such as 'score DESC', a list "
+                f"of those, or None, not {order!r}."
+            )
+
+    def then(self, later: Top) -> Top:
+        """One Top equal to applying ``self`` and then ``later`` (which has the same order)."""
+        offset = self.offset + later.offset
+        if self.limit is None:
+            return Top(later.limit, self.order_by, offset)
+        room = max(self.limit - later.offset, 0)
+        limit = room if later.limit is None else min(later.limit, room)
+        return Top(limit, self.order_by, offset)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_list_of_str(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
+def same_order(a: OrderBy, b: OrderBy) -> bool:
+    def items(order: OrderBy) -> list[str]:
+        listed = [order] if isinstance(order, str) else list(order or [])
+        return [" ".join(item.split()).upper() for item in listed]
+
+    return items(a) == items(b)
+
+
+def order_keys(heading: Heading, order_by: OrderBy) -> list[tuple[str, bool]]:
+    """``order_by`` as (attribute, descending) pairs, the primary key appended as tie-breaker."""
+    listed = [order_by] if isinstance(order_by, str) else list(order_by or [])
+    keys: list[tuple[str, bool]] = []
+    for item in listed:
+        name, _, direction = item.strip().partition(" ")
+        direction = direction.strip().upper()
+        if direction not in {"", "ASC", "DESC"}:
+            raise QueryError(f"Cannot order by {item!r}: write 'name', 'name ASC' or 'name DESC'.")
+        for n in heading.primary_key if name == "KEY" else [name]:
+            heading[n]  # raises MissingAttributeError naming the attribute
+            keys.append((n, direction == "DESC"))
+    named = {n for n, _ in keys}
+    return keys + [(n, False) for n in heading.primary_key if n not in named]
+
+
+class Limited(QueryExpression):
+    """``source & Top(...)``: the first rows of ``source`` in the Top's order."""
+
+    def __init__(self, source: QueryExpression, top: Top) -> None:
+        self.source, self.top = source, top
+        self.connection = source.connection
+        self.ordering = order_keys(source.heading, top.order_by)
+
+    @property
+    def heading(self) -> Heading:
+        return self.source.heading
+
+    def _restricted_table(self) -> Any:
+        return self.source._restricted_table()
+
+    @property
+    def default_order(self) -> list[str]:
+        return [f"{name} DESC" if desc else name for name, desc in self.ordering]
+
+    def lower(self, ctx: LowerContext) -> ir.Table:
+        table = self.source.lower(ctx)
+        ordered = table.order_by([ibis.desc(n) if d else ibis.asc(n) for n, d in self.ordering])
+        return ordered.limit(self.top.limit, offset=self.top.offset)
+
+
+def apply_top(source: QueryExpression, top: Top) -> QueryExpression:
+    """``source & top``, merged with a Top directly underneath when the orders agree."""
+    if isinstance(source, Limited) and (
+        top.order_by is None or same_order(top.order_by, source.top.order_by)
+    ):
+        return Limited(source.source, source.top.then(top))
+    if top.order_by is None:
+        top = Top(top.limit, "KEY", top.offset)
+    return Limited(source, top)
