@@ -24,6 +24,8 @@ PYTHON = "3.11" if shutil.which("python3.11") else None
 LINT_PATHS = ("src", "tests", "benchmarks")
 # Named explicitly so that the tests' behaviour does not depend on nox's env handling.
 PASSTHROUGH_ENV = ("CI", "DJFRAME_TEST_PG_URL")
+# The baselines of `nox -s bench`: DataJoint 2.3.5 reaches PostgreSQL through psycopg2.
+BENCH_DEPS = ("datajoint[postgres]==2.3.5", "psycopg2-binary", "matplotlib")
 
 
 @nox.session(python=PYTHON)
@@ -52,6 +54,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks; arguments after `--` go to benchmarks/run.py."""
-    session.install("-e", ".")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    """Run the benchmarks against DataJoint 2.3.5 and the raw engines.
+
+    Arguments after `--` go to the runner: `nox -s bench -- --quick` for small sizes,
+    `-- --only fetch insert` for some benchmarks. The baselines (DataJoint with its
+    PostgreSQL driver) and matplotlib for the plot are installed here only.
+    """
+    session.install("-e", ".", *BENCH_DEPS)
+    env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+    session.run("python", "-m", "benchmarks.run", *session.posargs, env=env)

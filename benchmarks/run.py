@@ -1,160 +1,145 @@
-"""Benchmark harness: djframe against the raw engines, side by side in one run.
+"""Benchmark runner: djframe against DataJoint 2.3.5 and the raw engines, in one run.
 
-Prints a table and writes ``benchmarks/results/latest.json`` (a list of objects with keys
-benchmark, backend, size, djframe_s, baseline, baseline_s, speedup = baseline_s / djframe_s).
-Times are medians of ``--repeats`` runs after a warm-up. PostgreSQL comes from
-``DJFRAME_TEST_PG_URL`` or a throwaway server (tests/_postgres.py).
+Runs every benchmark of :data:`benchmarks.harness.REGISTRY` (or those named by ``--only``)
+on DuckDB (a scratch file) and PostgreSQL (``DJFRAME_TEST_PG_URL`` or the test suite's
+throwaway server, tests/_postgres.py), prints a table per benchmark and writes
+``benchmarks/results/latest.json``; full-size runs also write docs/benchmarks.md and its
+plot. DataJoint baselines appear when ``datajoint`` is installed (``nox -s bench`` does).
 
-    python benchmarks/run.py            # full sizes
-    python benchmarks/run.py --quick    # small sizes
+    python -m benchmarks.run              # full sizes
+    python -m benchmarks.run --quick      # small sizes, a few minutes
+    python -m benchmarks.run --only fetch insert --backends duckdb
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import statistics
+import importlib
+import os
+import platform
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-
-import djframe as dj
+from benchmarks import report
+from benchmarks.baselines import load_datajoint
+from benchmarks.harness import REGISTRY, Context, Result
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+ROOT = HERE.parent
+RESULTS = HERE / "results" / "latest.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks.png"
+PACKAGES = ("djframe", "polars", "pyarrow", "duckdb", "ibis-framework", "adbc-driver-postgresql",
+            "datajoint", "psycopg2-binary")  # fmt: skip
+# Like the server the baselines were measured on (docs: /work/shared/reference/baseline.md).
+SERVER_SETTINGS = {"work_mem": "'128MB'", "jit": "off"}
 
 
-def frame(rows: int) -> pl.DataFrame:
-    """Six columns: int64 key, int32, float64, varchar, date, bool."""
-    rng = np.random.default_rng(0)
-    return pl.DataFrame(
-        {
-            "k": np.arange(rows, dtype=np.int64),
-            "a": rng.integers(0, 1_000_000, rows, dtype=np.int32),
-            "x": rng.random(rows),
-            "s": pl.Series(np.arange(rows)).cast(pl.String).str.pad_start(12, "0"),
-            "d": pl.Series(rng.integers(0, 20_000, rows)).cast(pl.Date),
-            "b": rng.random(rows) > 0.5,
-        }
-    ).with_columns(pl.col("d").cast(pl.Date))
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    with tempfile.TemporaryDirectory(prefix="djframe-bench-") as tmp:
+        urls = backend_urls(Path(tmp), args.backends)
+        ctx = Context(
+            args.quick, args.repeats, urls, Path(tmp), load_datajoint(urls.get("postgres"))
+        )
+        if ctx.datajoint is None:
+            print("DataJoint is not installed (or no PostgreSQL): its baselines are left out.")
+        results: list[Result] = []
+        for name in [] if args.report_only else args.only or list(REGISTRY):
+            results += run_one(name, ctx)
+        rows = report.merge_json(RESULTS, results)
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        if args.docs if args.docs is not None else not args.quick:
+            everything = report.from_json(rows)
+            report.plot(everything, PLOT)
+            report.write_markdown(DOC, everything, PLOT, environment(ctx, args))
+            print(f"wrote {DOC.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
 
 
-DEFINITION = """
-k : int64
----
-a : int32
-x : float64
-s : varchar(20)
-d : date
-b : bool
-"""
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("--quick", action="store_true", help="small sizes")
+    options.add_argument("--repeats", type=int, default=3, help="timed runs per figure (>= 3)")
+    options.add_argument("--only", nargs="+", choices=list(REGISTRY), help="run these benchmarks")
+    options.add_argument(
+        "--backends", nargs="+", choices=["duckdb", "postgres"], default=["duckdb", "postgres"]
+    )
+    options.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
+                         help="write docs/benchmarks.md and the plot (default: on full runs)")  # fmt: skip
+    options.add_argument("--report-only", action="store_true",
+                         help="run nothing: rewrite the docs from results/latest.json")  # fmt: skip
+    args = options.parse_args(argv)
+    if args.report_only and args.docs is None:
+        args.docs = True
+    if args.repeats < 3:
+        options.error("--repeats must be at least 3: every figure is a median")
+    return args
 
 
-def median_time(work: Callable[[], object], setup: Callable[[], object], repeats: int) -> float:
-    setup()
-    work()  # warm-up
-    times = []
-    for _ in range(repeats):
-        setup()
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def run_one(name: str, ctx: Context) -> list[Result]:
+    started = time.perf_counter()
+    module = importlib.import_module(REGISTRY[name])
+    results: list[Result] = module.run(ctx)
+    print(f"\n## {name} ({time.perf_counter() - started:.0f} s)\n")
+    print(report.table(results), flush=True)
+    return results
 
 
-def declare(conn: dj.Connection) -> type[dj.Table]:
-    schema = dj.Schema("bench", connection=conn)
+def backend_urls(tmp: Path, backends: list[str]) -> dict[str, str]:
+    urls = {}
+    if "duckdb" in backends:
+        urls["duckdb"] = f"duckdb:///{tmp / 'bench.duckdb'}"
+    if "postgres" in backends:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import _postgres
 
-    @schema
-    class Wide(dj.Manual):
-        definition = DEFINITION
-
-    return Wide
-
-
-def bench_insert(conn: dj.Connection, data: pl.DataFrame, repeats: int) -> tuple[float, str, float]:
-    Wide = declare(conn)
-    clear = lambda: Wide.delete_quick()  # noqa: E731
-    ours = median_time(lambda: Wide.insert(data), clear, repeats)
-    raw_name, raw = raw_insert(conn, data)
-    theirs = median_time(raw, clear, repeats)
-    return ours, raw_name, theirs
-
-
-def raw_insert(conn: dj.Connection, data: pl.DataFrame) -> tuple[str, Callable[[], object]]:
-    backend = conn.backend
-    arrow = data.to_arrow()
-    if backend.name == "duckdb":
-
-        def duck() -> None:
-            backend.con.register("_raw", arrow)  # type: ignore[attr-defined]
-            backend.execute('INSERT INTO "bench"."wide" SELECT * FROM _raw')
-            backend.con.unregister("_raw")  # type: ignore[attr-defined]
-
-        return "duckdb insert from arrow", duck
-
-    def adbc() -> None:
-        cursor = backend.cursor  # type: ignore[attr-defined]
-        cursor.adbc_ingest("wide", arrow.cast(arrow.schema), mode="append", db_schema_name="bench")
-
-    return "adbc_ingest", adbc
-
-
-def bench_fetch(conn: dj.Connection, data: pl.DataFrame, repeats: int) -> tuple[float, str, float]:
-    Wide = declare(conn)
-    Wide.delete_quick()
-    Wide.insert(data)
-    ours = median_time(Wide.to_polars, lambda: None, repeats)
-    backend = conn.backend
-    if backend.name == "duckdb":
-        name, raw = "duckdb .pl()", lambda: backend.con.sql('SELECT * FROM "bench"."wide"').pl()  # type: ignore[attr-defined]
-    else:
-        name, raw = "adbc fetch_arrow_table", lambda: pl.from_arrow(backend.fetch_arrow('SELECT * FROM "bench"."wide"'))
-    return ours, name, median_time(raw, lambda: None, repeats)
-
-
-def connections(tmp: Path) -> dict[str, str]:
-    from _postgres import postgres_url
-
-    urls = {"duckdb": f"duckdb:///{tmp / 'bench.duckdb'}"}
-    pg = postgres_url()
-    if pg:
-        urls["postgres"] = pg
+        url = _postgres.postgres_url()
+        if url is None:
+            print(f"PostgreSQL is left out: {_postgres.unavailable_reason()}")
+        else:
+            if _postgres.URL_ENV not in os.environ:
+                tune_server(url)  # our own throwaway server: fair settings for every client
+            urls["postgres"] = url
     return urls
 
 
-def main() -> None:
-    options = argparse.ArgumentParser(description=__doc__)
-    options.add_argument("--quick", action="store_true", help="small sizes")
-    options.add_argument("--repeats", type=int, default=3)
-    args = options.parse_args()
-    sizes = {"insert": 100_000, "fetch": 200_000} if args.quick else {"insert": 1_000_000, "fetch": 2_000_000}
-    tmp = Path(f"/tmp/djframe-bench-{dt.datetime.now():%H%M%S}")
-    tmp.mkdir(parents=True)
-    results = []
-    for backend, url in connections(tmp).items():
-        conn = dj.connect(url)
-        if "bench" in conn.list_schemas():
-            dj.Schema("bench", connection=conn).drop(prompt=False)
-        for benchmark, run in (("insert", bench_insert), ("fetch", bench_fetch)):
-            size = sizes[benchmark]
-            ours, baseline, theirs = run(conn, frame(size), args.repeats)
-            results.append(
-                {"benchmark": benchmark, "backend": backend, "size": size, "djframe_s": round(ours, 4),
-                 "baseline": baseline, "baseline_s": round(theirs, 4), "speedup": round(theirs / ours, 3)}
-            )
-            print(f"{benchmark:<8} {backend:<9} {size:>9,} rows  djframe {ours:7.3f} s   {baseline:<24} {theirs:7.3f} s   speedup {theirs / ours:5.2f}")
-        dj.Schema("bench", connection=conn).drop(prompt=False)
-        conn.close()
-    out = HERE / "results" / "latest.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out}")
+def tune_server(url: str) -> None:
+    from adbc_driver_postgresql import dbapi
+
+    with dbapi.connect(url, autocommit=True) as con, con.cursor() as cursor:
+        for name, value in SERVER_SETTINGS.items():
+            cursor.execute(f"ALTER SYSTEM SET {name} = {value}")
+        cursor.execute("SELECT pg_reload_conf()")
+
+
+def environment(ctx: Context, args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        "mode": f"{'quick' if args.quick else 'full'} sizes, median of {args.repeats} runs",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    for package in PACKAGES:
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            env[package] = "not installed"
+    if "postgres" in ctx.urls:
+        env["PostgreSQL"] = server_version(ctx.urls["postgres"])
+    return env
+
+
+def server_version(url: str) -> str:
+    from adbc_driver_postgresql import dbapi
+
+    with dbapi.connect(url, autocommit=True) as con, con.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        row = cursor.fetchone()
+    return str(row[0]) if row else "unknown"
 
 
 if __name__ == "__main__":

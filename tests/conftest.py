@@ -3,9 +3,12 @@ on DuckDB (in memory) and once on PostgreSQL (a throwaway server, see ``_postgre
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -58,3 +61,36 @@ def schema(conn: dj.Connection) -> Iterator[dj.Schema]:
 def no_safemode_prompts() -> Iterator[None]:
     with dj.config.override(safemode=False):
         yield
+
+
+# -- the counting pipeline (tests/pipelines/counting.py), importable by worker processes -------
+TESTS = Path(__file__).parent
+_pipeline_numbers = itertools.count()
+
+
+@pytest.fixture
+def worker_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "duckdb":
+        return f"duckdb:///{tmp_path / 'pipeline.duckdb'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def counting(
+    worker_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """The counting pipeline in a fresh schema; worker processes see the same environment."""
+    log = tmp_path / "calls"
+    log.mkdir()
+    monkeypatch.setenv("DJFRAME_TEST_WORKER_URL", worker_url)
+    monkeypatch.setenv(
+        "DJFRAME_TEST_WORKER_SCHEMA", f"workers_{os.getpid()}_{next(_pipeline_numbers)}"
+    )
+    monkeypatch.setenv("DJFRAME_TEST_MAKE_LOG", str(log))
+    monkeypatch.syspath_prepend(str(TESTS))
+    module = importlib.import_module("pipelines.counting")
+    module = importlib.reload(module)
+    module.log = log  # type: ignore[attr-defined]
+    yield module
+    module.schema.drop(prompt=False)
+    module.schema.connection.close()

@@ -15,10 +15,14 @@ from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
+from djframe.autopopulate import populate_pipeline as populate
+from djframe.codecs import Codec
 from djframe.connection import Connection, connect
+from djframe.diagram import Diagram
 from djframe.errors import (
     AccessError,
     ConfigError,
+    ConflictError,
     ConnectionError,
     DataError,
     DefinitionError,
@@ -38,6 +42,7 @@ from djframe.errors import (
 from djframe.heading import Attribute, Heading
 from djframe.schema import Schema, list_schemas, virtual_schema
 from djframe.settings import config
+from djframe.store import Store
 from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
 
 __version__ = "0.1.0.dev0"
@@ -46,12 +51,15 @@ __all__ = [
     "AccessError",
     "AndList",
     "Attribute",
+    "Codec",
     "Computed",
     "ConfigError",
+    "ConflictError",
     "Connection",
     "ConnectionError",
     "DataError",
     "DefinitionError",
+    "Diagram",
     "DjframeError",
     "DuplicateError",
     "Heading",
@@ -70,6 +78,7 @@ __all__ = [
     "QueryError",
     "QueryExpression",
     "Schema",
+    "Store",
     "StoreError",
     "Table",
     "Top",
@@ -78,5 +87,6 @@ __all__ = [
     "config",
     "connect",
     "list_schemas",
+    "populate",
     "virtual_schema",
 ]

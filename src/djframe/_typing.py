@@ -12,7 +12,7 @@ BackendName = Literal["duckdb", "postgres"]
 OnConflict = Literal["error", "skip", "replace"]
 """What an insert does with a row whose primary key already exists."""
 
-Tier = Literal["manual", "lookup", "imported", "computed", "part"]
+Tier = Literal["manual", "lookup", "imported", "computed", "part", "jobs", "provenance"]
 """The role of a table in a pipeline."""
 
 PartIntegrity = Literal["enforce", "ignore", "cascade"]

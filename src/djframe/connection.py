@@ -72,6 +72,7 @@ class Connection:
     """
 
     def __init__(self, url: str) -> None:
+        self._url = url  # with its password: kept to reconnect worker processes, never shown
         self.backend: Backend = open_backend(url)
         self._depth = 0
         self.tables: dict[str, TableInfo] = {}

@@ -225,6 +225,9 @@ def delete_quick(expr: QueryExpression) -> int:
         conn.load_all_schemas()
     with conn.transaction, snapshots(conn, {info.full_name: expr}) as doomed:
         count = count_rows(conn, doomed[info.full_name])
+        provenance = conn.tables.get(f"{info.schema}.~p~{info.name}")
+        if provenance is not None:  # the rows' own record of how they were made goes too
+            delete_rows(conn, provenance, doomed[info.full_name])
         if not conn.backend.enforces_foreign_keys:
             check_unreferenced(conn, info, expr)
         delete_rows(conn, info, doomed[info.full_name])
@@ -242,11 +245,18 @@ def check_unreferenced(conn: Connection, info: TableInfo, expr: QueryExpression)
             )
 
 
+def job_queues(conn: Connection, names: list[str]) -> list[str]:
+    """The job queues (``~~table``) of the given tables: dropped with them."""
+    queues = [f"{schema}.~~{name}" for schema, name in (n.split(".", 1) for n in names)]
+    return [q for q in queues if q in conn.tables]
+
+
 def drop(table: Table, *, prompt: bool | None) -> None:
     """Drop a table and every table downstream of it, leaves first, in one transaction."""
     conn = table.connection
     conn.load_all_schemas()
     names = dependents_first(conn.graph, [table.full_name])
+    names += job_queues(conn, names)
     listing = ", ".join(conn.tables[n].class_name for n in names)
     if not confirm(f"Drop {listing} and all their rows?", prompt):
         return

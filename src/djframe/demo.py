@@ -74,7 +74,9 @@ def synthetic_rows(seed: int = 7) -> dict[str, pl.DataFrame]:
             "subject_id": np.arange(1, 9, dtype=np.int32),
             "species": ["mus musculus"] * 6 + ["rattus norvegicus"] * 2,
             "sex": rng.choice(["F", "M"], 8).tolist(),
-            "date_of_birth": [dt.date(2025, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 90, 8)],
+            "date_of_birth": [
+                dt.date(2025, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 90, 8)
+            ],
         }
     )
     sessions = pl.DataFrame(

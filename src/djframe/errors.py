@@ -118,5 +118,9 @@ class JobError(DjframeError, RuntimeError):
     """The job queue or a populate run failed."""
 
 
+class ConflictError(DjframeError, RuntimeError):
+    """Two transactions changed the same rows at once and this one lost; retrying can succeed."""
+
+
 class StoreError(DjframeError, OSError):
     """The object store failed to read or write an object."""

@@ -23,7 +23,9 @@ class Attribute:
     """One column of a table or expression.
 
     ``lineage`` is ``"schema.table.attribute"`` where the values originate, or None for
-    native secondary and computed attributes.
+    native secondary and computed attributes. ``codec`` is the codec type as declared
+    (``"<npy@>"``), whose SQL column has type ``type``; ``object_table`` (``schema.table``)
+    names the table whose object store keeps the values of a store-typed attribute.
     """
 
     name: str
@@ -33,9 +35,13 @@ class Attribute:
     default: str | None = None
     comment: str = ""
     lineage: str | None = None
+    codec: str | None = None
+    object_table: str | None = None
 
     @property
     def type_name(self) -> str:
+        if self.codec:
+            return self.codec
         return str(self.type) if self.type is not None else "computed"
 
     def to_json(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from djframe._typing import OnConflict
 from djframe.catalog import TableInfo, quote
+from djframe.codecs.columns import PendingObjects, encode_rows, has_codecs
 from djframe.declare.ddl import default_sql
 from djframe.errors import (
     DataError,
@@ -34,7 +35,7 @@ from djframe.heading import Attribute, Heading
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
-__all__ = ["insert_rows", "to_arrow"]
+__all__ = ["encode_rows", "has_codecs", "insert_rows", "to_arrow"]
 
 
 def python_cell(value: Any, attr: Attribute) -> Any:
@@ -337,8 +338,19 @@ def prepare(
     return check_duplicates(data, info, on_conflict)
 
 
-def insert_rows(conn: Connection, info: TableInfo, data: pa.Table, on_conflict: OnConflict) -> None:
-    """Write checked rows in one statement, inside a transaction."""
+def insert_rows(
+    conn: Connection,
+    info: TableInfo,
+    data: pa.Table,
+    on_conflict: OnConflict,
+    objects: PendingObjects | None = None,
+) -> None:
+    """Write checked rows in one statement, inside a transaction.
+
+    ``objects`` (from :func:`encode_rows`) go to their store after the SQL statement has
+    passed and before the transaction commits: a row is never committed without its objects,
+    and objects of a transaction that fails are left for ``schema.gc()``.
+    """
     if data.num_rows == 0:
         return
     names = data.column_names
@@ -350,6 +362,9 @@ def insert_rows(conn: Connection, info: TableInfo, data: pa.Table, on_conflict: 
             conn.execute(
                 insert_sql(info, names, source, conn.backend.dialect, on_conflict), action=action
             )
+            if objects:
+                kept = kept_objects(conn, info, source, names) if on_conflict == "skip" else None
+                objects.write(conn, data, kept)
     except DuplicateError as exc:
         raise DuplicateError(
             f"{exc}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
@@ -357,6 +372,21 @@ def insert_rows(conn: Connection, info: TableInfo, data: pa.Table, on_conflict: 
         ) from exc
     except MissingParentError as exc:
         raise MissingParentError(explain_missing_parent(conn, info, str(exc))) from exc
+
+
+def kept_objects(conn: Connection, info: TableInfo, source: str, names: list[str]) -> set[str]:
+    """The object ids of staged rows that the table now holds (skip_duplicates drops some)."""
+    kept: set[str] = set()
+    for attr in info.heading:
+        if attr.object_table is None or attr.name not in names:
+            continue
+        column = quote(attr.name)
+        sql = (
+            f"SELECT s.{column} FROM {quote(source)} s JOIN {info.sql_name} t "
+            f"ON CAST(t.{column} AS VARCHAR) = s.{column}"
+        )
+        kept.update(str(v) for v in conn.fetch_arrow(sql).column(0).to_pylist())
+    return kept
 
 
 def explain_missing_parent(conn: Connection, info: TableInfo, message: str) -> str:

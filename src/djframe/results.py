@@ -83,15 +83,21 @@ def final_relation(
     return table.select(**columns)
 
 
-def conform(data: pa.Table, heading: Heading) -> pa.Table:
-    """Cast each column to its core type's Arrow type (int16 -> int8 on PostgreSQL, ...)."""
+VIEW_OF = {pa.string(): pa.string_view(), pa.binary(): pa.binary_view()}
+
+
+def conform(data: pa.Table, heading: Heading, *, views: bool = False) -> pa.Table:
+    """Cast each column to its core type's Arrow type (int16 -> int8 on PostgreSQL, ...).
+
+    With ``views``, a string_view (binary_view) column passes for a string (binary) one:
+    Polars stores strings as views, so they then cross into Polars without a copy.
+    """
     arrays = []
     for name, column in zip(data.column_names, data.columns, strict=True):
-        attr = heading[name] if name in heading else None
+        attr = heading[name] if name in heading else None  # noqa: SIM401 (no Heading.get)
         target = attr.type.arrow if attr is not None and attr.type is not None else None
-        arrays.append(
-            column.cast(target) if target is not None and column.type != target else column
-        )
+        keep = target is None or column.type in (target, VIEW_OF.get(target) if views else None)
+        arrays.append(column if keep else column.cast(target))
     return pa.table(arrays, names=data.column_names)
 
 
@@ -119,7 +125,8 @@ def python_value(value: Any, type_name: str | None) -> Any:
 class ResultsMixin:
     """Result methods shared by tables and expressions."""
 
-    def _run(self, **kwargs: Any) -> pa.Table:
+    def _run(self, *, views: bool = False, **kwargs: Any) -> pa.Table:
+        """Run the query; ``views``: the Arrow goes to Polars, so string views may stay."""
         expr: QueryExpression = self  # type: ignore[assignment]
         from djframe.algebra.expression import LowerContext
 
@@ -127,9 +134,11 @@ class ResultsMixin:
         relation = final_relation(expr, ctx, **kwargs)
         sql = compile_sql(relation, dialect=expr.connection.backend.dialect)
         conn = expr.connection
+        # A backend may offer Arrow with view types, cheaper on the way to Polars.
+        fetch = getattr(conn.backend, "fetch_arrow_views", None) if views else None
         with conn.translated("running a query"), uploaded(conn, ctx):
-            data = conn.backend.fetch_arrow(sql)
-        return conform(data, expr.heading)
+            data = (fetch or conn.backend.fetch_arrow)(sql)
+        return conform(data, expr.heading, views=views)
 
     # -- frames --------------------------------------------------------------------------
     def to_arrow(
@@ -139,22 +148,34 @@ class ResultsMixin:
         return self._run(order_by=order_by, limit=limit, offset=offset)
 
     def to_polars(
-        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+        self,
+        *,
+        order_by: OrderBy = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        lazy: bool = False,
     ) -> pl.DataFrame:
         """The result as a Polars DataFrame.
+
+        Codec attributes come back decoded, in Object columns (``lazy=True``: as references
+        to stored values that load on ``.load()``).
 
         Examples
         --------
         >>> Student.to_polars(order_by="KEY", limit=10)  # doctest: +SKIP
         """
-        data = self._run(order_by=order_by, limit=limit, offset=offset)
-        return polars_frame(data, self.heading)  # type: ignore[attr-defined]
+        data = self._run(views=True, order_by=order_by, limit=limit, offset=offset)
+        frame = polars_frame(data, self.heading)  # type: ignore[attr-defined]
+        return decoded_frame(self, data, frame, lazy=lazy)
 
     def to_pandas(
         self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
     ) -> pd.DataFrame:
         """The result as a pandas DataFrame indexed by the primary key."""
-        frame = self.to_arrow(order_by=order_by, limit=limit, offset=offset).to_pandas()
+        data = self.to_arrow(order_by=order_by, limit=limit, offset=offset)
+        frame = data.to_pandas()
+        for name, values in decoded_columns(self, data, lazy=False).items():
+            frame[name] = values
         key = self.heading.primary_key  # type: ignore[attr-defined]
         return frame.set_index(key) if key else frame
 
@@ -174,9 +195,15 @@ class ResultsMixin:
                 )
 
     def to_dicts(
-        self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
+        self,
+        *,
+        order_by: OrderBy = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        lazy: bool = False,
     ) -> list[dict[str, Any]]:
-        """The result as a list of dicts, one per row (uuid and json as Python values)."""
+        """The result as a list of dicts, one per row (uuid and json as Python values, codec
+        attributes decoded; ``lazy=True``: stored values as references that load on access)."""
         data = self.to_arrow(order_by=order_by, limit=limit, offset=offset)
         heading = self.heading  # type: ignore[attr-defined]
         special = {
@@ -189,18 +216,21 @@ class ResultsMixin:
             for row in rows:
                 for name, kind in special.items():
                     row[name] = python_value(row[name], kind)
+        for name, values in decoded_columns(self, data, lazy=lazy).items():
+            for row, value in zip(rows, values, strict=True):
+                row[name] = value
         return rows
 
     def keys(self, **kwargs: Any) -> list[dict[str, Any]]:
         """The primary-key values of the result, as dicts."""
         return self.proj().to_dicts(**kwargs)  # type: ignore[attr-defined]
 
-    def fetch1(self, *attributes: str) -> Any:
+    def fetch1(self, *attributes: str, lazy: bool = False) -> Any:
         """The one row of the result: a dict, or the values of ``attributes``.
 
         Raises :class:`~djframe.errors.QueryError` unless exactly one row matches.
         """
-        rows = self.to_dicts(limit=2)
+        rows = self.to_dicts(limit=2, lazy=lazy)
         if len(rows) != 1:
             raise QueryError(
                 f"fetch1 expects exactly one row, but the query has {'none' if not rows else 'more than one'}. "
@@ -300,3 +330,26 @@ class uploaded:
             else:
                 with suppress(Exception):  # see Connection.temporary
                     self.connection.backend.unregister(name)
+
+
+# -- codec decoding (see djframe.codecs.columns) ----------------------------------------------
+
+
+def decoded_columns(expr: Any, data: pa.Table, *, lazy: bool) -> dict[str, list[Any]]:
+    """Decoded values of the codec columns of a result (none when it has no codec column)."""
+    heading = expr.heading
+    if not any(a.codec for a in heading):
+        return {}
+    from djframe.codecs.columns import decode_columns
+
+    return decode_columns(expr.connection, heading, data, lazy=lazy)
+
+
+def decoded_frame(expr: Any, data: pa.Table, frame: pl.DataFrame, *, lazy: bool) -> pl.DataFrame:
+    """``frame`` with its codec columns replaced by their decoded values (Object columns)."""
+    decoded = decoded_columns(expr, data, lazy=lazy)
+    if not decoded:
+        return frame
+    return frame.with_columns(
+        pl.Series(name, values, dtype=pl.Object) for name, values in decoded.items()
+    )

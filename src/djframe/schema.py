@@ -14,7 +14,7 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, quote
 from djframe.connection import Connection, default_connection
@@ -22,8 +22,13 @@ from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
 from djframe.errors import DefinitionError, IntegrityError, MissingTableError
+from djframe.jobs import JobTable
+from djframe.provenance import ProvenanceTable
 from djframe.settings import config
 from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Schema", "forget_classes", "list_schemas", "table_class", "virtual_schema"]
 
@@ -33,6 +38,8 @@ TIERS: dict[str, type[Table]] = {
     "imported": Imported,
     "computed": Computed,
     "part": Part,
+    "jobs": JobTable,
+    "provenance": ProvenanceTable,
 }
 
 _classes: weakref.WeakKeyDictionary[Connection, dict[str, type[Table]]] = (
@@ -200,14 +207,79 @@ class Schema:
         from djframe.graph import topological
 
         self.connection.load_schema(self.name)
-        names = [t.full_name for t in self.tables.values()]
+        names = [t.full_name for t in self.user_tables()]
         return [n.split(".", 1)[1] for n in topological(self.connection.graph, names)]
+
+    def user_tables(self) -> list[TableInfo]:
+        """The declared tables, without the hidden job queues and provenance tables (``~``)."""
+        return [t for t in self.tables.values() if not t.name.startswith("~")]
 
     @property
     def graph(self) -> Any:
         """The schema's dependency graph (a networkx MultiDiGraph, parent to child)."""
-        names = [t.full_name for t in self.tables.values()]
+        names = [t.full_name for t in self.user_tables()]
         return self.connection.graph.subgraph(names).copy()
+
+    def gc(
+        self,
+        *,
+        dry_run: bool = True,
+        retention_hours: float | None = None,
+        min_age_seconds: float = 3600.0,
+    ) -> pl.DataFrame:
+        """Remove stored objects that no row references (after deletes, replacements and
+        failed transactions); a dry run (the default) only reports them.
+
+        ``retention_hours`` also vacuums: files of Delta versions older than that are deleted
+        (time travel to them ends). Objects younger than ``min_age_seconds`` are kept, as
+        their transaction may still be running. Returns one row per object table.
+
+        Examples
+        --------
+        >>> schema.gc()  # doctest: +SKIP
+        >>> schema.gc(dry_run=False, retention_hours=24 * 7)  # doctest: +SKIP
+        """
+        from djframe.store.gc import collect
+
+        return collect(
+            self, dry_run=dry_run, retention_hours=retention_hours, min_age_seconds=min_age_seconds
+        )
+
+    def describe(self, format: str = "text") -> str:
+        """The schema's definitions (``"text"``), or the whole pipeline as JSON (``"json"``):
+        tables, tiers, attributes with types and lineage, foreign keys, codecs, row counts,
+        remaining work and jobs, for tools and automated agents.
+
+        Examples
+        --------
+        >>> import json
+        >>> state = json.loads(schema.describe(format="json"))  # doctest: +SKIP
+        >>> [t["name"] for t in state["tables"]]  # doctest: +SKIP
+        """
+        from djframe.status import describe_schema
+
+        if format == "json":
+            import json
+
+            return json.dumps(describe_schema(self), indent=2, default=str)
+        if format != "text":
+            raise ValueError(f"describe(format=...) takes 'text' or 'json', not {format!r}.")
+        infos = {i.name: i for i in self.user_tables()}
+        blocks = [
+            f"@schema\nclass {infos[n].class_name}(dj.{infos[n].tier.title()}):\n"
+            f'    definition = """\n{indented(infos[n].definition)}\n    """'
+            for n in self.list_tables()
+        ]
+        return "\n\n\n".join(blocks)
+
+    def populate(self, **options: Any) -> dict[str, Any]:
+        """Bring every Imported and Computed table of the schema up to date, parents first.
+
+        See :func:`djframe.autopopulate.populate_pipeline` for the options.
+        """
+        from djframe.autopopulate import populate_pipeline
+
+        return populate_pipeline(self, **options)
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop the schema with all its tables and rows."""
@@ -240,6 +312,44 @@ class Schema:
                 f"Cannot drop schema {self.name!r}: tables of other schemas depend on it "
                 f"({', '.join(outside)}). Drop those tables (or their schemas) first."
             )
+
+
+def companion_table(
+    target: type[Table],
+    base: type[Table],
+    definition: str,
+    context: dict[str, Any],
+    *,
+    create: bool = True,
+) -> Table | None:
+    """The hidden table that serves ``target`` (its job queue, its provenance), named
+    ``base.prefix + target's name`` and declared on first use when ``create``."""
+    info, schema = target._info, target._schema
+    assert info is not None and schema is not None
+    name = base.prefix + info.name
+    conn = schema.connection
+    full_name = f"{info.schema}.{name}"
+    if full_name not in conn.tables:
+        conn.load_schema(info.schema)
+    if full_name not in conn.tables:
+        if not create:
+            return None
+        cls = type(
+            f"{target.__name__}{base.__name__.removesuffix('Table')}",
+            (base,),
+            {
+                "definition": definition,
+                "__module__": target.__module__,
+                "table_name_for": classmethod(lambda _cls, _class_name: name),
+            },
+        )
+        schema.declare(cls, context)
+    return table_class(conn, full_name)()
+
+
+def indented(text: str, prefix: str = "    ") -> str:
+    lines = [line.strip() for line in text.strip().splitlines()]
+    return "\n".join(prefix + line for line in lines)
 
 
 def forget_classes(conn: Connection, full_names: list[str]) -> None:

@@ -20,13 +20,17 @@ import tomllib
 
 from djframe.errors import ConfigError
 
-__all__ = ["Config", "config", "redact"]
+__all__ = ["Config", "config", "hide_secrets", "redact"]
 
 DEFAULTS: dict[str, Any] = {
     "database.url": "duckdb:///djframe.duckdb",
     "store": "djframe-store",
     "store.options": {},
+    "stores": {},
+    "download_path": ".",
     "safemode": True,
+    "populate.code_version": "source",
+    "populate.batch_size": 1000,
     "display.limit": 12,
     "display.width": 14,
 }
@@ -36,6 +40,11 @@ ENVIRONMENT: dict[str, str] = {
     "store": "DJFRAME_STORE",
     "safemode": "DJFRAME_SAFEMODE",
 }
+
+NESTED = {"store.options", "stores"}
+"""Settings whose value is a table: ``store.options`` (storage options of the default store)
+and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
+``{"cold": "/data/cold"}``)."""
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]*)(?P<tail>@)")
 
@@ -51,11 +60,32 @@ def redact(text: str) -> str:
     return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", text)
 
 
+_SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+
+
+def hide_secrets(value: Any) -> Any:
+    """A copy of nested settings with secret-looking values (``*secret*``, ``*key*``, ...) hidden.
+
+    Examples
+    --------
+    >>> hide_secrets({"AWS_SECRET_ACCESS_KEY": "abc", "AWS_REGION": "us-east-1"})
+    {'AWS_SECRET_ACCESS_KEY': '***', 'AWS_REGION': 'us-east-1'}
+    """
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: "***"
+        if isinstance(v, str) and any(w in str(k).lower() for w in _SECRET_WORDS)
+        else hide_secrets(v)
+        for k, v in value.items()
+    }
+
+
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name != "store.options":
+        if isinstance(value, dict) and name not in NESTED:
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -136,6 +166,13 @@ class Config:
         except ConfigError:
             return default
 
+    def is_set(self, key: str) -> bool:
+        """True when ``key`` is given at run time, in the environment or in a file."""
+        env = ENVIRONMENT.get(key)
+        return (
+            key in self._runtime or bool(env and os.environ.get(env)) or key in self._file_values()
+        )
+
     def __contains__(self, key: object) -> bool:
         return key in DEFAULTS
 
@@ -154,7 +191,7 @@ class Config:
             self._runtime = saved
 
     def __repr__(self) -> str:
-        lines = [f"  {key} = {redact(repr(self[key]))}" for key in self.keys()]
+        lines = [f"  {key} = {redact(repr(hide_secrets(self[key])))}" for key in self.keys()]
         return "djframe.config(\n" + "\n".join(lines) + "\n)"
 
 

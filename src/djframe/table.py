@@ -21,13 +21,29 @@ from djframe.algebra.expression import LowerContext, QueryExpression
 from djframe.catalog import TableInfo, quote
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
 from djframe.heading import Heading
-from djframe.insert import insert_rows, prepare, value_sql
+from djframe.insert import encode_rows, has_codecs, insert_rows, prepare, value_sql
 
 if TYPE_CHECKING:
-    from djframe.connection import Connection
-    from djframe.schema import Schema
+    import datetime
 
-__all__ = ["Computed", "Imported", "Lookup", "Manual", "Part", "Table", "direct_inserts_allowed"]
+    import polars as pl
+
+    from djframe.autopopulate import PopulateResult
+    from djframe.connection import Connection
+    from djframe.jobs import JobTable
+    from djframe.schema import Schema
+    from djframe.store.history import AsOf
+
+__all__ = [
+    "AutoPopulate",
+    "Computed",
+    "Imported",
+    "Lookup",
+    "Manual",
+    "Part",
+    "Table",
+    "direct_inserts_allowed",
+]
 
 direct_inserts_allowed: ContextVar[bool] = ContextVar("direct_inserts_allowed", default=False)
 """Set by populate while ``make`` runs: Computed tables and their parts may then be inserted into."""
@@ -66,6 +82,15 @@ CLASS_LEVEL = {
     "parts",
     "full_table_name",
     "table_name",
+    "history",
+    "as_of",
+    "populate",
+    "progress",
+    "jobs",
+    "key_source",
+    "provenance",
+    "stale",
+    "connection",
 }
 
 
@@ -199,11 +224,16 @@ class Table(QueryExpression, metaclass=TableMeta):
             raise DataError("insert takes skip_duplicates or replace, not both.")
         on_conflict: OnConflict = "skip" if skip_duplicates else "replace" if replace else "error"
         if isinstance(rows, QueryExpression):
-            rows = rows.to_arrow()
+            rows = rows.to_polars() if has_codecs(rows.heading) else rows.to_arrow()
+        rows, objects = encode_rows(rows, self.info)
         data = prepare(
             rows, self.info, ignore_extra_fields=ignore_extra_fields, on_conflict=on_conflict
         )
-        insert_rows(self.connection, self.info, data, on_conflict)
+        if direct_inserts_allowed.get():
+            from djframe.autopopulate import check_make_scope
+
+            check_make_scope(self, data)
+        insert_rows(self.connection, self.info, data, on_conflict, objects)
 
     def insert1(self, row: Any, **options: Any) -> None:
         """Insert one row (a dict)."""
@@ -289,6 +319,27 @@ class Table(QueryExpression, metaclass=TableMeta):
 
         return sorted(nx.descendants(self.connection.graph, self.full_name))
 
+    # -- stored objects: versions and time travel (djframe.store) ----------------------------
+    def history(self) -> pl.DataFrame:
+        """The versions of this table's stored objects, newest first: one row per Delta commit
+        with ``store``, ``version``, ``timestamp``, ``operation`` (Delta's) and djframe's
+        metadata (``table``, ``action``, ``job_id``, ``code_version``)."""
+        from djframe.store.history import table_history
+
+        return table_history(self)
+
+    def as_of(self, version: int | datetime.datetime) -> AsOf:
+        """The stored attributes as they were at a Delta version (or a time), read-only:
+        for each key, the value written last at or before it. See :mod:`djframe.store.history`.
+
+        Examples
+        --------
+        >>> Features.as_of(0).to_polars()  # doctest: +SKIP
+        """
+        from djframe.store.history import AsOf
+
+        return AsOf(self, version)
+
     def parts(self) -> list[str]:
         return sorted(
             t.full_name for t in self.connection.tables.values() if t.master == self.full_name
@@ -309,14 +360,87 @@ class Lookup(Table):
     contents: ClassVar[Any] = ()
 
 
-class Imported(Table):
+class AutoPopulate(Table):
+    """What Imported and Computed tables share: populate, the job queue, provenance."""
+
+    def populate(self, *restrictions: Any, **options: Any) -> PopulateResult:
+        """Compute the missing rows: ``(key_source & restrictions) - self``.
+
+        Options: ``reserve_jobs`` (claim keys from the job queue, so several workers can
+        share the work), ``processes`` (worker processes), ``display_progress`` (a progress
+        bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
+        errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
+        make_batch call), ``recompute_stale`` (also recompute the rows :meth:`stale` lists),
+        ``make_kwargs`` and ``priority``.
+
+        Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
+
+        Examples
+        --------
+        >>> Features.populate(display_progress=True)  # doctest: +SKIP
+        {'success_count': 12, 'error_list': []}
+        """
+        from djframe.autopopulate import populate
+
+        return populate(self, *restrictions, **options)
+
+    @property
+    def key_source(self) -> QueryExpression:
+        """The keys make is called with: the join of the primary parents (overridable)."""
+        from djframe.autopopulate import key_source
+
+        return key_source(self)
+
+    def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
+        """``(remaining, total)`` keys of ``key_source & restrictions``."""
+        from djframe.algebra.condition import AndList
+        from djframe.autopopulate import source_of
+
+        source = source_of(self)
+        if restrictions:
+            source = source & AndList(restrictions)
+        total = len(source.proj())
+        remaining = len(source.proj() - self)
+        if display:
+            done = total - remaining
+            share = 100 * done / total if total else 100.0
+            print(f"{type(self).__name__}: {done}/{total} ({share:.1f}%) done, {remaining} to go")
+        return remaining, total
+
+    @property
+    def jobs(self) -> JobTable:
+        """This table's job queue (``~~table``), declared on first use."""
+        from djframe.jobs import jobs_of
+
+        return jobs_of(type(self))
+
+    def provenance(self, key: Any = None) -> pl.DataFrame:
+        """How the rows (matching ``key``, if given) were computed: job, code version, times,
+        user, host and the digest of their upstream rows."""
+        from djframe.provenance import provenance_of
+
+        table = provenance_of(type(self))
+        assert table is not None
+        rows = table if key is None else table & key
+        return rows.to_polars(order_by="KEY")
+
+    def stale(self) -> pl.DataFrame:
+        """Keys whose upstream rows or code version changed since they were computed, with
+        the ``cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
+        from djframe.provenance import code_version, stale_keys
+        from djframe.settings import config
+
+        return stale_keys(self, code_version(type(self), config["populate.code_version"]))
+
+
+class Imported(AutoPopulate):
     """Rows brought in by ``make`` from outside data."""
 
     tier: ClassVar[Tier] = "imported"
     prefix = "_"
 
 
-class Computed(Table):
+class Computed(AutoPopulate):
     """Rows computed by ``make`` from other tables."""
 
     tier: ClassVar[Tier] = "computed"

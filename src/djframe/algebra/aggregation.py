@@ -2,7 +2,8 @@
 
 As in DataJoint 2.x, every row of A is kept by default (a left join; counts of non-matching
 rows are 0, other aggregates NULL); ``exclude_nonmatching=True`` keeps only rows of A that
-have matches. B is aggregated first and then joined, which is also the faster plan.
+have matches. Rows match on all namesakes, as in a join. B is aggregated first and then
+joined, which is also the faster plan.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ def is_count(text: str) -> bool:
     return isinstance(parse_sql(text), exp.Count)
 
 
+def matching_rows(b: ir.Table, a: ir.Table, on: list[str]) -> ir.Table:
+    """The rows of B that agree with a row of A on every namesake (NULL never agrees).
+
+    Grouping B by A's key alone would also count rows that differ from A in another shared
+    attribute (a secondary foreign key of A, say); ``on`` contains A's key, so each row of B
+    matches at most one row of A.
+    """
+    partner = a.select(*on).view()
+    matched = b.join(partner, [b[n] == partner[n] for n in on])
+    return matched.select(*(b[n] for n in b.columns)).view()
+
+
 class Aggregation(QueryExpression):
     def __init__(
         self,
@@ -51,7 +64,11 @@ class Aggregation(QueryExpression):
         self.a, self.b, self.named = a, b, dict(named)
         self.connection = a.connection
         self.exclude_nonmatching = exclude_nonmatching
-        self.on = check_namesakes(a.heading, b.heading, "aggr") if semantic_check else namesakes(a.heading, b.heading)
+        self.on = (
+            check_namesakes(a.heading, b.heading, "aggr")
+            if semantic_check
+            else namesakes(a.heading, b.heading)
+        )
         self.keep = self.kept_attributes(attributes)
         self._heading = Heading(
             [a.heading[n] for n in self.keep] + [Attribute(n, None) for n in self.named]
@@ -59,7 +76,11 @@ class Aggregation(QueryExpression):
 
     def kept_attributes(self, attributes: tuple[Any, ...]) -> list[str]:
         heading = self.a.heading
-        listed = heading.names if any(x is Ellipsis for x in attributes) else [x for x in attributes if isinstance(x, str)]
+        listed = (
+            heading.names
+            if any(x is Ellipsis for x in attributes)
+            else [x for x in attributes if isinstance(x, str)]
+        )
         for name in listed:
             heading[name]
         clash = set(listed) & set(self.named) | set(heading.primary_key) & set(self.named)
@@ -72,16 +93,31 @@ class Aggregation(QueryExpression):
         return self._heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
-        a, b = self.a.lower(ctx), self.b.lower(ctx).view()
+        # A is viewed too: a union lowers to a join chain, which Ibis would otherwise extend
+        a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()
         key = self.a.primary_key
-        grouped = b.group_by(key).aggregate(**aggregates(b, self.named)) if key else b.aggregate(**aggregates(b, self.named))
-        if not key:
-            return a.cross_join(grouped).select(*self.heading.names)
+        if set(self.on) - set(key):
+            b = matching_rows(b, a, self.on)
+        if not key:  # A has at most one row: pair it with the totals over all of B
+            totals = b.aggregate(_djframe_rows=b.count(), **aggregates(b, self.named))
+            joined = a.cross_join(totals)
+            if self.exclude_nonmatching:
+                joined = joined.filter(joined._djframe_rows > 0)
+            return joined.select(*self.heading.names)
+        grouped = b.group_by(key).aggregate(**aggregates(b, self.named))
         grouped = grouped.view()
         condition = [a[k] == grouped[k] for k in key]
-        joined = a.join(grouped, condition) if self.exclude_nonmatching else a.left_join(grouped, condition)
+        joined = (
+            a.join(grouped, condition)
+            if self.exclude_nonmatching
+            else a.left_join(grouped, condition)
+        )
         columns = {n: a[n] for n in self.keep}
         for name, text in self.named.items():
             value = grouped[name]
-            columns[name] = ibis.coalesce(value, 0) if is_count(text) and not self.exclude_nonmatching else value
+            columns[name] = (
+                ibis.coalesce(value, 0)
+                if is_count(text) and not self.exclude_nonmatching
+                else value
+            )
         return joined.select(**columns)

@@ -101,6 +101,8 @@ def predicate(
         return dict_predicate(table, condition)
     if (frame := as_frame(condition)) is not None:
         names = [n for n in frame.column_names if n in heading]
+        if not names:  # nothing in common: true when the frame has rows, as for an expression
+            return ibis.literal(frame.num_rows > 0)
         return matches(table, ctx.relation(frame.select(names)), names)
     expression = as_expression(condition)
     if isinstance(expression, QueryExpression):

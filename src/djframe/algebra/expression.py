@@ -140,8 +140,12 @@ class QueryExpression(ResultsMixin):
         from djframe.algebra.aggregation import Aggregation
 
         return Aggregation(
-            self, group, attributes, named,
-            exclude_nonmatching=exclude_nonmatching, semantic_check=semantic_check,
+            self,
+            group,
+            attributes,
+            named,
+            exclude_nonmatching=exclude_nonmatching,
+            semantic_check=semantic_check,
         )
 
     aggregate = aggr
@@ -275,7 +279,9 @@ class Join(QueryExpression):
         return self._heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
-        a, b = self.a.lower(ctx), self.b.lower(ctx).view()
+        # Both sides are views: Ibis extends a join chain (a union's outer join) in place and
+        # then rejects predicates on the chain's own columns.
+        a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()
         if self.left:
             joined = a.left_join(b, [a[n] == b[n] for n in self.on])
             return joined.select(
@@ -301,16 +307,18 @@ class Projection(QueryExpression):
         self._heading = self.derive_heading()
 
     def derive_heading(self) -> Heading:
-        source = self.source.heading
-        kept = [source[n] for n in self.keep]
-        renamed = [
-            replace(
-                source[old], name=new, in_key=source[old].in_key and new not in self.plan.copies
-            )
-            for new, old in self.renames.items()
-        ]
+        """A renamed attribute takes the original's place, so the key keeps its order."""
+        attributes = []
+        for attr in self.source.heading:
+            if attr.name in self.keep:
+                attributes.append(attr)
+            attributes += [
+                replace(attr, name=new, in_key=attr.in_key and new not in self.plan.copies)
+                for new, old in self.renames.items()
+                if old == attr.name
+            ]
         computed = [Attribute(name, None) for name in self.computed]
-        return Heading(kept + renamed + computed)
+        return Heading(attributes + computed)
 
     @property
     def heading(self) -> Heading:
@@ -379,5 +387,10 @@ def plan_projection(
         raise QueryError(
             f"proj would create {sorted(clash)} twice: they are kept and also assigned. "
             "Exclude them ('-name') or pick new names."
+        )
+    if not keep and not named:
+        raise QueryError(
+            "This projection keeps no attributes: the expression has no primary key (a "
+            "dj.U().aggr(...) result, say). Name the attributes to keep, e.g. proj('n')."
         )
     return ProjectionPlan(keep, renames, copies, computed)

@@ -46,12 +46,24 @@ class Union(QueryExpression):
         return self._heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
-        a, b = self.a.lower(ctx), self.b.lower(ctx).view()
+        a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()
         key = self.a.primary_key
-        if not self.a.heading.secondary_attributes and not self.b.heading.secondary_attributes:
+        mine, theirs = self.a.heading.secondary_attributes, self.b.heading.secondary_attributes
+        if not mine and not theirs:
             return a.select(*key).union(b.select(*key), distinct=True)
-        joined = a.outer_join(b, [a[k] == b[k] for k in key])
-        columns = {k: ibis.coalesce(a[k], b[k]) for k in key}
-        columns |= {n: a[n] for n in self.a.heading.secondary_attributes}
-        columns |= {n: b[n] for n in self.b.heading.secondary_attributes}
-        return joined.select(**{n: columns[n] for n in self.heading.names})
+        # (A left join B) union all (B - A), not a full outer join: DuckDB cannot decorrelate
+        # a full outer join over a shared subquery inside EXISTS (a restriction by a union).
+        on = [a[k] == b[k] for k in key] or [ibis.literal(True)]
+        both = a.left_join(b, on).select(*(a[n] for n in [*key, *mine]), *(b[n] for n in theirs))
+        marked = a.select(*key, _djframe_in_a=ibis.literal(True)).view()
+        on_b = [b[k] == marked[k] for k in key] or [ibis.literal(True)]
+        only_b = (
+            b.left_join(marked, on_b)
+            .filter(marked._djframe_in_a.isnull())
+            .select(
+                *(b[k] for k in key),
+                *(ibis.null(a[n].type()).name(n) for n in mine),
+                *(b[n] for n in theirs),
+            )
+        )
+        return both.union(only_b, distinct=False).select(*self.heading.names)

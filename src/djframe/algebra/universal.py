@@ -37,11 +37,15 @@ class U:
     def __rand__(self, other: Any) -> Any:
         return as_expression(other)
 
-    def aggr(self, group: Any, *attributes: Any, exclude_nonmatching: bool = True, **named: str) -> QueryExpression:
+    def aggr(
+        self, group: Any, *attributes: Any, exclude_nonmatching: bool = True, **named: str
+    ) -> QueryExpression:
         if attributes:
             raise QueryError("dj.U(...).aggr takes only named aggregates, e.g. n='count(*)'.")
         if not exclude_nonmatching:
-            raise QueryError("dj.U(...).aggr always excludes non-matching rows: a universal set has none.")
+            raise QueryError(
+                "dj.U(...).aggr always excludes non-matching rows: a universal set has none."
+            )
         return GroupBy(as_expression(group), self.attributes, named)
 
     aggregate = aggr
@@ -93,5 +97,9 @@ class GroupBy(QueryExpression):
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
         values = aggregates(table, self.named)
-        grouped = table.group_by(self.attributes).aggregate(**values) if self.attributes else table.aggregate(**values)
+        grouped = (
+            table.group_by(self.attributes).aggregate(**values)
+            if self.attributes
+            else table.aggregate(**values)
+        )
         return grouped.select(*self.heading.names)

@@ -58,12 +58,21 @@ class Backend(Protocol):
         ...
 
 
+def resolved(path: str) -> str:
+    from pathlib import Path
+
+    return path if path == ":memory:" else str(Path(path).resolve())
+
+
 def open_backend(url: str) -> Backend:
     """Open the backend a URL names: ``duckdb://[/path]`` or ``postgresql://...``."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "duckdb":
-        from djframe.backends.duckdb import DuckDBBackend
+        from djframe.backends.duckdb import DuckDBBackend, database_path
+        from djframe.backends.remote import parent_database
 
+        if (remote := parent_database(resolved(database_path(url)))) is not None:
+            return remote  # in a populate worker: the parent holds the file
         return DuckDBBackend(url)
     if scheme in {"postgresql", "postgres"}:
         from djframe.backends.postgres import PostgresBackend

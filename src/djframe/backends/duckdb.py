@@ -2,10 +2,16 @@
 
 DuckDB allows one writing process per file, so the connection is opened once and shared by
 every schema that uses it. Local Arrow data is registered as a view with no copy.
+
+Strings leave DuckDB as Arrow ``string_view`` (set per session), the layout Polars uses, so
+results bound for Polars cross over without a copy (:meth:`DuckDBBackend.fetch_arrow_views`);
+every other method hands out plain ``string``. Streamed results survive other statements
+on the connection (:mod:`djframe.backends.streams`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +20,25 @@ import pyarrow as pa
 
 from djframe import errors
 from djframe._typing import BackendName
+from djframe.backends.streams import OpenStreams
 
-__all__ = ["DuckDBBackend"]
+__all__ = ["DuckDBBackend", "plain_strings"]
+
+# Session settings, not global ones: other connections to the same instance are unaffected.
+_STRING_VIEWS = (
+    "SET SESSION arrow_output_version = '1.4'; SET SESSION produce_arrow_string_view = true"
+)
+
+
+def plain_strings(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+    """``data`` with its string_view / binary_view columns cast to string / binary."""
+    plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    if not any(field.type in plain for field in data.schema):
+        return data
+    schema = pa.schema(
+        [field.with_type(plain.get(field.type, field.type)) for field in data.schema]
+    )
+    return data.cast(schema)
 
 
 def database_path(url: str) -> str:
@@ -90,39 +113,70 @@ class DuckDBBackend:
                 "write a file at a time; close the other process or use PostgreSQL to share a "
                 "pipeline between processes."
             ) from exc
+        self._streams = OpenStreams()
+        self.con.execute(_STRING_VIEWS)
+
+    def sibling(self) -> DuckDBBackend:
+        """Another connection to the same database, with transactions of its own.
+
+        Worker threads of :mod:`djframe.workers` write through siblings: DuckDB lets one
+        process write a file, but many connections in it at once.
+        """
+        twin = copy.copy(self)
+        twin.con = self.con.cursor()
+        if self.path != ":memory:":
+            twin.con.execute(f"USE {CATALOG}")
+        twin.path = None  # closing a sibling closes its cursor only
+        twin._streams = OpenStreams()
+        twin.con.execute(_STRING_VIEWS)
+        return twin
+
+    def run(self, sql: str) -> duckdb.DuckDBPyConnection:
+        """Run ``sql`` once every open stream is safe from it (see :meth:`fetch_batches`)."""
+        self._streams.drain()
+        return self.con.execute(sql)
 
     def execute(self, sql: str) -> None:
-        self.con.execute(sql)
+        self.run(sql)
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        return self.con.execute(sql).to_arrow_table()
+        return plain_strings(self.fetch_arrow_views(sql))
+
+    def fetch_arrow_views(self, sql: str) -> pa.Table:
+        """Like :meth:`fetch_arrow`, but strings may come as ``string_view`` (for Polars)."""
+        return self.run(sql).to_arrow_table()
 
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-        reader = self.con.execute(sql).to_arrow_reader(batch_size)
-        yield from reader
+        """Stream the result; statements run meanwhile on this connection do not cut it short."""
+        reader = self.run(sql).to_arrow_reader(batch_size)
+        for batch in self._streams.iterate(reader):
+            yield plain_strings(batch)
 
     def fetch_scalar(self, sql: str) -> object:
-        row = self.con.execute(sql).fetchone()
+        row = self.run(sql).fetchone()
         return None if row is None else row[0]
 
     def begin(self) -> None:
-        self.con.execute("BEGIN TRANSACTION")
+        self.run("BEGIN TRANSACTION")
 
     def commit(self) -> None:
-        self.con.execute("COMMIT")
+        self.run("COMMIT")
 
     def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        self.run("ROLLBACK")
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
+        self._streams.drain()
         self.con.register(name, data)
 
     def unregister(self, name: str) -> None:
+        self._streams.drain()
         self.con.unregister(name)
 
     def close(self) -> None:
         if self.path is None:
-            return  # closed already
+            self.con.close()  # a sibling, or closed already (closing twice is harmless)
+            return
         self.con.close()
         _release(self.path)
         self.path = None
@@ -141,4 +195,6 @@ class DuckDBBackend:
             return errors.MissingTableError(message)
         if isinstance(exc, (duckdb.BinderException, duckdb.ParserException)):
             return errors.QueryError(message)
+        if isinstance(exc, duckdb.TransactionException) and "Conflict" in message:
+            return errors.ConflictError(message)
         return None

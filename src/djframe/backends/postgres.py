@@ -4,6 +4,8 @@ Ibis compiles the SQL; ADBC carries the data (binary COPY for writes, Arrow for 
 is several times faster than moving Python tuples. The connection runs in autocommit mode and
 transactions are explicit ``BEGIN`` / ``COMMIT``, so a statement outside a transaction never
 leaves one open. Local Arrow data is uploaded with one COPY into a session TEMP table.
+Streamed results (binary COPY read batch by batch) survive other statements on the
+connection (:mod:`djframe.backends.streams`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pyarrow as pa
 
 from djframe import errors
 from djframe._typing import BackendName
+from djframe.backends.streams import OpenStreams
 from djframe.settings import redact
 
 __all__ = ["PostgresBackend"]
@@ -38,7 +41,18 @@ def _split(batch: pa.RecordBatch, size: int) -> Iterator[pa.RecordBatch]:
         yield batch.slice(start, size)
 
 
-def _close(cursor: Any, connection: Any) -> None:
+def _batch_bytes(rows: int) -> int:
+    """ADBC's batch size hint for batches of ``rows`` rows: memory follows the request."""
+    return min(16 << 20, max(64 << 10, rows * 64))
+
+
+def _rows(reader: Any, size: int) -> Iterator[pa.RecordBatch]:
+    for batch in reader:
+        yield from _split(batch, size)
+
+
+def _close(cursor: Any, connection: Any, streams: OpenStreams) -> None:
+    streams.close()
     cursor.close()
     connection.close()
 
@@ -63,42 +77,56 @@ class PostgresBackend:
                 "the server runs and that the user, password and database in the URL are right."
             ) from None
         self.cursor = self.con.cursor()
+        self._streams = OpenStreams()
         # The driver refuses to close a connection whose cursor is open, even at exit.
-        self._finalizer = weakref.finalize(self, _close, self.cursor, self.con)
+        self._finalizer = weakref.finalize(self, _close, self.cursor, self.con, self._streams)
 
     def execute(self, sql: str) -> None:
+        self._streams.drain()
         self.cursor.execute(sql)
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        self.cursor.execute(sql)
+        self.execute(sql)
         return self.cursor.fetch_arrow_table()
 
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
-        # A cursor of its own: the shared one may be reused while the caller iterates.
-        with self.con.cursor() as cursor:
+        """Stream the result as the server sends it (one binary COPY, read batch by batch).
+
+        The stream has a cursor of its own in this session, so it sees the open transaction
+        and its TEMP tables; a statement run meanwhile first buffers the rest of it.
+        """
+        self._streams.drain()
+        cursor = self.con.cursor()
+        try:
+            hint = {"adbc.postgresql.batch_size_hint_bytes": str(_batch_bytes(batch_size))}
+            cursor.adbc_statement.set_options(**hint)
             cursor.execute(sql)
-            for batch in cursor.fetch_record_batch():
-                yield from _split(batch, batch_size)
+            reader = cursor.fetch_record_batch()
+        except BaseException:
+            cursor.close()
+            raise
+        yield from self._streams.iterate(_rows(reader, batch_size), close=cursor.close)
 
     def fetch_scalar(self, sql: str) -> object:
-        self.cursor.execute(sql)
+        self.execute(sql)
         row = self.cursor.fetchone()
         return None if row is None else row[0]
 
     def begin(self) -> None:
-        self.cursor.execute("BEGIN")
+        self.execute("BEGIN")
 
     def commit(self) -> None:
-        self.cursor.execute("COMMIT")
+        self.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.cursor.execute("ROLLBACK")
+        self.execute("ROLLBACK")
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
+        self._streams.drain()
         self.cursor.adbc_ingest(name, data, mode="replace", temporary=True)
 
     def unregister(self, name: str) -> None:
-        self.cursor.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+        self.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
 
     def close(self) -> None:
         self._finalizer()

@@ -80,7 +80,43 @@ def inherited_attributes(
     return attributes, fk
 
 
+def codec_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -> Attribute:
+    """An attribute of a codec type: its SQL column has the codec's type (an object id for
+    store types), and it remembers the codec and the table whose store keeps its objects."""
+    from djframe.codecs import parse_codec
+
+    try:
+        codec = parse_codec(spec.type_text)
+        if codec.store:
+            from djframe.store import named_store
+
+            named_store(codec.store)
+    except DjframeError as exc:
+        kind = type(exc) if isinstance(exc, DefinitionError) else DefinitionError
+        raise kind(f"{where}, attribute {spec.name!r}: {exc}") from None
+    if spec.in_key:
+        raise DefinitionError(
+            f"{where}: {codec.text} attribute {spec.name!r} cannot be in the primary key; "
+            "move it below '---'."
+        )
+    if spec.default is not None and not spec.nullable:
+        raise DefinitionError(
+            f"{where}: {codec.text} attribute {spec.name!r} can only default to null."
+        )
+    return Attribute(
+        name=spec.name,
+        type=parse_type(codec.dtype),
+        nullable=spec.nullable,
+        default=spec.default,
+        comment=spec.comment,
+        codec=codec.text,
+        object_table=f"{schema}.{table}" if codec.in_store else None,
+    )
+
+
 def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -> Attribute:
+    if spec.type_text.startswith("<"):
+        return codec_attribute(spec, schema, table, where)
     try:
         core = parse_type(spec.type_text)
     except DefinitionError as exc:

@@ -1,0 +1,131 @@
+"""Reporting: the printed tables, ``results/latest.json``, the plot and docs/benchmarks.md.
+
+Examples
+--------
+>>> from benchmarks.harness import Result
+>>> print(table([Result("fetch", "duckdb", 10, 0.5, "raw", 1.0)]).splitlines()[2])
+| fetch | duckdb | 10 | 0.5000 | raw | 1.0000 | 2.00x |
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import Result
+
+__all__ = ["merge_json", "plot", "table", "write_markdown"]
+
+HEADER = ("benchmark", "backend", "size", "djframe s", "baseline", "baseline s", "speedup")
+
+
+def seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def table(results: Iterable[Result]) -> str:
+    """A Markdown table, one row per comparison (speedup > 1: djframe is faster)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for r in results:
+        speedup = "n/a" if r.speedup is None else f"{r.speedup:.2f}x"
+        cells = (r.benchmark, r.backend, f"{r.size:,}".replace(",", "_") if r.size >= 10_000 else str(r.size),
+                 seconds(r.djframe_s), r.baseline, seconds(r.baseline_s), speedup)  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def merge_json(path: Path, results: Sequence[Result]) -> list[dict[str, Any]]:
+    """Write ``results`` to ``path``, keeping earlier rows of benchmarks that did not run."""
+    ran = {r.benchmark for r in results}
+    kept: list[dict[str, Any]] = []
+    if path.exists():
+        kept = [row for row in json.loads(path.read_text()) if row["benchmark"] not in ran]
+    rows = kept + [r.to_json() for r in results]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
+def from_json(rows: Iterable[Mapping[str, Any]]) -> list[Result]:
+    fields = ("benchmark", "backend", "size", "djframe_s", "baseline", "baseline_s")
+    return [Result(**{f: row[f] for f in fields}) for row in rows]
+
+
+def plot(results: Sequence[Result], path: Path) -> None:
+    """Speedups as bars on a log scale (left) and fetch time against size (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    compared = [r for r in results if r.speedup is not None and r.benchmark != "scaling"]
+    scaling = [r for r in results if r.benchmark == "scaling"]
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(14, max(4, 0.32 * len(compared) + 1.5)), width_ratios=(3, 2)
+    )
+    labels = [f"{r.benchmark} [{r.backend}] vs {r.baseline}" for r in compared]
+    values = [r.speedup or 0.0 for r in compared]
+    colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
+    left.barh(range(len(values)), values, color=colors)
+    left.set_yticks(range(len(values)), labels, fontsize=8)
+    left.invert_yaxis()
+    left.set_xscale("log")
+    left.axvline(1.0, color="black", linewidth=0.8)
+    left.set_xlabel("speedup = baseline time / djframe time (log; > 1: djframe faster)")
+    for backend in sorted({r.backend for r in scaling}):
+        rows = sorted((r for r in scaling if r.backend == backend), key=lambda r: r.size)
+        sizes = [r.size for r in rows]
+        right.plot(sizes, [r.djframe_s for r in rows], marker="o", label=f"djframe {backend}")
+        right.plot(sizes, [r.baseline_s or 0 for r in rows], marker="x", linestyle="--",
+                   label=f"{rows[0].baseline} {backend}")  # fmt: skip
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("rows fetched")
+    right.set_ylabel("seconds (median)")
+    right.set_title("fetch scaling")
+    if scaling:
+        right.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_markdown(
+    path: Path, results: Sequence[Result], image: Path, environment: Mapping[str, str]
+) -> None:
+    """docs/benchmarks.md: how to run, the environment, the table and the plot."""
+    env = "\n".join(f"- {name}: {value}" for name, value in environment.items())
+    text = f"""# Benchmarks
+
+djframe against DataJoint 2.3.5 and the raw engines, written by `nox -s bench` (the
+harness in `benchmarks/`; raw figures in `benchmarks/results/latest.json`). Each figure
+is the median of several runs after a warm-up, djframe and its baseline timed in
+alternation; `speedup` is baseline time / djframe time, so above 1 means djframe is
+faster. Absolute times drift with the machine and its load; the ratios are what matter.
+
+Run it: `nox -s bench` (full sizes) or `nox -s bench -- --quick` (small sizes, a few
+minutes); `-- --only fetch insert` runs some benchmarks and keeps the others' figures.
+
+| benchmark | what is timed |
+|---|---|
+| fetch | a 6-column table (int64 key, int32, float64, varchar, date, bool) into Polars |
+| insert | the same rows from a Polars frame into an empty table with its primary key |
+| query-gpa | university: each student's credit-weighted GPA (`aggr`, left join); size = enrollments |
+| query-antijoin | university: the students who never got an F (antijoin restriction) |
+| compile | building a 10-operator query and compiling it to SQL (size = operators) |
+| scaling | fetch at three sizes a decade apart |
+
+## Environment
+
+{env}
+
+## Results
+
+{table(results)}
+
+![speedups and fetch scaling]({image.name})
+"""
+    path.write_text(text)

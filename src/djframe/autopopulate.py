@@ -1,0 +1,604 @@
+"""populate: compute the missing rows of an Imported or Computed table from its parents.
+
+The keys to compute are ``(key_source & restrictions) - table``, less the keys whose job is in
+``error`` or ``ignore``. Each key (``make``) or batch of keys (``make_batch``) runs in one
+transaction together with its parts and its provenance row: all of it lands or none. A failing
+batch is split in halves until the failing keys are found; only they are recorded as errors.
+
+With ``reserve_jobs=True`` keys are claimed from the job queue first (see :mod:`djframe.jobs`),
+so any number of processes, here or on other machines, can share the work. ``processes=N``
+starts N worker processes (see :mod:`djframe.workers`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from djframe.errors import ConflictError, DefinitionError, JobError, QueryError
+from djframe.keyset import key_relation
+from djframe.settings import config
+from djframe.table import direct_inserts_allowed
+
+if TYPE_CHECKING:
+    from djframe.algebra.expression import QueryExpression
+    from djframe.jobs import JobTable, Worker
+    from djframe.provenance import ProvenanceTable
+    from djframe.table import Table
+
+CONFLICT_RETRIES = 5
+
+__all__ = [
+    "PopulateResult",
+    "check_make_scope",
+    "key_source",
+    "missing_keys",
+    "populate",
+    "populate_pipeline",
+]
+
+
+# -- what to compute ---------------------------------------------------------------------------
+def key_source(table: Table) -> QueryExpression:
+    """The default key source: the join of the primary parents, each projected to its key."""
+    from djframe.schema import table_class
+
+    info = table.info
+    key = set(info.heading.primary_key)
+    parents = [fk for fk in info.foreign_keys if set(fk.attr_map) <= key]
+    if not parents:
+        raise DefinitionError(
+            f"{type(table).__name__} has no foreign key in its primary key, so there is no "
+            "default key_source. Define key_source (a query of the keys to compute)."
+        )
+    source: QueryExpression | None = None
+    for fk in parents:
+        parent = table_class(table.connection, fk.parent)()
+        renames = {child: p for child, p in fk.attr_map.items() if child != p}
+        projected = parent.proj(**renames) if renames else parent.proj()
+        source = projected if source is None else source * projected
+    assert source is not None
+    return source
+
+
+def source_of(table: Table) -> QueryExpression:
+    from djframe.algebra.expression import QueryExpression, as_expression
+
+    source = as_expression(table.key_source)  # type: ignore[attr-defined]
+    if not isinstance(source, QueryExpression):
+        raise DefinitionError(
+            f"{type(table).__name__}.key_source must be a table or query expression, not a "
+            f"{type(source).__name__}."
+        )
+    return source
+
+
+def missing_keys(
+    table: Table, restrictions: Sequence[Any], *, skip: Sequence[str] = ("error", "ignore")
+) -> pl.DataFrame:
+    """Keys of ``key_source & restrictions`` not in ``table`` nor queued with a status in ``skip``."""
+    from djframe.algebra.condition import AndList, Not
+    from djframe.jobs import jobs_of
+
+    source = source_of(table)
+    if restrictions:
+        source = source & AndList(restrictions)
+    todo = source.proj() - table
+    if skip:
+        queued = jobs_of(type(table)) & [{"status": status} for status in skip]
+        todo = todo.restrict(Not(queued), semantic_check=False)
+    key = table.heading.primary_key
+    missing = [k for k in key if k not in todo.heading]
+    if missing:
+        raise QueryError(
+            f"The key_source of {type(table).__name__} lacks the key attribute(s) {missing}."
+        )
+    return todo.proj().to_polars(order_by="KEY").select(key)
+
+
+# -- scope checks ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MakeScope:
+    """The keys a running make (or make_batch) may insert into its table and parts."""
+
+    target: str
+    keys: pl.DataFrame
+
+
+make_scope: ContextVar[MakeScope | None] = ContextVar("make_scope", default=None)
+
+
+def check_make_scope(table: Table, data: pa.Table) -> None:
+    """Refuse rows of the populated table (or its parts) whose key was not given to make."""
+    scope = make_scope.get()
+    if scope is None or scope.target not in {table.full_name, table.info.master}:
+        return
+    names = scope.keys.columns
+    given = pl.from_arrow(data.select(names))
+    assert isinstance(given, pl.DataFrame)
+    given = given.cast(dict(scope.keys.schema))  # type: ignore[arg-type]
+    outside = given.join(scope.keys, on=names, how="anti", nulls_equal=True).unique()
+    if not outside.is_empty():
+        raise JobError(
+            f"make inserted rows into {type(table).__name__} with keys it was not given: "
+            f"{outside.head(3).to_dicts()}. make must insert only the key(s) it was called with "
+            "(and their parts)."
+        )
+
+
+@contextmanager
+def scoped(target: Table, keys: pl.DataFrame) -> Iterator[None]:
+    scope = make_scope.set(MakeScope(target.full_name, keys))
+    allowed = direct_inserts_allowed.set(True)
+    try:
+        yield
+    finally:
+        direct_inserts_allowed.reset(allowed)
+        make_scope.reset(scope)
+
+
+# -- the result ------------------------------------------------------------------------------
+class PopulateResult(dict[str, Any]):
+    """``{"success_count": n, "error_list": [(key, message), ...]}`` with a notebook view."""
+
+    def _repr_html_(self) -> str:
+        import html
+
+        errors = "".join(
+            f"<li><code>{html.escape(str(k))}</code>: {html.escape(str(m))}</li>"
+            for k, m in self["error_list"][:10]
+        )
+        more = len(self["error_list"]) - 10
+        tail = f"<li>... {more} more</li>" if more > 0 else ""
+        return (
+            f"<div><b>populate</b>: {self['success_count']} computed, "
+            f"{len(self['error_list'])} errors<ul>{errors}{tail}</ul></div>"
+        )
+
+
+# -- running make ----------------------------------------------------------------------------
+def fingerprint(value: Any) -> str:
+    """A stable digest of a Python value (arrays, frames, containers, scalars)."""
+    digest = hashlib.sha1()
+    _feed(digest, value)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    import numpy as np
+
+    if isinstance(value, pa.Table):
+        value = pl.from_arrow(value)
+    if isinstance(value, pl.DataFrame):
+        digest.update(repr(value.schema).encode())
+        digest.update(value.hash_rows(seed=0).to_numpy().tobytes())
+    elif isinstance(value, np.ndarray) and value.dtype != object:
+        digest.update(f"{value.dtype}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, dict):
+        for k in sorted(value, key=repr):
+            _feed(digest, k)
+            _feed(digest, value[k])
+    elif isinstance(value, list | tuple):
+        digest.update(f"{type(value).__name__}{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(repr(value).encode())
+
+
+def has_method(table: Table, name: str) -> bool:
+    return callable(getattr(type(table), name, None))
+
+
+class Populator:
+    """Runs make or make_batch over keys, one transaction each, and keeps the score."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        reserve_jobs: bool,
+        suppress_errors: bool,
+        batch_size: int | None,
+        make_kwargs: dict[str, Any] | None,
+        recompute: bool,
+        job_id: str | None = None,
+    ) -> None:
+        from djframe.jobs import Worker, jobs_of
+        from djframe.provenance import code_version, provenance_of
+
+        self.table = table
+        self.conn = table.connection
+        self.reserve_jobs = reserve_jobs
+        self.suppress_errors = suppress_errors
+        self.make_kwargs = make_kwargs or {}
+        self.recompute = recompute
+        self.batched = has_method(table, "make_batch")
+        self.tripartite = has_method(table, "make_fetch")
+        if not (self.batched or self.tripartite or has_method(table, "make")):
+            raise DefinitionError(
+                f"{type(table).__name__} has no make: define make(self, key), make_batch(self, "
+                "keys) or make_fetch/make_compute/make_insert."
+            )
+        self.batch_size = batch_size or (int(config["populate.batch_size"]) if self.batched else 1)
+        self.version = code_version(type(table), config["populate.code_version"])
+        self.jobs = jobs_of(type(table))
+        self.provenance: ProvenanceTable = provenance_of(type(table))  # type: ignore[assignment]
+        self.worker: Worker = Worker(self.conn, self.version)
+        self.job_id = job_id or str(uuid.uuid4())
+        self.success_count = 0
+        self.error_list: list[tuple[dict[str, Any], str]] = []
+        self.first_error: BaseException | None = None
+
+    # -- driving -----------------------------------------------------------------------------
+    def chunks(self, keys: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        size = self.batch_size if self.batched else 1
+        for start in range(0, len(keys), size):
+            yield keys.slice(start, size)
+
+    def run(self, keys: pl.DataFrame) -> None:
+        """Compute ``keys`` (already claimed, when reserving), one call or batch at a time."""
+        if self.batched:
+            self.run_batch(keys)
+        else:
+            for index in range(len(keys)):
+                one = keys.slice(index, 1)
+                self.run_key(one, one.row(0, named=True))
+        if self.first_error is not None and not self.suppress_errors:
+            error, self.first_error = self.first_error, None
+            raise error
+
+    def run_batch(self, keys: pl.DataFrame) -> None:
+        try:
+            self.attempt(keys, lambda: self.call_make_batch(keys))
+        except Exception as exc:
+            if len(keys) == 1:
+                self.failed(keys, exc)
+                return
+            half = len(keys) // 2
+            self.run_batch(keys.slice(0, half))
+            self.run_batch(keys.slice(half))
+
+    def run_key(self, keys: pl.DataFrame, key: dict[str, Any]) -> None:
+        try:
+            if self.tripartite:
+                fetched = self.table.make_fetch(key, **self.make_kwargs)  # type: ignore[attr-defined]
+                computed = self.table.make_compute(key, *as_tuple(fetched))  # type: ignore[attr-defined]
+                self.attempt(keys, lambda: self.finish_tripartite(key, fetched, computed))
+            else:
+                self.attempt(keys, lambda: self.table.make(key, **self.make_kwargs))  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.failed(keys, exc)
+
+    def attempt(self, keys: pl.DataFrame, make: Callable[[], Any]) -> None:
+        """One transaction: (replace stale rows,) make, provenance, job status; run again if
+        it lost a write conflict with a concurrent worker (DuckDB detects those at commit)."""
+        for tries_left in reversed(range(CONFLICT_RETRIES)):
+            try:
+                self.attempt_once(keys, make)
+                return
+            except ConflictError:
+                if not tries_left:
+                    raise
+
+    def attempt_once(self, keys: pl.DataFrame, make: Callable[[], Any]) -> None:
+        started = dt.datetime.now()
+        clock = time.perf_counter()
+        conn = self.conn
+        with conn.transaction:
+            if self.recompute:
+                self.delete_old(keys)
+            with scoped(self.table, keys):
+                make()
+            with key_relation(conn, keys, self.table.heading) as given:
+                self.finish(given, keys, started, time.perf_counter() - clock)
+        self.success_count += len(keys)
+
+    def finish(self, given: str, keys: pl.DataFrame, started: dt.datetime, seconds: float) -> None:
+        """Record the provenance of the rows make wrote for ``keys`` (the relation ``given``)
+        and, when reserving, their jobs' success."""
+        from djframe.catalog import quote
+        from djframe.provenance import record_provenance
+
+        names = ", ".join(quote(k) for k in keys.columns)
+        made = f"(SELECT {names} FROM {self.table.info.sql_name} WHERE ({names}) IN (SELECT {names} FROM {given}))"
+        record_provenance(
+            self.conn,
+            self.provenance,
+            made,
+            job_id=self.job_id,
+            version=self.version,
+            started=started.isoformat(sep=" "),
+            duration=seconds / max(len(keys), 1),
+            user=self.worker.user,
+            host=self.worker.host,
+        )
+        if self.reserve_jobs:
+            self.jobs.record(keys, "success", duration=seconds, error_message="", error_stack="")
+
+    def delete_old(self, keys: pl.DataFrame) -> None:
+        """Delete the rows being recomputed (and their dependents), in the make's transaction."""
+        old = self.table & keys
+        if len(old):
+            old.delete(prompt=False, part_integrity="cascade")
+
+    def finish_tripartite(self, key: dict[str, Any], fetched: Any, computed: Any) -> None:
+        again = self.table.make_fetch(key, **self.make_kwargs)  # type: ignore[attr-defined]
+        if fingerprint(again) != fingerprint(fetched):
+            raise JobError(
+                f"The inputs of {type(self.table).__name__} for {key} changed between make_fetch "
+                "and make_insert; nothing was written. Populate again to use the new inputs."
+            )
+        self.table.make_insert(key, *as_tuple(computed))  # type: ignore[attr-defined]
+
+    def call_make_batch(self, keys: pl.DataFrame) -> None:
+        result = self.table.make_batch(keys)  # type: ignore[attr-defined]
+        for table, frame in self.outputs(result):
+            table.insert(frame)
+
+    def outputs(self, result: Any) -> list[tuple[Table, Any]]:
+        from djframe.algebra.expression import as_expression
+
+        if result is None:
+            return []
+        if not isinstance(result, dict):
+            return [(self.table, result)]
+        pairs = [(as_expression(t), frame) for t, frame in result.items()]
+        # The master first, so its parts find their parent rows.
+        return sorted(pairs, key=lambda p: p[0].full_name != self.table.full_name)
+
+    def failed(self, keys: pl.DataFrame, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        stack = "".join(traceback.format_exception(exc))
+        self.jobs.record(
+            keys,
+            "error",
+            error_message=message[:2047],
+            error_stack=stack[-16000:],
+            user=self.worker.user,
+            host=self.worker.host,
+            pid=self.worker.pid,
+            version=self.version[:255],
+        )
+        self.error_list += [(row, message) for row in keys.iter_rows(named=True)]
+        if self.first_error is None:
+            self.first_error = exc
+
+    def result(self) -> PopulateResult:
+        return PopulateResult(success_count=self.success_count, error_list=self.error_list)
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+# -- the public entry point ----------------------------------------------------------------------
+def populate(
+    table: Table,
+    *restrictions: Any,
+    reserve_jobs: bool = False,
+    processes: int = 1,
+    display_progress: bool | None = None,
+    suppress_errors: bool = False,
+    max_calls: int | None = None,
+    batch_size: int | None = None,
+    recompute_stale: bool = False,
+    make_kwargs: dict[str, Any] | None = None,
+    priority: int | None = None,
+) -> PopulateResult:
+    """See :meth:`djframe.table.Table.populate`."""
+    check_can_populate(table, processes)
+    if processes > 1:
+        from djframe.workers import populate_in_processes
+
+        return populate_in_processes(
+            table,
+            restrictions,
+            processes=processes,
+            reserve_jobs=reserve_jobs,
+            display_progress=display_progress,
+            suppress_errors=suppress_errors,
+            max_calls=max_calls,
+            batch_size=batch_size,
+            recompute_stale=recompute_stale,
+            make_kwargs=make_kwargs,
+            priority=priority,
+        )
+    populator = Populator(
+        table,
+        reserve_jobs=reserve_jobs,
+        suppress_errors=suppress_errors,
+        batch_size=batch_size,
+        make_kwargs=make_kwargs,
+        recompute=recompute_stale,
+    )
+    keys, stale = plan_keys(table, restrictions, populator.version, recompute_stale, max_calls)
+    with progress_bar(table, len(keys), display_progress) as advance, terminating_on_sigterm():
+        if reserve_jobs:
+            queue(populator.jobs, keys, stale, priority)
+            run_reserved(populator, keys, advance)
+        else:
+            for chunk in populator.chunks(keys):
+                populator.run(chunk)
+                advance(len(chunk))
+    return populator.result()
+
+
+def check_can_populate(table: Table, processes: int) -> None:
+    if table.connection.in_transaction:
+        raise JobError("populate cannot run inside a transaction: each make runs in its own.")
+    if table.tier not in {"imported", "computed"}:
+        raise JobError(
+            f"{type(table).__name__} is a {table.tier} table; only Imported and Computed tables "
+            "are populated."
+        )
+    if not isinstance(processes, int) or processes < 1:
+        raise JobError(f"processes must be a positive int, not {processes!r}.")
+
+
+def plan_keys(
+    table: Table,
+    restrictions: Sequence[Any],
+    version: str,
+    recompute_stale: bool,
+    max_calls: int | None,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The keys to compute (stale ones first), and the stale ones when recomputing."""
+    missing = missing_keys(table, restrictions)
+    stale = stale_among(table, restrictions, version) if recompute_stale else None
+    keys = missing
+    if stale is not None and not stale.is_empty():
+        keys = pl.concat([stale.cast(dict(missing.schema)), missing])  # type: ignore[arg-type]
+    return (keys if max_calls is None else keys.head(max_calls)), stale
+
+
+def stale_among(table: Table, restrictions: Sequence[Any], version: str) -> pl.DataFrame:
+    """The stale keys of ``table`` within ``key_source & restrictions``."""
+    from djframe.provenance import stale_keys
+
+    stale = stale_keys(table, version).drop("cause")
+    if restrictions and not stale.is_empty():
+        from djframe.algebra.condition import AndList
+
+        allowed = (source_of(table) & AndList(restrictions)).proj().to_polars()
+        stale = stale.join(allowed.select(stale.columns), on=stale.columns, how="semi")
+    return stale
+
+
+def queue(
+    jobs: JobTable, keys: pl.DataFrame, stale: pl.DataFrame | None, priority: int | None
+) -> None:
+    """Make ``keys`` claimable: new keys pending, stale ones back to pending."""
+    from djframe.jobs import DEFAULT_PRIORITY
+
+    jobs.reclaim_orphans(None)
+    jobs.repend_deleted_successes()
+    if stale is not None and not stale.is_empty():
+        jobs.record(stale, "pending", reserved_time=None)
+    jobs.add_pending(keys, priority=DEFAULT_PRIORITY if priority is None else priority)
+
+
+def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[int], None]) -> None:
+    """Claim and compute ``keys`` until none is left for this worker."""
+    claim = populator.batch_size if populator.batched else 1
+    with populator.conn.temporary(keys.to_arrow()) as wanted:
+        while True:
+            claimed = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
+            if claimed.is_empty():
+                break
+            try:
+                populator.run(claimed)
+            except BaseException:
+                release_unfinished(populator.jobs, claimed)
+                raise
+            advance(len(claimed))
+
+
+def claim_keys(
+    jobs: JobTable, worker: Worker, count: int, wanted: str, schema: pl.Schema
+) -> pl.DataFrame:
+    data = jobs.reserve(worker, count, among=wanted)
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(dict(schema)).select(schema.names())  # type: ignore[arg-type]
+
+
+def release_unfinished(jobs: JobTable, claimed: pl.DataFrame) -> None:
+    """Claimed jobs still reserved by this worker (e.g. after Ctrl-C) go back to pending."""
+    still = (jobs & claimed & {"status": "reserved"}).proj().to_polars()
+    if not still.is_empty():
+        jobs.record(still, "pending", reserved_time=None)
+
+
+# -- progress and signals ----------------------------------------------------------------------
+@contextmanager
+def progress_bar(table: Table, total: int, display: bool | None) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar when asked (or, with ``display=None``, when stderr is a terminal)."""
+    show = sys.stderr.isatty() if display is None else display
+    if not show or total == 0:
+        yield lambda n: None
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=type(table).__name__, unit="key") as bar:
+        yield bar.update
+
+
+@contextmanager
+def terminating_on_sigterm() -> Iterator[None]:
+    """SIGTERM raises SystemExit in the main thread, so transactions roll back cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- whole pipelines ---------------------------------------------------------------------------
+def populate_pipeline(*targets: Any, **options: Any) -> dict[str, PopulateResult]:
+    """Populate every Imported and Computed table of ``targets`` (schemas or tables), parents
+    first, so that each table sees the rows its parents just got.
+
+    Errors are recorded in each table's job queue and reported, not raised, unless
+    ``suppress_errors=False`` is passed. Other options go to each table's ``populate``;
+    ``processes=N`` runs each table's keys in N worker processes.
+
+    Examples
+    --------
+    >>> dj.populate(schema)  # doctest: +SKIP
+    {'Features': {'success_count': 12, 'error_list': []}, 'Summary': {...}}
+    """
+    from djframe.graph import topological
+
+    tables = auto_tables(targets)
+    if not tables:
+        return {}
+    conn = tables[0].connection
+    by_name = {t.full_name: t for t in tables}
+    conn.load_all_schemas()
+    options.setdefault("suppress_errors", True)
+    results: dict[str, PopulateResult] = {}
+    for name in topological(conn.graph, by_name):
+        table = by_name[name]
+        results[type(table).__name__] = populate(table, **options)
+    return results
+
+
+def auto_tables(targets: Sequence[Any]) -> list[Table]:
+    """The Imported and Computed tables named by ``targets``: schemas, classes or instances."""
+    from djframe.algebra.expression import as_expression
+    from djframe.schema import Schema, table_class
+
+    found: list[Table] = []
+    for target in targets:
+        if isinstance(target, Schema):
+            infos = [i for i in target.user_tables() if i.tier in {"imported", "computed"}]
+            found += [table_class(target.connection, i.full_name)() for i in infos]
+        else:
+            table = as_expression(target)
+            if getattr(table, "tier", None) not in {"imported", "computed"}:
+                raise JobError(f"{target!r} is not an Imported or Computed table or a schema.")
+            found.append(table)
+    return list({t.full_name: t for t in found}.values())

@@ -1,0 +1,228 @@
+"""Codec types: Python values that a SQL column cannot hold, encoded on insert and decoded on fetch.
+
+A codec type is written ``<name>`` in a definition. ``<name@>`` keeps the encoded value in
+the schema's default object store and ``<name@store>`` in a named one (see
+:mod:`djframe.store`); the SQL row then holds only the object's id. Codecs register
+themselves by subclassing :class:`Codec`. This module holds the base class, the registry and
+the reading of codec type text; the built-in codecs live in :mod:`djframe.codecs.builtin`,
+and applying codecs to whole columns in :mod:`djframe.codecs.columns`.
+
+Examples
+--------
+>>> import djframe as dj
+>>> class Point(dj.Codec):
+...     name = "doc_point"
+...     def get_dtype(self, is_store: bool) -> str:
+...         return "<blob>"
+...     def encode(self, value, **_):
+...         return [value.x, value.y]
+...     def decode(self, stored, **_):
+...         return tuple(stored)
+>>> parse_codec("<doc_point>").chain[0].name
+'doc_point'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, ClassVar, NamedTuple
+
+from djframe.errors import DataError, DefinitionError, UnknownTypeError
+
+__all__ = [
+    "Codec",
+    "CodecSpec",
+    "Payload",
+    "get_codec",
+    "is_codec_text",
+    "list_codecs",
+    "parse_codec",
+]
+
+_REGISTRY: dict[str, type[Codec]] = {}
+_CODEC_TEXT = re.compile(
+    r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[a-z0-9_]*))?\s*>$"
+)
+OBJECT_ID_TYPE = "uuid"
+"""The SQL column type of a store-typed attribute: the id of its object in the store."""
+
+
+class Payload(NamedTuple):
+    """What a store codec keeps in the object store: bytes and a small JSON-able ``meta``."""
+
+    data: Any
+    """Anything with the buffer protocol (bytes, memoryview, a contiguous numpy array)."""
+    meta: dict[str, Any]
+
+
+class Codec:
+    """Base class of codec types; subclassing registers ``<name>``.
+
+    Subclasses set ``name`` and implement :meth:`get_dtype`, :meth:`encode` and
+    :meth:`decode` (and may implement :meth:`validate`). ``get_dtype`` returns a core type
+    (``"bytes"``, ``"json"``) or another codec (``"<blob>"``), which then encodes the result.
+    Codecs with ``store_only = True`` keep their values in an object store only: their
+    ``encode`` returns a :class:`Payload` (or bytes), and ``decode`` receives a :class:`Payload`.
+    ``class Base(dj.Codec, register=False)`` declares a base class that is not registered.
+    """
+
+    name: ClassVar[str] = ""
+    store_only: ClassVar[bool] = False
+
+    def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not register:
+            return
+        if not cls.name or not re.match(r"^[a-z][a-z0-9_]*$", cls.name):
+            raise DefinitionError(
+                f"Codec {cls.__name__} needs a name of lowercase letters, digits and underscores "
+                "(class attribute `name`), e.g. name = 'graph' to be used as <graph>."
+            )
+        known = _REGISTRY.get(cls.name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise DefinitionError(
+                f"Codec <{cls.name}> is already registered by {known.__module__}.{known.__qualname__}; "
+                f"choose another name for {cls.__qualname__}."
+            )
+        _REGISTRY[cls.name] = cls
+
+    def get_dtype(self, is_store: bool) -> str:
+        """The type the encoded value has: a core type or ``<codec>``."""
+        return "bytes"
+
+    def validate(self, value: Any) -> None:
+        """Raise ``DataError`` (or TypeError/ValueError) if ``value`` cannot be encoded."""
+
+    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<codec <{self.name}> {type(self).__qualname__}>"
+
+
+def get_codec(name: str) -> Codec:
+    """The registered codec called ``name`` (without angle brackets)."""
+    from djframe.codecs import builtin  # noqa: F401  (registers the built-ins)
+
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise UnknownTypeError(
+            f"Unknown codec <{name}>. Registered codecs: "
+            f"{', '.join(f'<{n}>' for n in sorted(_REGISTRY))}. Declare your own by subclassing "
+            "dj.Codec with name = '" + name + "'."
+        ) from None
+
+
+def list_codecs() -> list[str]:
+    """The names of every registered codec."""
+    from djframe.codecs import builtin  # noqa: F401
+
+    return sorted(_REGISTRY)
+
+
+def is_codec_text(text: str) -> bool:
+    return text.strip().startswith("<")
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """A resolved codec type: the codecs applied in order (outermost first) and the store.
+
+    ``store`` is None for values kept in the row, ``""`` for the default store and a name
+    for a named store. ``dtype`` is the core type of the SQL column.
+    """
+
+    text: str
+    chain: tuple[Codec, ...]
+    store: str | None
+    dtype: str
+
+    @property
+    def in_store(self) -> bool:
+        return self.store is not None
+
+    def encode(self, value: Any) -> Any:
+        for codec in self.chain:
+            try:
+                codec.validate(value)
+                value = codec.encode(value)
+            except DataError:
+                raise
+            except (TypeError, ValueError, OSError) as exc:
+                raise DataError(
+                    f"{self.text} cannot encode a {type(value).__name__}: {exc}"
+                ) from None
+        if self.in_store and not isinstance(value, Payload):
+            value = Payload(as_buffer(value, self.text), {})
+        return value
+
+    def decode(self, stored: Any) -> Any:
+        value = stored
+        for position, codec in enumerate(reversed(self.chain)):
+            innermost = position == 0
+            if innermost and isinstance(value, Payload) and not codec.store_only:
+                value = bytes(value.data)
+            value = codec.decode(value)
+        return value
+
+
+def as_buffer(value: Any, text: str) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return value
+    raise DataError(
+        f"{text}: the encoded value must be bytes to go to a store, not {type(value).__name__}."
+    )
+
+
+def parse_codec_text(text: str) -> tuple[str, str | None]:
+    match = _CODEC_TEXT.match(text.strip())
+    if not match:
+        raise UnknownTypeError(
+            f"Cannot read the codec type {text!r}: write <name>, <name@> (default store) or "
+            "<name@store> (a named store), e.g. <blob> or <npy@>."
+        )
+    return match["name"], (match["store"] or "") if match["at"] else None
+
+
+@lru_cache(maxsize=512)
+def parse_codec(text: str) -> CodecSpec:
+    """Resolve ``<name>``/``<name@>``/``<name@store>`` to its codec chain and column type.
+
+    Examples
+    --------
+    >>> spec = parse_codec("<npy@>")
+    >>> spec.store, spec.dtype
+    ('', 'uuid')
+    >>> parse_codec("<blob>").dtype
+    'bytes'
+    """
+    name, store = parse_codec_text(text)
+    chain: list[Codec] = []
+    current = f"<{name}>"
+    while True:
+        codec = get_codec(parse_codec_text(current)[0])
+        if any(c.name == codec.name for c in chain):
+            raise DefinitionError(f"{text}: the codecs refer to each other in a cycle.")
+        if codec.store_only and store is None:
+            raise DefinitionError(
+                f"<{codec.name}> keeps its values in an object store: write <{codec.name}@> "
+                f"for the default store or <{codec.name}@name> for a named one."
+            )
+        chain.append(codec)
+        current = codec.get_dtype(store is not None).strip()
+        if not is_codec_text(current):
+            break
+    if store is not None:
+        if current != "bytes":
+            raise DefinitionError(
+                f"{text}: only codecs that encode to bytes can use a store; <{chain[-1].name}> "
+                f"encodes to {current}."
+            )
+        return CodecSpec(text.strip(), tuple(chain), store, OBJECT_ID_TYPE)
+    return CodecSpec(text.strip(), tuple(chain), None, current)

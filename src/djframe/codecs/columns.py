@@ -1,0 +1,241 @@
+"""Codecs applied to whole columns: encoding the rows of an insert, decoding fetched results.
+
+On insert, :func:`encode_rows` takes the codec columns out of the input (whatever its form),
+encodes each value (``<blob>`` to bytes kept in the row, store types to a :class:`Payload`
+with a new object id kept in the row) and hands back Arrow data plus the
+:class:`PendingObjects` that :meth:`PendingObjects.write` sends to the store, one Delta commit
+per store, before the SQL transaction commits. On fetch, :func:`decode_columns` reads every
+stored object of a result in one scan per Delta table and decodes the values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from djframe.codecs import CodecSpec, Payload, parse_codec
+from djframe.errors import DataError, DjframeError
+
+if TYPE_CHECKING:
+    from djframe.catalog import TableInfo
+    from djframe.connection import Connection
+    from djframe.heading import Attribute, Heading
+    from djframe.store import Store
+
+__all__ = ["LazyValue", "PendingObjects", "decode_columns", "encode_rows", "has_codecs"]
+
+
+def has_codecs(heading: Heading) -> bool:
+    return any(a.codec for a in heading)
+
+
+# -- insert ------------------------------------------------------------------------------
+
+
+@dataclass
+class PendingObjects:
+    """Encoded store values of one insert, by object id, waiting to be written."""
+
+    info: TableInfo
+    payloads: dict[str, Payload] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.payloads)
+
+    def write(self, connection: Connection, data: pa.Table, kept: set[str] | None = None) -> None:
+        """Write the objects the final rows ``data`` refer to: one Delta commit per store.
+
+        ``kept`` (object ids), when given, limits the write to rows the database kept.
+        """
+        from djframe.store import store_for
+        from djframe.store.delta import write_objects
+
+        groups: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+        for attr in self.info.heading:
+            if not attr.codec or attr.name not in data.column_names:
+                continue
+            spec = parse_codec(attr.codec)
+            if not spec.in_store:
+                continue
+            for row, oid in enumerate(data.column(attr.name).to_pylist()):
+                if oid is not None and oid in self.payloads and (kept is None or oid in kept):
+                    groups[spec.store or ""].append((attr.name, row, oid))
+        key = self.info.heading.primary_key
+        for store_name, entries in groups.items():
+            store = store_for(connection, self.info.full_name, store_name)
+            rows = pa.array([row for _, row, _ in entries], pa.int64())
+            write_objects(
+                store,
+                store.table_uri(self.info.schema, self.info.name),
+                self.info.full_name,
+                data.select(key).take(rows),
+                [name for name, _, _ in entries],
+                [oid for _, _, oid in entries],
+                [self.payloads[oid] for _, _, oid in entries],
+            )
+
+
+def take_columns(rows: Any, names: list[str]) -> tuple[Any, dict[str, list[Any]]]:
+    """Split the codec columns (as Python values) from the rest of the input."""
+    module = type(rows).__module__.split(".")[0]
+    if isinstance(rows, pa.Table | pa.RecordBatch):
+        present = [n for n in names if n in rows.column_names]
+        values = {n: rows.column(n).to_pylist() for n in present}
+        rest = rows.select([n for n in rows.column_names if n not in present])
+        return rest, values
+    if module == "polars":
+        frame = rows.lazy().collect() if hasattr(rows, "lazy") else rows
+        present = [n for n in names if n in frame.columns]
+        values = {n: series_values(frame.get_column(n)) for n in present}
+        return frame.drop(present), values
+    if module == "pandas":
+        present = [n for n in names if n in rows.columns]
+        return rows.drop(columns=present), {n: rows[n].tolist() for n in present}
+    if isinstance(rows, Iterable) and not isinstance(rows, str | bytes | Mapping):
+        listed = list(rows)
+        if listed and all(isinstance(r, Mapping) for r in listed):
+            present = [n for n in names if n in listed[0]]
+            values = {n: [r.get(n) for r in listed] for n in present}
+            rest = [{k: v for k, v in r.items() if k not in present} for r in listed]
+            return rest, values
+        return listed, {}
+    return rows, {}
+
+
+def series_values(series: Any) -> list[Any]:
+    """A Polars column as Python values; fixed-size array columns as numpy arrays per row."""
+    import polars as pl
+
+    if isinstance(series.dtype, pl.Array):
+        return list(series.to_numpy())
+    return list(series.to_list())
+
+
+def encode_values(spec: CodecSpec, values: list[Any], where: str) -> list[Any]:
+    encoded: list[Any] = []
+    for value in values:
+        if value is None:
+            encoded.append(None)
+            continue
+        try:
+            encoded.append(spec.encode(value))
+        except DjframeError as exc:
+            raise DataError(f"{where}: {exc}") from None
+    return encoded
+
+
+def column_array(encoded: list[Any], attr: Attribute) -> pa.Array:
+    import json
+
+    assert attr.type is not None
+    if attr.type.name == "json":
+        encoded = [v if v is None or isinstance(v, str) else json.dumps(v) for v in encoded]
+    try:
+        return pa.array(encoded, type=attr.type.arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(
+            f"{attr.codec} of {attr.name!r} gave values that are not {attr.type}: {exc}"
+        ) from None
+
+
+def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
+    """Encode the codec columns of insert input; returns Arrow data and the pending objects.
+
+    Input without codec columns is returned as it is.
+    """
+    from djframe.insert import to_arrow
+    from djframe.store.delta import new_object_ids
+
+    pending = PendingObjects(info)
+    names = [a.name for a in info.heading if a.codec]
+    if not names:
+        return rows, pending
+    rest, values = take_columns(rows, names)
+    if not values:
+        return rest, pending
+    data = to_arrow(rest, info.heading)
+    for name, column in values.items():
+        attr = info.heading[name]
+        assert attr.codec is not None
+        spec = parse_codec(attr.codec)
+        encoded = encode_values(spec, column, f"{info.class_name}.{name} ({attr.codec})")
+        if spec.in_store:
+            ids = iter(new_object_ids(sum(v is not None for v in encoded)))
+            refs = [None if v is None else next(ids) for v in encoded]
+            pending.payloads.update({r: v for r, v in zip(refs, encoded, strict=True) if r})
+            encoded = refs
+        array = column_array(encoded, attr)
+        data = data.append_column(name, array) if data.num_columns else pa.table({name: array})
+    return data, pending
+
+
+# -- fetch -------------------------------------------------------------------------------
+
+
+class LazyValue:
+    """A stored value that is read from its store when :meth:`load` is called.
+
+    Examples
+    --------
+    >>> value = Table.to_dicts(lazy=True)[0]["spectrum"]  # doctest: +SKIP
+    >>> value.load()  # doctest: +SKIP
+    array([...], dtype=float32)
+    """
+
+    def __init__(self, spec: CodecSpec, store: Store, uri: str, oid: str) -> None:
+        self.spec, self.store, self.uri, self.oid = spec, store, uri, oid
+
+    def load(self) -> Any:
+        from djframe.store.delta import read_objects
+
+        return self.spec.decode(read_objects(self.store, self.uri, [self.oid])[self.oid])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        import numpy as np
+
+        return np.asarray(self.load(), dtype=dtype)
+
+    def __repr__(self) -> str:
+        return f"LazyValue({self.spec.text} {self.oid} in {self.uri})"
+
+
+def decode_columns(
+    connection: Connection, heading: Heading, data: pa.Table, *, lazy: bool = False
+) -> dict[str, list[Any]]:
+    """The decoded values of every codec column of ``data``, as Python lists.
+
+    Store values are read in one scan per Delta table for all the rows; with ``lazy=True``
+    they come back as :class:`LazyValue` references instead.
+    """
+    decoded: dict[str, list[Any]] = {}
+    for attr in heading:
+        if not attr.codec or attr.name not in data.column_names:
+            continue
+        spec = parse_codec(attr.codec)
+        stored = data.column(attr.name).to_pylist()
+        if spec.in_store:
+            decoded[attr.name] = decode_stored(connection, attr, spec, stored, lazy)
+        else:
+            decoded[attr.name] = [None if v is None else spec.decode(v) for v in stored]
+    return decoded
+
+
+def decode_stored(
+    connection: Connection, attr: Attribute, spec: CodecSpec, oids: list[Any], lazy: bool
+) -> list[Any]:
+    from djframe.store import store_for
+    from djframe.store.delta import read_objects
+
+    if attr.object_table is None:
+        raise DataError(f"{attr.name} ({attr.codec}) does not say which table stores its objects.")
+    schema, table = attr.object_table.split(".", 1)
+    store = store_for(connection, attr.object_table, spec.store or "")
+    uri = store.table_uri(schema, table)
+    if lazy:
+        return [None if o is None else LazyValue(spec, store, uri, o) for o in oids]
+    payloads = read_objects(store, uri, [o for o in oids if o is not None])
+    return [None if o is None else spec.decode(payloads[o]) for o in oids]

@@ -1,0 +1,265 @@
+"""Diagrams of a pipeline: a subgraph of the dependency graph, drawn as Mermaid or SVG.
+
+``dj.Diagram(schema)`` shows every table of a schema, ``dj.Diagram(Table)`` one table; as in
+DataJoint, ``D + n`` adds ``n`` generations of descendants, ``D - n`` of ancestors, and
+``D1 + D2``, ``D1 - D2``, ``D1 * D2`` are union, difference and intersection. The SVG is drawn
+here (tiers by shape and colour, parts under their master, renamed references marked), so no
+system binary such as graphviz is needed; notebooks show it through ``_repr_svg_``.
+
+``dj.Diagram.cascade(Table & condition)`` is the diagram of what a delete would reach, and its
+:meth:`Diagram.counts` says how many rows each table would lose.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from djframe._typing import PartIntegrity
+from djframe.errors import QueryError
+
+if TYPE_CHECKING:
+    from djframe.algebra.expression import QueryExpression
+    from djframe.connection import Connection
+
+__all__ = ["Diagram"]
+
+STYLE = {  # tier: (shape, fill, stroke)
+    "manual": ("rect", "#d9f2d9", "#2e7d32"),
+    "lookup": ("rect", "#eeeeee", "#616161"),
+    "imported": ("ellipse", "#dce8f8", "#1f5fa8"),
+    "computed": ("ellipse", "#f8dcdc", "#b23b3b"),
+    "part": ("text", "none", "#555555"),
+}
+MERMAID_SHAPES = {
+    "manual": ("[", "]"),
+    "lookup": ("[/", "/]"),
+    "imported": ("([", "])"),
+    "computed": ("((", "))"),
+    "part": ("[[", "]]"),
+}
+NODE_WIDTH, NODE_HEIGHT, GAP_X, GAP_Y = 150, 36, 24, 70
+
+
+def visible(name: str) -> bool:
+    """Job queues and provenance tables (``~`` names) are machinery, not pipeline steps."""
+    return not name.split(".", 1)[1].startswith("~")
+
+
+class Diagram:
+    """A set of tables of one connection, and the foreign keys among them.
+
+    Examples
+    --------
+    >>> dj.Diagram(schema)  # doctest: +SKIP
+    >>> print((dj.Diagram(Session) + 1 - 1).mermaid())  # doctest: +SKIP
+    """
+
+    def __init__(self, source: Any, *, _nodes: set[str] | None = None) -> None:
+        from djframe.schema import Schema
+
+        self.nodes: set[str]
+        self.connection: Connection
+        if isinstance(source, Diagram):
+            self.connection = source.connection
+            self.nodes = set(source.nodes if _nodes is None else _nodes)
+            return
+        if isinstance(source, Schema):
+            self.connection = source.connection
+            self.connection.load_all_schemas()
+            self.nodes = {i.full_name for i in source.user_tables()}
+            return
+        table = _table_of(source)
+        self.connection = table.connection
+        self.connection.load_all_schemas()
+        self.nodes = {table.full_name}
+
+    # -- the algebra -------------------------------------------------------------------------
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        graph = self.connection.graph
+        return graph.subgraph(n for n in self.nodes if n in graph and visible(n))
+
+    def _with(self, nodes: set[str]) -> Diagram:
+        return Diagram(self, _nodes=nodes)
+
+    def __add__(self, other: Any) -> Diagram:
+        if isinstance(other, int):
+            return self._with(self.nodes | self._generations(other, nx.DiGraph.successors))
+        return self._with(self.nodes | _diagram(other).nodes)
+
+    def __sub__(self, other: Any) -> Diagram:
+        if isinstance(other, int):
+            return self._with(self.nodes | self._generations(other, nx.DiGraph.predecessors))
+        return self._with(self.nodes - _diagram(other).nodes)
+
+    def __mul__(self, other: Any) -> Diagram:
+        return self._with(self.nodes & _diagram(other).nodes)
+
+    def _generations(self, count: int, step: Any) -> set[str]:
+        graph = self.connection.graph
+        reached, frontier = set(self.nodes), set(self.nodes)
+        for _ in range(count):
+            frontier = {n for f in frontier for n in step(graph, f) if visible(n)} - reached
+            reached |= frontier
+        return reached
+
+    # -- deletes ---------------------------------------------------------------------------------
+    @classmethod
+    def cascade(cls, expr: Any, part_integrity: PartIntegrity = "enforce") -> Diagram:
+        """The tables a delete of ``expr`` would reach; :meth:`counts` gives the rows."""
+        from djframe.algebra.expression import as_expression
+        from djframe.delete import plan_delete
+
+        expression = as_expression(expr)
+        plan = plan_delete(expression, part_integrity)
+        diagram = cls(_table_of(expression))
+        diagram.nodes = {n for n in plan if visible(n)}
+        diagram._plan = plan
+        return diagram
+
+    _plan: dict[str, QueryExpression] | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: those a cascade would delete, or all rows of each table."""
+        from djframe.schema import table_class
+
+        order = self.topological()
+        if self._plan is not None:
+            return {name: len(self._plan[name]) for name in order}
+        return {name: len(table_class(self.connection, name)()) for name in order}
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def topological(self) -> list[str]:
+        from djframe.graph import topological
+
+        return topological(self.connection.graph, [n for n in self.nodes if visible(n)])
+
+    def label(self, name: str) -> str:
+        return self.connection.tables[name].class_name
+
+    def mermaid(self) -> str:
+        """The diagram as Mermaid flowchart text."""
+        lines = ["flowchart TB"]
+        ids = {name: f"n{i}" for i, name in enumerate(self.topological())}
+        for name, node in ids.items():
+            opening, closing = MERMAID_SHAPES[self.connection.tables[name].tier]
+            lines.append(f'    {node}{opening}"{self.label(name)}"{closing}')
+        for parent, child, data in self.graph.edges(data=True):
+            arrow = "-->" if data["primary"] else "-.->"
+            mark = "|renamed|" if data["renamed"] else ""
+            lines.append(f"    {ids[parent]} {arrow}{mark} {ids[child]}")
+        for tier in MERMAID_SHAPES:
+            _, fill, stroke = STYLE[tier]
+            members = [ids[n] for n in ids if self.connection.tables[n].tier == tier]
+            if members:
+                lines.append(f"    classDef {tier} fill:{fill},stroke:{stroke}")
+                lines.append(f"    class {','.join(members)} {tier}")
+        return "\n".join(lines)
+
+    def layout(self) -> dict[str, tuple[float, float]]:
+        """Centres of the nodes: one row per generation, parts right under their master."""
+        graph = self.graph
+        rows: list[list[str]] = []
+        for generation in nx.topological_generations(graph):
+            rows.append(sorted(generation, key=lambda n: (self.master_of(n) or n, n)))
+        width = max((len(r) for r in rows), default=1) * (NODE_WIDTH + GAP_X)
+        places: dict[str, tuple[float, float]] = {}
+        for y, row in enumerate(rows):
+            span = len(row) * (NODE_WIDTH + GAP_X)
+            for x, name in enumerate(row):
+                places[name] = (
+                    (width - span) / 2 + x * (NODE_WIDTH + GAP_X) + (NODE_WIDTH + GAP_X) / 2,
+                    y * (NODE_HEIGHT + GAP_Y) + NODE_HEIGHT,
+                )
+        return places
+
+    def master_of(self, name: str) -> str | None:
+        return self.connection.tables[name].master
+
+    def svg(self) -> str:
+        """The diagram as a standalone SVG document."""
+        places = self.layout()
+        width = max((x for x, _ in places.values()), default=0) + NODE_WIDTH
+        height = max((y for _, y in places.values()), default=0) + NODE_HEIGHT * 2
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'font-family="sans-serif" font-size="12">',
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
+            'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
+        ]
+        for parent, child, data in self.graph.edges(data=True):
+            (x1, y1), (x2, y2) = places[parent], places[child]
+            dash = "" if data["primary"] else ' stroke-dasharray="4 3"'
+            parts.append(
+                f'<line x1="{x1:.0f}" y1="{y1 + NODE_HEIGHT / 2:.0f}" x2="{x2:.0f}" '
+                f'y2="{y2 - NODE_HEIGHT / 2:.0f}" stroke="#666"{dash} marker-end="url(#arrow)"/>'
+            )
+            if data["renamed"]:
+                parts.append(
+                    f'<circle cx="{(x1 + x2) / 2:.0f}" cy="{(y1 + y2) / 2:.0f}" r="4" '
+                    'fill="#ff9800"><title>renamed foreign key</title></circle>'
+                )
+        for name, (x, y) in places.items():
+            parts.append(self.node_svg(name, x, y))
+        parts.append("</svg>")
+        return "\n".join(parts)
+
+    def node_svg(self, name: str, x: float, y: float) -> str:
+        info = self.connection.tables[name]
+        shape, fill, stroke = STYLE[info.tier]
+        w, h = NODE_WIDTH - 10, NODE_HEIGHT
+        if shape == "rect":
+            box = (
+                f'<rect x="{x - w / 2:.0f}" y="{y - h / 2:.0f}" width="{w}" height="{h}" '
+                f'rx="{8 if info.tier == "lookup" else 2}" fill="{fill}" stroke="{stroke}"/>'
+            )
+        elif shape == "ellipse":
+            box = (
+                f'<ellipse cx="{x:.0f}" cy="{y:.0f}" rx="{w / 2:.0f}" ry="{h / 2:.0f}" '
+                f'fill="{fill}" stroke="{stroke}"/>'
+            )
+        else:
+            box = ""
+        text = html.escape(self.label(name))
+        size = ' font-size="10"' if info.tier == "part" else ""
+        return (
+            f'<g class="{info.tier}"><title>{html.escape(name)} ({info.tier})</title>{box}'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" fill="{stroke}"{size}>'
+            f"{text}</text></g>"
+        )
+
+    def save(self, path: str) -> None:
+        """Write ``.svg`` or ``.mmd`` (Mermaid) by the file's extension."""
+        text = self.mermaid() if str(path).endswith((".mmd", ".mermaid")) else self.svg()
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+
+    # -- notebooks -------------------------------------------------------------------------------
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        names = ", ".join(self.label(n) for n in self.topological())
+        return f"<djframe.Diagram of {len(self.topological())} tables: {names}>"
+
+
+def _table_of(source: Any) -> Any:
+    from djframe.algebra.expression import as_expression
+
+    expression = as_expression(source)
+    table = getattr(expression, "_restricted_table", lambda: None)()
+    if table is None:
+        raise QueryError(
+            f"dj.Diagram takes a schema, a table or a restricted table, not {type(source).__name__}."
+        )
+    return table
+
+
+def _diagram(value: Any) -> Diagram:
+    return value if isinstance(value, Diagram) else Diagram(value)

@@ -1,0 +1,342 @@
+"""The job queue of an auto-populated table: which keys wait, run, failed, or are done.
+
+Every Imported or Computed table ``T`` has a hidden table ``~~T`` (declared on first use) with
+one row per key populate has dealt with, as in DataJoint 2.x: ``status`` is ``pending``,
+``reserved`` (a worker is computing it), ``success``, ``error`` (with message and stack) or
+``ignore``. Workers claim pending keys with one atomic statement (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), so any number of processes on any number of machines compute each key once.
+
+A reservation whose worker died is given back by :meth:`JobTable.refresh`: on PostgreSQL when
+the worker's database session is gone, on the same host when its process is gone, and
+anywhere when it is older than ``orphan_timeout`` seconds.
+
+Keys in ``error`` or ``ignore`` are skipped by populate until their job rows are deleted:
+``Table.jobs.errors.delete()`` makes them eligible again.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import pyarrow as pa
+
+from djframe._typing import Tier
+from djframe.catalog import literal, quote
+from djframe.errors import ConflictError
+from djframe.keyset import key_relation
+from djframe.table import Table
+
+if TYPE_CHECKING:
+    from djframe.algebra.expression import QueryExpression
+    from djframe.connection import Connection
+
+__all__ = ["JobTable", "Worker", "jobs_of"]
+
+T = TypeVar("T")
+
+STATUSES = ("pending", "reserved", "success", "error", "ignore")
+MESSAGE_LIMIT = 2047
+STACK_LIMIT = 16000
+DEFAULT_PRIORITY = 5
+NOW = "CAST(now() AS TIMESTAMP)"
+"""The database's clock, as the naive timestamps the job columns hold."""
+
+JOB_ATTRIBUTES = f"""
+status : enum({", ".join(repr(s) for s in STATUSES)})
+priority = {DEFAULT_PRIORITY} : int16        # lower runs first
+created_time = CURRENT_TIMESTAMP : datetime
+scheduled_time = CURRENT_TIMESTAMP : datetime  # not run before this time
+reserved_time = null : datetime
+completed_time = null : datetime
+duration = null : float64                      # seconds spent in make
+error_message = '' : varchar({MESSAGE_LIMIT})
+error_stack = '' : varchar({STACK_LIMIT})
+user = '' : varchar(255)
+host = '' : varchar(255)
+pid = 0 : int32
+connection_id = 0 : int64                      # the worker's database session
+version = '' : varchar(255)                    # code version of the worker
+index(status, priority, scheduled_time)
+"""
+
+
+class Worker:
+    """Who is computing: user, host, process and database session, and the code version."""
+
+    def __init__(self, conn: Connection, version: str) -> None:
+        self.user = getpass.getuser()
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.connection_id = session_id(conn)
+        self.version = version
+
+    def assignments(self) -> str:
+        return ", ".join(
+            f"{quote(name)} = {value}"
+            for name, value in (
+                ("user", literal(self.user)),
+                ("host", literal(self.host)),
+                ("pid", str(self.pid)),
+                ("connection_id", str(self.connection_id)),
+                ("version", literal(self.version[:255])),
+            )
+        )
+
+
+def session_id(conn: Connection) -> int:
+    if conn.backend.dialect != "postgres":
+        return 0
+    return int(conn.fetch_scalar("SELECT pg_backend_pid()"))  # type: ignore[call-overload]
+
+
+class JobTable(Table):
+    """The job queue of one auto-populated table; see the module documentation.
+
+    Examples
+    --------
+    >>> Features.jobs.progress()  # doctest: +SKIP
+    {'pending': 0, 'reserved': 0, 'success': 12, 'error': 1, 'ignore': 0, 'total': 13}
+    >>> Features.jobs.errors.to_polars()  # doctest: +SKIP
+    >>> Features.jobs.errors.delete()  # doctest: +SKIP
+    """
+
+    tier: ClassVar[Tier] = "jobs"
+    prefix = "~~"
+
+    # -- views ---------------------------------------------------------------------------
+    @property
+    def target(self) -> type[Table]:
+        """The table whose keys this queue holds."""
+        from djframe.schema import table_class
+
+        return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
+
+    def with_status(self, status: str) -> QueryExpression:
+        return self & {"status": status}
+
+    @property
+    def pending(self) -> QueryExpression:
+        return self.with_status("pending")
+
+    @property
+    def reserved(self) -> QueryExpression:
+        return self.with_status("reserved")
+
+    @property
+    def errors(self) -> QueryExpression:
+        return self.with_status("error")
+
+    @property
+    def ignored(self) -> QueryExpression:
+        return self.with_status("ignore")
+
+    @property
+    def completed(self) -> QueryExpression:
+        return self.with_status("success")
+
+    def progress(self) -> dict[str, int]:
+        """The number of jobs in each status, and the total."""
+        rows = self.connection.fetch_arrow(
+            f"SELECT status, count(*) AS n FROM {self.info.sql_name} GROUP BY status"
+        ).to_pylist()
+        counts = dict.fromkeys(STATUSES, 0) | {str(r["status"]): int(r["n"]) for r in rows}
+        return counts | {"total": sum(counts.values())}
+
+    # -- changes -------------------------------------------------------------------------
+    def refresh(
+        self,
+        *restrictions: Any,
+        priority: int = DEFAULT_PRIORITY,
+        delay: float = 0,
+        orphan_timeout: float | None = None,
+    ) -> dict[str, int]:
+        """Bring the queue up to date with the target table; returns what changed.
+
+        Adds the missing keys of ``key_source & restrictions`` as ``pending`` (runnable after
+        ``delay`` seconds), gives back reservations of dead workers (and those older than
+        ``orphan_timeout`` seconds), and puts ``success`` jobs whose rows were deleted back to
+        ``pending``.
+        """
+        from djframe.autopopulate import missing_keys
+
+        todo = missing_keys(self.target(), restrictions, skip=STATUSES)
+        added = self.add_pending(todo, priority=priority, delay=delay)
+        re_pended = self.repend_deleted_successes()
+        orphaned = self.reclaim_orphans(orphan_timeout)
+        return {"added": added, "re_pended": re_pended, "orphaned": orphaned}
+
+    def add_pending(self, keys: Any, *, priority: int, delay: float = 0) -> int:
+        """Insert ``keys`` (a Polars frame) as pending jobs; keys already queued are left alone."""
+        if keys.is_empty():
+            return 0
+        conn = self.connection
+        names = ", ".join(quote(n) for n in keys.columns)
+        scheduled = scheduled_sql(conn, delay)
+        with conn.transaction, conn.temporary(keys.to_arrow()) as source:
+            conn.execute(
+                f"INSERT INTO {self.info.sql_name} ({names}, status, priority, scheduled_time) "
+                f"SELECT {names}, 'pending', {int(priority)}, {scheduled} FROM {quote(source)} "
+                f"ON CONFLICT DO NOTHING",
+                action="queueing jobs",
+            )
+        return len(keys)
+
+    def repend_deleted_successes(self) -> int:
+        target = self.target()
+        key = self.info.heading.primary_key
+        match = " AND ".join(f"t.{quote(k)} = j.{quote(k)}" for k in key)
+        condition = (
+            f"status = 'success' AND NOT EXISTS (SELECT 1 FROM {target.info.sql_name} t "
+            f"WHERE {match})"
+        )
+        return self._set_status("pending", condition, alias="j")
+
+    def reclaim_orphans(self, timeout: float | None) -> int:
+        """Reserved jobs whose worker is gone (or that are older than ``timeout``) -> pending."""
+        conn = self.connection
+        reserved = self.reserved.to_polars()
+        if reserved.is_empty():
+            return 0
+        host = socket.gethostname()
+        dead = [
+            int(pid)
+            for pid, where in zip(reserved["pid"], reserved["host"], strict=True)
+            if where == host and not process_alive(int(pid))
+        ]
+        clauses = []
+        if dead:
+            clauses.append(f"(host = {literal(host)} AND pid IN ({', '.join(map(str, dead))}))")
+        if conn.backend.dialect == "postgres":
+            clauses.append("connection_id NOT IN (SELECT pid FROM pg_stat_activity)")
+        if timeout is not None:
+            clauses.append(f"reserved_time < {scheduled_sql(conn, -timeout)}")
+        if not clauses:
+            return 0
+        return self._set_status("pending", f"status = 'reserved' AND ({' OR '.join(clauses)})")
+
+    def _set_status(self, status: str, condition: str, alias: str = "j") -> int:
+        conn = self.connection
+        where = f"FROM {self.info.sql_name} {alias} WHERE {condition}"
+        with conn.transaction:
+            count = int(conn.fetch_scalar(f"SELECT count(*) {where}"))  # type: ignore[call-overload]
+            if count:
+                key = self.info.heading.primary_key
+                names = ", ".join(quote(k) for k in key)
+                conn.execute(
+                    f"UPDATE {self.info.sql_name} SET status = {literal(status)}, "
+                    f"reserved_time = NULL WHERE ({names}) IN (SELECT {', '.join(f'{alias}.{quote(k)}' for k in key)} {where})",
+                    action="updating jobs",
+                )
+        return count
+
+    def ignore(self, keys: Any) -> None:
+        """Mark keys (a frame, a list of dicts or a dict) as ``ignore``: populate skips them."""
+        import polars as pl
+
+        frame = pl.DataFrame(keys if not isinstance(keys, dict) else [keys])
+        frame = frame.select(self.info.heading.primary_key)
+        self.record(frame, "ignore")
+
+    def record(self, keys: Any, status: str, **values: Any) -> None:
+        """Set ``status`` (and other columns) for ``keys``, adding jobs that are not queued."""
+        conn = self.connection
+        key = self.info.heading.primary_key
+        columns = {"status": literal(status)} | {
+            name: sql_value(value) for name, value in values.items()
+        }
+        if status in {"success", "error", "ignore"}:
+            columns.setdefault("completed_time", NOW)
+        names = ", ".join(quote(k) for k in key)
+        with conn.transaction, key_relation(conn, keys, self.heading) as source:
+            assigned = ", ".join(f"{quote(n)} = {v}" for n, v in columns.items())
+            conn.execute(
+                f"INSERT INTO {self.info.sql_name} ({names}, {', '.join(quote(n) for n in columns)}) "
+                f"SELECT {names}, {', '.join(columns.values())} FROM {source} "
+                f"ON CONFLICT ({names}) DO UPDATE SET {assigned}",
+                action="recording jobs",
+            )
+
+    def reserve(self, worker: Worker, count: int, among: str | None = None) -> pa.Table:
+        """Claim up to ``count`` pending jobs for ``worker``, atomically; returns their keys.
+
+        ``among`` names a table of keys to choose from (the caller's restrictions).
+        """
+        conn = self.connection
+        key = self.info.heading.primary_key
+        names = ", ".join(quote(k) for k in key)
+        lock = " FOR UPDATE SKIP LOCKED" if conn.backend.dialect == "postgres" else ""
+        within = f"AND ({names}) IN (SELECT {names} FROM {quote(among)}) " if among else ""
+        claim = (
+            f"SELECT {names} FROM {self.info.sql_name} WHERE status = 'pending' {within}"
+            f"AND scheduled_time <= {NOW} ORDER BY priority, scheduled_time "
+            f"LIMIT {int(count)}{lock}"
+        )
+        statement = (
+            f"UPDATE {self.info.sql_name} SET status = 'reserved', "
+            f"reserved_time = {NOW}, {worker.assignments()} "
+            f"WHERE ({names}) IN ({claim}) RETURNING {names}"
+        )
+        return retried(lambda: conn.fetch_arrow(statement, action="reserving jobs"), conn)
+
+
+def retried(attempt: Callable[[], T], conn: Connection, tries: int = 20) -> T:
+    """Run ``attempt`` in a transaction, again after a conflict with a concurrent one.
+
+    DuckDB detects conflicting updates (two workers claiming the same job) at commit and
+    aborts one; the loser simply tries again.
+    """
+    for number in range(tries):
+        try:
+            with conn.transaction:
+                return attempt()
+        except ConflictError:
+            if number == tries - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * (number + 1)))
+    raise AssertionError("unreachable")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def scheduled_sql(conn: Connection, delay: float) -> str:
+    if not delay:
+        return NOW
+    return f"{NOW} + INTERVAL '{float(delay)} seconds'"
+
+
+def sql_value(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return literal(str(value))
+
+
+def jobs_definition(target: type[Table]) -> str:
+    assert target._info is not None
+    keys = "\n".join(f"{a.name} : {a.type}" for a in target._info.heading if a.in_key)
+    return f"# job queue of {target.__name__}\n{keys}\n---\n{JOB_ATTRIBUTES}"
+
+
+def jobs_of(target: type[Table] | Table) -> JobTable:
+    """The job queue of ``target``, declared on first use."""
+    from djframe.schema import companion_table
+
+    cls = target if isinstance(target, type) else type(target)
+    return companion_table(cls, JobTable, jobs_definition(cls), {})  # type: ignore[return-value]

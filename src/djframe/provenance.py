@@ -1,0 +1,231 @@
+"""Provenance and staleness: what each computed row was made from, and whether that changed.
+
+Every auto-populated table ``T`` has a hidden child table ``~p~T`` with one row per key of
+``T``: the job id, the code version, when and how long ``make`` ran, who ran it where, and a
+digest of the *upstream rows*: the rows of every ancestor reached through primary-key foreign
+keys, restricted to the key (for ``Recording -> Session -> Subject``, the subject's, the
+session's and the recording's row). The digest is computed by the database, in the same
+transaction as the rows it describes, with the same SQL that :func:`stale_keys` uses later, so
+checking a whole table for staleness is one query and needs no data in Python.
+
+Because ``~p~T`` references ``T``, deleting rows of ``T`` deletes their provenance, and dropping
+``T`` drops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, ClassVar
+
+import polars as pl
+
+from djframe._typing import Tier
+from djframe.catalog import literal, quote
+from djframe.table import Table
+
+if TYPE_CHECKING:
+    from djframe.catalog import TableInfo
+    from djframe.connection import Connection
+
+__all__ = ["ProvenanceTable", "code_version", "provenance_of", "stale_keys"]
+
+PROVENANCE_ATTRIBUTES = """
+job_id : varchar(36)               # the populate call (or worker) that made the row
+version : varchar(255)             # code version of make
+start_time : datetime              # when make started
+duration : float64                 # seconds in make (per key; a batch's time is shared)
+user : varchar(255)
+host : varchar(255)
+upstream_digest : varchar(32)      # md5 of the upstream rows, see djframe.provenance
+"""
+
+
+class ProvenanceTable(Table):
+    """The provenance rows of one auto-populated table (see the module documentation)."""
+
+    tier: ClassVar[Tier] = "provenance"
+    prefix = "~p~"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """An ancestor table and how its key attributes map onto the target's key."""
+
+    info: TableInfo
+    mapping: tuple[tuple[str, str], ...]
+    """(ancestor attribute, target key attribute) pairs."""
+
+
+def upstream_tables(conn: Connection, target: TableInfo) -> list[Upstream]:
+    """The target and every ancestor through primary-key foreign keys, with key mappings."""
+    found: dict[tuple[str, tuple[tuple[str, str], ...]], Upstream] = {}
+    start = Upstream(target, tuple((k, k) for k in target.heading.primary_key))
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        mapping = dict(node.mapping)
+        for fk in node.info.foreign_keys:
+            if not all(child in mapping for child in fk.attr_map):
+                continue  # a secondary reference: chosen by make, not given by the key
+            parent = conn.table_info(fk.parent)
+            pairs = tuple(sorted((p, mapping[c]) for c, p in fk.attr_map.items()))
+            if (parent.full_name, pairs) not in found:
+                found[(parent.full_name, pairs)] = Upstream(parent, pairs)
+                todo.append(found[(parent.full_name, pairs)])
+    return sorted(found.values(), key=lambda u: (u.info.full_name, u.mapping))
+
+
+def digest_sql(conn: Connection, target: TableInfo, keys_from: str) -> str:
+    """SELECT the target key and the md5 of its upstream rows, for the keys in ``keys_from``.
+
+    ``keys_from`` is a table or a parenthesized subquery with the target's key columns.
+    """
+    key = target.heading.primary_key
+    terms: list[str] = []
+    joins: list[str] = []
+    for number, up in enumerate(upstream_tables(conn, target)):
+        alias = f"u{number}"
+        on = " AND ".join(f"{alias}.{quote(a)} = k.{quote(t)}" for a, t in up.mapping)
+        joins.append(f"LEFT JOIN {up.info.sql_name} {alias} ON {on}")
+        terms += [
+            f"COALESCE(CAST({alias}.{quote(a.name)} AS VARCHAR), '~')" for a in up.info.heading
+        ]
+    digest = f"md5(concat_ws('|', {', '.join(terms) or literal('')}))"
+    names = ", ".join(f"k.{quote(k)}" for k in key)
+    return f"SELECT {names}, {digest} AS upstream_digest FROM {keys_from} k {' '.join(joins)}"
+
+
+def record_provenance(
+    conn: Connection,
+    provenance: ProvenanceTable,
+    keys_from: str,
+    *,
+    job_id: str,
+    version: str,
+    started: str,
+    duration: float,
+    user: str,
+    host: str,
+) -> None:
+    """Write the provenance of the keys in ``keys_from`` (inside the make's transaction)."""
+    target = conn.table_info(provenance.info.foreign_keys[0].parent)
+    key = target.heading.primary_key
+    names = ", ".join(quote(k) for k in key)
+    constants = ", ".join(
+        [
+            literal(job_id),
+            literal(version[:255]),
+            f"CAST({literal(started)} AS TIMESTAMP)",
+            repr(float(duration)),
+            literal(user),
+            literal(host),
+        ]
+    )
+    columns = "job_id, version, start_time, duration, " + quote("user") + ", host"
+    conn.execute(
+        f"INSERT INTO {provenance.info.sql_name} ({names}, {columns}, upstream_digest) "
+        f"SELECT {names}, {constants}, upstream_digest FROM ({digest_sql(conn, target, keys_from)}) d "
+        f"ON CONFLICT ({names}) DO UPDATE SET "
+        + ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}"
+            for c in (
+                "job_id",
+                "version",
+                "start_time",
+                "duration",
+                "user",
+                "host",
+                "upstream_digest",
+            )
+        ),
+        action=f"recording the provenance of {target.class_name}",
+    )
+
+
+def stale_sql(conn: Connection, provenance: ProvenanceTable, version: str | None) -> str:
+    """One query: the keys whose upstream digest or code version changed, with the cause."""
+    target = conn.table_info(provenance.info.foreign_keys[0].parent)
+    key = target.heading.primary_key
+    match = " AND ".join(f"p.{quote(k)} = d.{quote(k)}" for k in key)
+    names = ", ".join(f"p.{quote(k)}" for k in key)
+    changed_code = f"p.version <> {literal(version[:255])}" if version is not None else "FALSE"
+    return (
+        f"SELECT {names}, CASE WHEN p.upstream_digest <> d.upstream_digest AND {changed_code} "
+        f"THEN 'upstream, code' WHEN p.upstream_digest <> d.upstream_digest THEN 'upstream' "
+        f"ELSE 'code' END AS cause "
+        f"FROM {provenance.info.sql_name} p JOIN ({digest_sql(conn, target, provenance.info.sql_name)}) d "
+        f"ON {match} WHERE p.upstream_digest <> d.upstream_digest OR {changed_code}"
+    )
+
+
+def stale_keys(target: Table, version: str | None) -> pl.DataFrame:
+    """The keys of ``target`` whose upstream rows or code version changed, with a ``cause``."""
+    provenance = provenance_of(type(target), create=False)
+    key = target.heading.primary_key
+    if provenance is None:
+        return pl.DataFrame(schema={k: pl.Null for k in key} | {"cause": pl.String})
+    conn = target.connection
+    data = conn.fetch_arrow(stale_sql(conn, provenance, version), action="checking staleness")
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.sort(key)
+
+
+def provenance_definition(target: type[Table]) -> str:
+    return f"# provenance of {target.__name__}\n-> {target.__name__}\n---\n{PROVENANCE_ATTRIBUTES}"
+
+
+def provenance_of(target: type[Table], *, create: bool = True) -> ProvenanceTable | None:
+    """The provenance table of ``target``, declared on first use when ``create``."""
+    from djframe.schema import companion_table
+
+    definition = provenance_definition(target)
+    found = companion_table(
+        target, ProvenanceTable, definition, {target.__name__: target}, create=create
+    )
+    return found  # type: ignore[return-value]
+
+
+# -- code versions ---------------------------------------------------------------------------
+def code_version(target: type[Table], setting: str | None) -> str:
+    """The code version of ``target.make``: an explicit string, ``"git"``, or ``"source"``.
+
+    ``"source"`` (the default) is a short hash of the source of the make methods, so editing
+    make marks its rows stale; ``"git"`` is the commit of the repository holding the code.
+    """
+    if setting is None or setting == "source":
+        return source_hash(target)
+    if setting == "git":
+        return git_commit(inspect.getsourcefile(target) or ".")
+    return setting
+
+
+def source_hash(target: type[Table]) -> str:
+    parts = []
+    for name in ("make", "make_batch", "make_fetch", "make_compute", "make_insert"):
+        method = getattr(target, name, None)
+        if method is None:
+            continue
+        try:
+            parts.append(inspect.getsource(method))
+        except (OSError, TypeError):
+            parts.append(getattr(method, "__qualname__", name))
+    return "src:" + hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
+
+
+@cache
+def git_commit(path: str) -> str:
+    from pathlib import Path
+
+    folder = Path(path).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "git:unknown"
+    return "git:" + commit[:12]

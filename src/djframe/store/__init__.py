@@ -1,0 +1,136 @@
+"""Object stores: where the values of store-typed attributes (``<npy@>``, ``<frame@>``, ...) live.
+
+A store is a root location, a local folder or an ``s3://bucket/prefix`` URI with its storage
+options. Each djframe table with store-typed attributes has one Delta Lake table per store,
+at ``{store}/{schema}/{table}`` (see :mod:`djframe.store.delta`). ``@`` in a codec type names the
+schema's store (``dj.Schema(..., store=...)``, else ``dj.config["store"]`` / ``DJFRAME_STORE``;
+on an embedded DuckDB file with nothing configured, a ``djframe-store`` folder next to the
+file); ``@name`` names a store of ``dj.config["stores"]``::
+
+    dj.config["stores"] = {
+        "cold": {"location": "s3://bucket/lab", "options": {"AWS_REGION": "eu-west-1"}},
+        "scratch": "/scratch/lab",
+    }
+
+or, in ``djframe.toml``, ``[stores.cold]`` with ``location = ...`` and ``[stores.cold.options]``.
+
+Every Delta commit carries metadata naming the djframe table and the values of
+:data:`commit_context` (populate sets ``job_id`` and ``code_version`` there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from djframe.errors import StoreError
+from djframe.settings import DEFAULTS, config
+
+if TYPE_CHECKING:
+    from djframe.connection import Connection
+
+__all__ = ["Store", "as_store", "commit_context", "named_store", "store_for"]
+
+commit_context: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "djframe_commit_context", default=None
+)
+"""Metadata for every Delta commit made in this context, e.g. ``{"job_id": ..., "code_version":
+...}``; each key is recorded as ``djframe.<key>`` in the commit's metadata. Populate sets it
+around each make; ``commit_context.set({...})`` / ``.reset(token)`` elsewhere."""
+
+
+class Store:
+    """An object store root: a local folder or an ``s3://`` URI, with storage options.
+
+    Examples
+    --------
+    >>> store = Store("s3://lab/objects", {"AWS_REGION": "us-east-1", "AWS_SECRET_ACCESS_KEY": "x"})
+    >>> store.table_uri("university", "__features")
+    's3://lab/objects/university/__features'
+    >>> store
+    Store('s3://lab/objects', storage_options={'AWS_REGION': 'us-east-1', 'AWS_SECRET_ACCESS_KEY': '***'})
+    """
+
+    def __init__(
+        self, location: str | Path, storage_options: Mapping[str, str] | None = None
+    ) -> None:
+        text = str(location)
+        self.remote = "://" in text
+        self.location = text.rstrip("/") if self.remote else str(Path(text).expanduser().resolve())
+        self.storage_options = {str(k): str(v) for k, v in (storage_options or {}).items()}
+
+    def table_uri(self, schema: str, table: str) -> str:
+        """Where the Delta table of a djframe table lives (``#`` of lookup tables is spelled out)."""
+        folder = table.replace("#", "lookup.")
+        return f"{self.location}/{schema}/{folder}"
+
+    def __repr__(self) -> str:
+        from djframe.settings import hide_secrets
+
+        options = (
+            f", storage_options={hide_secrets(self.storage_options)}"
+            if self.storage_options
+            else ""
+        )
+        return f"Store({self.location!r}{options})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Store) and (self.location, self.storage_options) == (
+            other.location,
+            other.storage_options,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.location)
+
+
+def as_store(value: Any, connection: Connection | None = None) -> Store:
+    """A :class:`Store` from a schema's ``store`` argument (a Store, a path or a URI)."""
+    if isinstance(value, Store):
+        return value
+    if value is None:
+        value = config["store"]
+    text = str(value)
+    if text == DEFAULTS["store"] and not config.is_set("store") and connection is not None:
+        database = getattr(connection.backend, "path", None)
+        if database and database != ":memory:":
+            text = str(Path(database).resolve().parent / DEFAULTS["store"])
+    return Store(text, config["store.options"])
+
+
+def named_store(name: str) -> Store:
+    """The store ``<codec@name>`` refers to, from ``dj.config["stores"]``."""
+    stores = config["stores"] or {}
+    entry = stores.get(name)
+    if entry is None:
+        known = ", ".join(sorted(stores)) or "none are configured"
+        raise StoreError(
+            f"Store {name!r} is not configured ({known}). Configure it, e.g. "
+            f"dj.config['stores'] = {{'{name}': {{'location': 's3://bucket/prefix', 'options': {{...}}}}}} "
+            f"or [stores.{name}] in djframe.toml."
+        )
+    if isinstance(entry, Mapping):
+        if "location" not in entry:
+            raise StoreError(f"Store {name!r} has no 'location' in dj.config['stores'].")
+        return Store(entry["location"], entry.get("options") or {})
+    return Store(str(entry))
+
+
+def store_for(
+    connection: Connection, full_name: str, store_name: str, default: Any = None
+) -> Store:
+    """The store holding the objects of table ``full_name`` for ``<codec@store_name>``.
+
+    The default store (``store_name == ""``) is ``default`` when given, else the store of
+    the schema that declared (or opened) the table's class.
+    """
+    if store_name:
+        return named_store(store_name)
+    if default is not None:
+        return as_store(default, connection)
+    from djframe.schema import table_class
+
+    schema = table_class(connection, full_name)._schema
+    return as_store(schema.store if schema is not None else None, connection)

@@ -1,0 +1,296 @@
+"""populate(processes=N): worker processes that compute on N cores.
+
+Workers are started with ``spawn`` (a forked child of a process that used Polars can hang in
+Polars' thread pool), so the populated table's class must be importable: defined at the top
+level of a module, or of a script run as ``__main__``. Each worker imports it, which declares
+(binds) its schema as usual, and computes its share of the keys:
+
+- on PostgreSQL each worker opens its own connection: workers write in parallel;
+- on DuckDB, where one process may write a database file, each worker's SQL is sent to the
+  parent, which runs it on a connection of its own per worker (:mod:`djframe.backends.remote`):
+  the workers compute in parallel, the parent process writes.
+
+With ``reserve_jobs=True`` workers claim keys from the job queue; otherwise the parent splits
+the keys between them. A worker killed mid-make leaves no partial rows: its transaction is
+rolled back (by PostgreSQL when its session ends, by the parent on DuckDB), and its reserved
+job is given back by the next ``jobs.refresh()`` or reserving populate.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import pickle
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.connection import wait
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from djframe.errors import JobError
+
+if TYPE_CHECKING:
+    from djframe.autopopulate import PopulateResult
+    from djframe.table import Table
+
+__all__ = ["populate_in_processes"]
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What one worker process is told: which table, which keys, and how."""
+
+    module: str
+    qualname: str
+    keys: pa.Table
+    reserve_jobs: bool
+    suppress_errors: bool
+    batch_size: int | None
+    make_kwargs: dict[str, Any] | None
+    recompute: bool
+    job_id: str
+
+
+def importable_name(cls: type) -> tuple[str, str]:
+    """Where a worker process finds ``cls``, or a JobError saying how to make it findable."""
+    module, qualname = cls.__module__, cls.__qualname__
+    found: Any = None
+    try:
+        found = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        found = None
+    if found is not cls or "<locals>" in qualname:
+        raise JobError(
+            f"populate(processes=...) runs {cls.__name__} in new worker processes, which must "
+            f"import it, but {module}.{qualname} cannot be imported. Define the table at the top "
+            "level of a module (or of a script guarded by `if __name__ == '__main__':`), or "
+            "use processes=1."
+        )
+    return module, qualname
+
+
+def populate_in_processes(
+    table: Table,
+    restrictions: Sequence[Any],
+    *,
+    processes: int,
+    reserve_jobs: bool,
+    display_progress: bool | None,
+    suppress_errors: bool,
+    max_calls: int | None,
+    batch_size: int | None,
+    recompute_stale: bool,
+    make_kwargs: dict[str, Any] | None,
+    priority: int | None,
+) -> PopulateResult:
+    """Plan in this process, compute in ``processes`` workers, and gather their results."""
+    from djframe.autopopulate import (
+        PopulateResult,
+        Populator,
+        plan_keys,
+        progress_bar,
+        queue,
+    )
+
+    module, qualname = importable_name(type(table))
+    conn = table.connection
+    duckdb_path = database_file(conn)
+    planner = Populator(
+        table,
+        reserve_jobs=reserve_jobs,
+        suppress_errors=suppress_errors,
+        batch_size=batch_size,
+        make_kwargs=make_kwargs,
+        recompute=recompute_stale,
+    )
+    keys, stale = plan_keys(table, restrictions, planner.version, recompute_stale, max_calls)
+    if reserve_jobs:
+        queue(planner.jobs, keys, stale, priority)
+    tasks = [
+        WorkerTask(
+            module=module,
+            qualname=qualname,
+            keys=(keys if reserve_jobs else keys.gather_every(processes, offset=i)).to_arrow(),
+            reserve_jobs=reserve_jobs,
+            suppress_errors=suppress_errors,
+            batch_size=batch_size,
+            make_kwargs=make_kwargs,
+            recompute=recompute_stale,
+            job_id=planner.job_id,
+        )
+        for i in range(min(processes, max(len(keys), 1)))
+    ]
+    pool = WorkerPool(tasks, conn, duckdb_path)
+    with progress_bar(table, len(keys), display_progress) as advance:
+        outcomes = pool.run(advance)
+    success = sum(o.result["success_count"] for o in outcomes)
+    errors = [e for o in outcomes for e in o.result["error_list"]]
+    failure = next((o.failure for o in outcomes if o.failure is not None), None)
+    if failure is not None and not suppress_errors:
+        raise failure
+    return PopulateResult(success_count=success, error_list=errors)
+
+
+def database_file(conn: Any) -> str | None:
+    """The DuckDB file workers must reach through this process, or None on PostgreSQL."""
+    from djframe.backends import resolved
+    from djframe.backends.duckdb import database_path
+
+    if conn.backend.name != "duckdb":
+        return None
+    path = database_path(conn._url)
+    if path == ":memory:":
+        raise JobError(
+            "populate(processes=...) cannot share an in-memory DuckDB database with worker "
+            "processes. Connect to a file (duckdb:///pipeline.duckdb) or use processes=1."
+        )
+    return resolved(path)
+
+
+@dataclass
+class Outcome:
+    result: dict[str, Any]
+    failure: BaseException | None = None
+
+
+class WorkerPool:
+    """Starts the worker processes (on DuckDB, with a server for the parent's database)."""
+
+    def __init__(self, tasks: list[WorkerTask], conn: Any, duckdb_path: str | None) -> None:
+        self.tasks, self.conn, self.duckdb_path = tasks, conn, duckdb_path
+
+    def run(self, advance: Any) -> list[Outcome]:
+        from djframe.backends.remote import DatabaseServer
+
+        server = None
+        if self.duckdb_path is not None:
+            server = DatabaseServer(self.conn.backend, self.duckdb_path)
+        try:
+            with worker_environment(server.environment() if server else {}):
+                running = self.start()
+            try:
+                return self.gather(running, advance)
+            except BaseException:
+                for process in running.values():
+                    process.terminate()  # SIGTERM: each worker rolls back and frees its jobs
+                for process in running.values():
+                    process.join(timeout=30)
+                raise
+        finally:
+            if server is not None:
+                server.close()
+
+    def start(self) -> dict[Pipe, Any]:
+        context = multiprocessing.get_context("spawn")
+        running: dict[Pipe, Any] = {}
+        for task in self.tasks:
+            here, there = context.Pipe(duplex=False)
+            process = context.Process(target=work, args=(task, there), daemon=True)
+            process.start()
+            there.close()
+            running[here] = process
+        return running
+
+    def gather(self, running: dict[Pipe, Any], advance: Any) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        while running:
+            for ready in wait(list(running)):
+                pipe: Pipe = ready  # type: ignore[assignment]
+                try:
+                    kind, payload = pipe.recv()
+                except (EOFError, OSError):
+                    process = running.pop(pipe)
+                    process.join()
+                    outcomes.append(died(process))
+                    continue
+                if kind == "progress":
+                    advance(payload)
+                else:
+                    running.pop(pipe).join()
+                    result, failure = payload
+                    outcomes.append(Outcome(result, failure))
+        return outcomes
+
+
+@contextmanager
+def worker_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables while worker processes start (they inherit them)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def died(process: Any) -> Outcome:
+    return Outcome(
+        {"success_count": 0, "error_list": []},
+        JobError(
+            f"A populate worker (pid {process.pid}) exited with code {process.exitcode} before "
+            "reporting; its transaction was rolled back. Its reserved jobs go back to pending "
+            "at the next jobs.refresh()."
+        ),
+    )
+
+
+# -- inside a worker process ----------------------------------------------------------------------
+def work(task: WorkerTask, report: Pipe) -> None:
+    """A worker's life: reach the database, import the table, compute, report."""
+    from djframe.autopopulate import Populator, run_reserved, terminating_on_sigterm
+
+    populator: Populator | None = None
+    try:
+        with terminating_on_sigterm():
+            table = import_table(task.module, task.qualname)()
+            populator = Populator(
+                table,
+                reserve_jobs=task.reserve_jobs,
+                suppress_errors=task.suppress_errors,
+                batch_size=task.batch_size,
+                make_kwargs=task.make_kwargs,
+                recompute=task.recompute,
+                job_id=task.job_id,
+            )
+            keys = pl.from_arrow(task.keys)
+            assert isinstance(keys, pl.DataFrame)
+            advance = lambda n: report.send(("progress", n))  # noqa: E731
+            if task.reserve_jobs:
+                run_reserved(populator, keys, advance)
+            else:
+                for chunk in populator.chunks(keys):
+                    populator.run(chunk)
+                    advance(len(chunk))
+        report.send(("done", (dict(populator.result()), None)))
+    except BaseException as exc:
+        result = dict(populator.result()) if populator is not None else {}
+        result = {"success_count": 0, "error_list": []} | result
+        report.send(("done", (result, picklable(exc))))
+    finally:
+        report.close()
+
+
+def import_table(module: str, qualname: str) -> type[Table]:
+    found: Any = importlib.import_module(module if module != "__main__" else "__mp_main__")
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def picklable(exc: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return JobError(f"{type(exc).__name__}: {exc}")
+    return exc

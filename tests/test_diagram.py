@@ -1,0 +1,152 @@
+"""dj.Diagram: its algebra, Mermaid and SVG drawings, and delete previews."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import djframe as dj
+
+
+@pytest.fixture
+def lab(schema: dj.Schema) -> SimpleNamespace:
+    @schema
+    class Subject(dj.Manual):
+        definition = """
+        subject : int32
+        """
+
+    @schema
+    class Rig(dj.Lookup):
+        definition = """
+        rig : varchar(8)
+        """
+        contents = [("a",), ("b",)]
+
+    @schema
+    class Session(dj.Manual):
+        definition = """
+        -> Subject
+        session : int16
+        ---
+        -> Rig
+        """
+
+    @schema
+    class Pairing(dj.Manual):
+        definition = """
+        -> Session
+        -> Subject.proj(partner='subject')
+        """
+
+    @schema
+    class Analysis(dj.Computed):
+        definition = """
+        -> Session
+        ---
+        score : float64
+        """
+
+        class Unit(dj.Part):
+            definition = """
+            -> master
+            unit : int16
+            """
+
+        def make(self, key: dict) -> None:
+            self.insert1({**key, "score": 1.0})
+            self.Unit.insert1({**key, "unit": 0})
+
+    Subject.insert([{"subject": 1}, {"subject": 2}])
+    Session.insert(
+        [{"subject": 1, "session": 1, "rig": "a"}, {"subject": 2, "session": 1, "rig": "b"}]
+    )
+    Analysis.populate()
+    return SimpleNamespace(
+        schema=schema, Subject=Subject, Rig=Rig, Session=Session, Pairing=Pairing, Analysis=Analysis
+    )
+
+
+def names(diagram: dj.Diagram) -> list[str]:
+    return [n.split(".", 1)[1] for n in diagram.topological()]
+
+
+def test_schema_diagram_lists_tables_parents_first(lab: SimpleNamespace) -> None:
+    diagram = dj.Diagram(lab.schema)
+    assert names(diagram) == [
+        "#rig",
+        "subject",
+        "session",
+        "__analysis",
+        "__analysis__unit",
+        "pairing",
+    ]
+    assert "5 tables" not in repr(diagram) and "Analysis" in repr(diagram)
+
+
+def test_algebra(lab: SimpleNamespace) -> None:
+    session = dj.Diagram(lab.Session)
+    assert names(session) == ["session"]
+    assert names(session + 1) == ["session", "__analysis", "pairing"]
+    assert names(session - 1) == ["#rig", "subject", "session"]
+    assert names(session + 2) == ["session", "__analysis", "__analysis__unit", "pairing"]
+    both = dj.Diagram(lab.Subject) + lab.Analysis
+    assert set(names(both)) == {"subject", "__analysis"}
+    assert names((session + 1) - dj.Diagram(lab.Pairing)) == ["session", "__analysis"]
+    assert names((session + 1) * (dj.Diagram(lab.Subject) + 2)) == [
+        "session",
+        "__analysis",
+        "pairing",
+    ]
+
+
+def test_mermaid(lab: SimpleNamespace) -> None:
+    text = dj.Diagram(lab.schema).mermaid()
+    assert text.startswith("flowchart TB")
+    assert '(("Analysis"))' in text and '["Subject"]' in text and '[["Unit"]]' in text
+    assert "-.->" in text  # the secondary reference to Rig
+    assert "|renamed|" in text  # Pairing's partner
+    assert "classDef computed" in text
+
+
+def test_svg_is_valid_and_marks_tiers(lab: SimpleNamespace, tmp_path: Path) -> None:
+    diagram = dj.Diagram(lab.schema)
+    root = ET.fromstring(diagram.svg())
+    ns = "{http://www.w3.org/2000/svg}"
+    groups = {g.get("class") for g in root.iter(f"{ns}g")}
+    assert groups == {"manual", "lookup", "computed", "part"}
+    assert len(list(root.iter(f"{ns}ellipse"))) == 1  # Analysis
+    assert any(c.find(f"{ns}title") is not None for c in root.iter(f"{ns}circle"))  # renamed
+    assert diagram._repr_mimebundle_()["image/svg+xml"] == diagram._repr_svg_()
+    diagram.save(str(tmp_path / "lab.svg"))
+    diagram.save(str(tmp_path / "lab.mmd"))
+    assert (tmp_path / "lab.mmd").read_text().startswith("flowchart")
+    ET.parse(tmp_path / "lab.svg")
+
+
+def test_hidden_tables_are_not_drawn(lab: SimpleNamespace) -> None:
+    lab.Analysis.jobs.refresh()
+    assert not any(n.startswith("~") for n in names(dj.Diagram(lab.schema) + 3))
+
+
+def test_cascade_counts_preview_a_delete(lab: SimpleNamespace) -> None:
+    preview = dj.Diagram.cascade(lab.Subject & {"subject": 1})
+    counts = {k.split(".", 1)[1]: v for k, v in preview.counts().items()}
+    assert counts == {
+        "subject": 1,
+        "session": 1,
+        "__analysis": 1,
+        "__analysis__unit": 1,
+        "pairing": 0,
+    }
+    assert len(lab.Subject) == 2  # only a preview
+    total = {k.split(".", 1)[1]: v for k, v in dj.Diagram(lab.schema).counts().items()}
+    assert total["session"] == 2 and total["#rig"] == 2
+
+
+def test_diagram_of_an_expression_is_refused(lab: SimpleNamespace) -> None:
+    with pytest.raises(dj.QueryError, match=r"dj\.Diagram takes"):
+        dj.Diagram(lab.Subject * lab.Session)

@@ -1,0 +1,121 @@
+"""The fetch path on every backend: Arrow types of results, and streamed record batches that
+arrive in several batches, completely, even while other statements run on the connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import djframe as dj
+
+ROWS = 5_000
+
+
+@pytest.fixture
+def wide(schema: dj.Schema) -> type[dj.Table]:
+    @schema
+    class Wide(dj.Manual):
+        definition = """
+        k : int64
+        ---
+        a : int32
+        x : float64
+        s : varchar(20)
+        d : date
+        b : bool
+        """
+
+    Wide.insert(
+        pl.DataFrame(
+            {
+                "k": np.arange(ROWS, dtype=np.int64),
+                "a": np.arange(ROWS, dtype=np.int32) % 7,
+                "x": np.linspace(0, 1, ROWS),
+                "s": [f"row {i}" for i in range(ROWS)],
+                "d": [dt.date(2020, 1, 1) + dt.timedelta(days=i % 400) for i in range(ROWS)],
+                "b": np.arange(ROWS) % 2 == 0,
+            }
+        )
+    )
+    return Wide
+
+
+@pytest.fixture
+def log(schema: dj.Schema) -> type[dj.Table]:
+    @schema
+    class Log(dj.Manual):
+        definition = """
+        k : int64
+        ---
+        s : varchar(20)
+        """
+
+    return Log
+
+
+EXPECTED = pa.schema(
+    [("k", pa.int64()), ("a", pa.int32()), ("x", pa.float64()), ("s", pa.string()),
+     ("d", pa.date32()), ("b", pa.bool_())]
+)  # fmt: skip
+
+
+def test_to_arrow_and_to_polars_have_the_core_types(wide: type[dj.Table]) -> None:
+    assert wide.to_arrow().schema.remove_metadata() == EXPECTED
+    frame = wide.to_polars()
+    assert frame.schema == pl.Schema(
+        {"k": pl.Int64, "a": pl.Int32, "x": pl.Float64, "s": pl.String, "d": pl.Date,
+         "b": pl.Boolean}
+    )  # fmt: skip
+    assert frame.sort("k")["s"][4321] == "row 4321"
+
+
+def test_a_result_larger_than_a_batch_arrives_in_several_batches(wide: type[dj.Table]) -> None:
+    batches = list(wide.to_arrow_batches(batch_size=1_000))
+    assert len(batches) >= 5
+    assert all(b.num_rows <= 1_000 for b in batches)
+    assert all(b.schema.remove_metadata() == EXPECTED for b in batches)
+    keys = pa.chunked_array([b["k"] for b in batches]).to_numpy()
+    assert sorted(keys) == list(range(ROWS))
+
+
+def test_statements_between_batches_do_not_cut_the_stream(
+    wide: type[dj.Table], log: type[dj.Table]
+) -> None:
+    """Reading batches and writing each one elsewhere keeps every row."""
+    seen = 0
+    for batch in wide.to_arrow_batches(batch_size=700):
+        seen += batch.num_rows
+        log.insert(pa.table({"k": batch["k"], "s": batch["s"]}))
+        assert len(wide & "a = 3") > 0  # another query on the same connection
+    assert seen == ROWS
+    assert len(log) == ROWS
+
+
+def test_an_abandoned_stream_leaves_the_connection_usable(wide: type[dj.Table]) -> None:
+    stream = wide.to_arrow_batches(batch_size=100)
+    assert next(stream).num_rows == 100
+    stream.close()
+    assert len(wide) == ROWS
+    assert sum(b.num_rows for b in wide.to_arrow_batches(batch_size=2_000)) == ROWS
+
+
+def test_batches_see_the_open_transaction(wide: type[dj.Table], conn: dj.Connection) -> None:
+    extra = pl.DataFrame(
+        {"k": [ROWS], "a": [1], "x": [0.5], "s": ["new"], "d": [dt.date(2021, 1, 1)], "b": [True]},
+        schema_overrides={"a": pl.Int32},
+    )
+    with conn.transaction:
+        wide.insert(extra)
+        rows = sum(b.num_rows for b in wide.to_arrow_batches(batch_size=1_000))
+    assert rows == ROWS + 1
+
+
+def test_restricting_by_a_frame_streams_too(wide: type[dj.Table]) -> None:
+    keys = pl.DataFrame({"k": np.arange(0, ROWS, 2, dtype=np.int64)})
+    batches = list((wide & keys).to_arrow_batches(batch_size=500))
+    assert len(batches) >= 5
+    assert sum(b.num_rows for b in batches) == ROWS // 2

@@ -1,0 +1,393 @@
+"""Store-typed attributes kept in Delta Lake: every codec on every backend and both store
+kinds (a local folder, S3 served by moto on the loopback), versions and time travel, garbage
+collection after deletes and after a killed writer, and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import djframe as dj
+from djframe.codecs import Payload
+from djframe.codecs.builtin import ObjectRef
+from djframe.store import commit_context
+from djframe.store.delta import list_objects, new_object_ids, write_objects
+
+_numbers = iter(range(10**6))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_options() -> Iterator[dict[str, str]]:
+    """A moto S3 server in its own process (deltalake calls that hold the GIL would
+    deadlock against a server thread in this process), with a bucket ``djframe``."""
+    boto3 = pytest.importorskip("boto3")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    options = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="djframe")
+    yield options
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dj.Store:
+    if request.param == "local":
+        return dj.Store(tmp_path / "store")
+    options = request.getfixturevalue("s3_options")
+    return dj.Store(f"s3://djframe/run{os.getpid()}_{next(_numbers)}", options)
+
+
+@pytest.fixture
+def oschema(conn: dj.Connection, store: dj.Store) -> Iterator[dj.Schema]:
+    name = f"store_{os.getpid()}_{next(_numbers)}"
+    created = dj.Schema(name, connection=conn, store=store)
+    yield created
+    created.drop(prompt=False)
+
+
+def declare_results(schema: dj.Schema) -> type[dj.Manual]:
+    @schema
+    class Result(dj.Manual):
+        definition = """
+        result_id : int32
+        ---
+        label = null : varchar(20)
+        trace = null : <npy@>
+        frame = null : <frame@>
+        obj = null : <object@>
+        attachment = null : <attach@>
+        packed = null : <blob@>
+        """
+
+    return Result
+
+
+def test_every_store_codec_round_trips(
+    oschema: dj.Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Result = declare_results(oschema)
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("A")
+    (folder / "sub" / "b.bin").write_bytes(b"\x01\x02")
+    note = tmp_path / "note.txt"
+    note.write_text("attached")
+    frame = pl.DataFrame({"x": [1, 2, 3], "y": ["a", None, "c"]})
+    trace = np.random.default_rng(1).random((20, 3)).astype("float32")
+    Result.insert(
+        [
+            {
+                "result_id": 1,
+                "trace": trace,
+                "frame": frame,
+                "obj": b"bytes",
+                "attachment": note,
+                "packed": {"k": [1, 2]},
+            },
+            {
+                "result_id": 2,
+                "trace": np.arange(4),
+                "frame": None,
+                "obj": folder,
+                "attachment": None,
+                "packed": None,
+            },
+            {
+                "result_id": 3,
+                "trace": None,
+                "frame": None,
+                "obj": str(note),
+                "attachment": None,
+                "packed": None,
+            },
+        ]
+    )
+    downloads = tmp_path / "downloads"
+    monkeypatch.setitem(dj.config._runtime, "download_path", str(downloads))
+    rows = Result.to_dicts(order_by="KEY")
+    assert rows[0]["trace"].dtype == np.float32 and np.array_equal(rows[0]["trace"], trace)
+    assert rows[0]["frame"].equals(frame)
+    assert rows[0]["obj"] == b"bytes" and rows[0]["packed"] == {"k": [1, 2]}
+    assert rows[0]["attachment"] == downloads / "note.txt"
+    assert (downloads / "note.txt").read_text() == "attached"
+    ref = rows[1]["obj"]
+    assert isinstance(ref, ObjectRef) and ref.is_dir
+    assert ref.listdir() == ["a.txt", "sub/b.bin"] and ref.read("sub/b.bin") == b"\x01\x02"
+    assert (ref.download(tmp_path / "out") / "a.txt").read_text() == "A"
+    assert rows[2]["obj"].read() == b"attached" and rows[2]["trace"] is None
+    # Polars: Object columns; fetch1 and lazy references
+    polars_rows = Result.to_polars(order_by="KEY")
+    assert polars_rows.schema["trace"] == pl.Object
+    assert np.array_equal((Result & {"result_id": 2}).fetch1("trace"), np.arange(4))
+    lazy = (Result & {"result_id": 1}).fetch1("trace", lazy=True)
+    assert isinstance(lazy, dj.codecs.columns.LazyValue)
+    assert np.array_equal(lazy.load(), trace) and np.array_equal(np.asarray(lazy), trace)
+    # the objects are in one Delta table per djframe table, readable without djframe
+    uri = oschema.store.table_uri(oschema.name, "result")
+    objects = pl.read_delta(uri, storage_options=oschema.store.storage_options or None)
+    assert {"result_id", "_attribute", "_oid", "_payload"} <= set(objects.columns)
+    assert objects.height == 8
+    assert Result.history().height == 1  # one insert call, one commit
+
+
+def test_projection_and_join_keep_decoding(oschema: dj.Schema) -> None:
+    Result = declare_results(oschema)
+    Result.insert([{"result_id": i, "trace": np.full(3, i)} for i in range(4)])
+    renamed = Result.proj(signal="trace") & "result_id > 1"
+    values = renamed.to_dicts(order_by="KEY")
+    assert [int(v["signal"][0]) for v in values] == [2, 3]
+    assert list(Result.to_pandas()["trace"].iloc[3]) == [3, 3, 3]
+
+
+def test_skip_duplicates_writes_only_new_objects(oschema: dj.Schema) -> None:
+    Result = declare_results(oschema)
+    Result.insert1({"result_id": 1, "trace": np.zeros(2)})
+    Result.insert(
+        [{"result_id": 1, "trace": np.ones(2)}, {"result_id": 2, "trace": np.ones(3)}],
+        skip_duplicates=True,
+    )
+    uri = oschema.store.table_uri(oschema.name, "result")
+    assert list_objects(oschema.store, uri).num_rows == 2
+    assert np.array_equal((Result & {"result_id": 1}).fetch1("trace"), np.zeros(2))
+
+
+def test_time_travel_after_replace_and_reinsert(oschema: dj.Schema) -> None:
+    Result = declare_results(oschema)
+    token = commit_context.set({"job_id": "job-1", "code_version": "v1"})
+    try:
+        Result.insert(
+            [{"result_id": 1, "trace": np.zeros(3)}, {"result_id": 2, "trace": np.ones(2)}]
+        )
+    finally:
+        commit_context.reset(token)
+    Result.insert1({"result_id": 1, "trace": np.full(3, 7.0)}, replace=True)
+    (Result & {"result_id": 2}).delete()
+    Result.insert1({"result_id": 2, "trace": np.full(2, 9.0)})
+    history = Result.history()
+    assert history["version"].to_list() == [2, 1, 0]
+    first = history.filter(pl.col("version") == 0).row(0, named=True)
+    assert first["job_id"] == "job-1" and first["code_version"] == "v1"
+    assert first["table"] == Result().full_name and first["operation"] == "WRITE"
+    assert first["action"] == "insert"
+    assert np.array_equal((Result & {"result_id": 1}).fetch1("trace"), np.full(3, 7.0))
+    before = {r["result_id"]: r["trace"] for r in Result.as_of(0).to_dicts()}
+    assert np.array_equal(before[1], np.zeros(3)) and np.array_equal(before[2], np.ones(2))
+    middle = Result.as_of(1)
+    assert np.array_equal((middle & {"result_id": 1}).fetch1("trace"), np.full(3, 7.0))
+    assert np.array_equal((middle & {"result_id": 2}).fetch1("trace"), np.ones(2))
+    when = history.filter(pl.col("version") == 2)["timestamp"][0]
+    latest = Result.as_of(when).to_dicts()
+    assert np.array_equal(latest[1]["trace"], np.full(2, 9.0))
+    with pytest.raises(dj.StoreError, match="no version 9"):
+        Result.as_of(9).to_polars()
+
+
+def test_gc_after_delete_then_vacuum(oschema: dj.Schema) -> None:
+    Result = declare_results(oschema)
+    Result.insert([{"result_id": i, "trace": np.full(4, i), "obj": b"x"} for i in range(5)])
+    (Result & "result_id < 2").delete()
+    Result.insert1({"result_id": 4, "trace": np.zeros(1)}, replace=True)
+    assert oschema.gc()["unreferenced"].sum() == 0  # younger than min_age: spared
+    report = oschema.gc(min_age_seconds=0)
+    assert report["unreferenced"].to_list() == [5] and report["removed"].to_list() == [0]
+    report = oschema.gc(dry_run=False, min_age_seconds=0)
+    assert report["removed"].to_list() == [5]
+    assert oschema.gc(min_age_seconds=0)["unreferenced"].to_list() == [0]
+    assert len(Result.to_dicts()) == 3
+    assert np.array_equal((Result & {"result_id": 4}).fetch1("trace"), np.zeros(1))
+    # removed objects stay readable in earlier versions until vacuum
+    assert len(Result.as_of(0).to_dicts()) == 5
+    vacuumed = oschema.gc(dry_run=False, min_age_seconds=0, retention_hours=0)
+    assert vacuumed["vacuumed_files"].to_list()[0] >= 1
+    with pytest.raises((dj.StoreError, OSError)):
+        Result.as_of(0).to_dicts()
+    assert len(Result.to_dicts()) == 3
+
+
+def test_named_store_from_config(conn: dj.Connection, tmp_path: Path) -> None:
+    name = f"named_{os.getpid()}_{next(_numbers)}"
+    schema = dj.Schema(name, connection=conn, store=tmp_path / "default")
+    stores = {"cold": {"location": str(tmp_path / "cold"), "options": {}}}
+    try:
+        with dj.config.override(stores=stores):
+
+            @schema
+            class Cold(dj.Manual):
+                definition = """
+                k : int32
+                ---
+                a : <npy@cold>
+                b : <npy@>
+                """
+
+            Cold.insert1({"k": 1, "a": np.ones(2), "b": np.zeros(2)})
+            assert (tmp_path / "cold" / name / "cold" / "_delta_log").is_dir()
+            assert (tmp_path / "default" / name / "cold" / "_delta_log").is_dir()
+            assert set(Cold.history()["store"]) == {"cold", "@"}
+            assert np.array_equal(Cold.fetch1("a"), np.ones(2))
+        with pytest.raises(dj.StoreError, match="'cold' is not configured"):
+            Cold.fetch1("a")
+        with pytest.raises(dj.StoreError, match="'cold' is not configured"):
+            Cold.insert1({"k": 2, "a": np.ones(2), "b": np.zeros(2)})
+        assert len(Cold) == 1
+    finally:
+        schema.drop(prompt=False)
+
+
+def test_wrong_value_type_writes_nothing(oschema: dj.Schema) -> None:
+    Result = declare_results(oschema)
+    with pytest.raises(dj.DataError, match=r"Result\.trace .*numpy arrays; got a list"):
+        Result.insert([{"result_id": 1, "trace": np.zeros(2)}, {"result_id": 2, "trace": [1, 2]}])
+    with pytest.raises(dj.DataError, match="does not exist"):
+        Result.insert1({"result_id": 1, "obj": "/no/such/file"})
+    with pytest.raises(dj.DataError, match="Polars DataFrames"):
+        Result.insert1({"result_id": 1, "frame": {"a": 1}})
+    with pytest.raises(dj.DuplicateError):
+        Result.insert(
+            [{"result_id": 1, "trace": np.zeros(2)}, {"result_id": 1, "trace": np.zeros(2)}]
+        )
+    assert len(Result) == 0
+    assert Result.history().height == 0  # no Delta table was even created
+
+
+def test_default_store_next_to_duckdb_file(tmp_path: Path) -> None:
+    conn = dj.connect(f"duckdb:///{tmp_path / 'db' / 'lab.duckdb'}")
+    try:
+        schema = dj.Schema("lab", connection=conn)
+
+        @schema
+        class Trace(dj.Manual):
+            definition = """
+            k : int32
+            ---
+            t : <npy@>
+            """
+
+        Trace.insert1({"k": 1, "t": np.arange(3)})
+        assert (tmp_path / "db" / "djframe-store" / "lab" / "trace" / "_delta_log").is_dir()
+    finally:
+        conn.close()
+
+
+# -- crashes and concurrency --------------------------------------------------------------
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import djframe as dj
+
+    conn = dj.connect(sys.argv[1])
+    lab = dj.virtual_schema(sys.argv[2], connection=conn)
+    with conn.transaction:
+        lab.Result.insert([{"result_id": i, "trace": np.full(8, i)} for i in range(3)])
+        print("objects written", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_gc_after_killed_writer(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"duckdb:///{tmp_path / 'k.duckdb'}"
+        if backend == "duckdb"
+        else request.getfixturevalue("pg_url")
+    )
+    name = f"killed_{os.getpid()}_{next(_numbers)}"
+    root = tmp_path / "store"
+    conn = dj.connect(url)
+    schema = dj.Schema(name, connection=conn, store=root)
+    declare_results(schema)
+    if backend == "duckdb":
+        conn.close()  # DuckDB lets one process open the file
+    env = {**os.environ, "DJFRAME_STORE": str(root)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, url, name], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "objects written"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    if backend == "duckdb":
+        conn = dj.connect(url)
+    schema = dj.Schema(name, connection=conn, store=root)
+    try:
+        lab = dj.virtual_schema(name, connection=conn)
+        assert len(lab.Result) == 0
+        report = schema.gc(dry_run=False, min_age_seconds=0)
+        assert report["objects"].to_list() == [3] and report["removed"].to_list() == [3]
+        assert schema.gc(min_age_seconds=0)["objects"].to_list() == [0]
+    finally:
+        schema.drop(prompt=False)
+        conn.close()
+
+
+def _append_many(store: dj.Store, uri: str, writer: int, count: int) -> None:
+    for i in range(count):
+        oid = new_object_ids(1)
+        keys = pa.table({"k": pa.array([writer * 1000 + i], pa.int32())})
+        write_objects(store, uri, "s.t", keys, ["a"], oid, [Payload(np.full(16, i).tobytes(), {})])
+
+
+def test_two_processes_write_one_table(store: dj.Store) -> None:
+    uri = store.table_uri("concurrent", f"t{next(_numbers)}")
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_append_many, args=(store, uri, w, 12)) for w in range(2)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(180)
+        assert process.exitcode == 0
+    listed = list_objects(store, uri, ["k"])
+    assert listed is not None and listed.num_rows == 24
+    assert sorted(listed.column("k").to_pylist()) == sorted(
+        w * 1000 + i for w in range(2) for i in range(12)
+    )

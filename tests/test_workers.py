@@ -1,0 +1,183 @@
+"""populate across processes: worker processes, shared job queues, killed workers.
+
+The pipeline lives in tests/pipelines/counting.py because worker processes import it; every
+make call leaves a file in a log folder, so the tests count calls, not only rows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pytest
+
+import djframe as dj
+
+TESTS = Path(__file__).parent
+_numbers = itertools.count()
+
+
+def calls(log: Path) -> Counter[int]:
+    """How many times make ran for each item."""
+    return Counter(int(name.split("-")[0]) for name in os.listdir(log))
+
+
+def items(module: ModuleType, count: int, negative: tuple[int, ...] = ()) -> None:
+    values = [(-1.0 if i in negative else float(i)) for i in range(count)]
+    module.Item.insert(pl.DataFrame({"item": range(count), "value": values}))
+
+
+def test_four_workers_compute_each_key_exactly_once(counting: ModuleType, backend: str) -> None:
+    size = 1000 if backend == "postgres" else 300
+    items(counting, size)
+    result = counting.Square.populate(reserve_jobs=True, processes=4)
+    assert result == {"success_count": size, "error_list": []}
+    made = calls(counting.log)
+    assert len(made) == size and set(made.values()) == {1}  # every key, once
+    squares = counting.Square.to_polars()
+    assert len(squares) == size and squares["pid"].n_unique() > 1  # shared between workers
+    assert len(counting.Square.Digit) == sum(len(set(str(i))) for i in range(size))
+    assert counting.Square.jobs.progress()["success"] == size
+
+
+def test_workers_without_reservations_split_the_keys(counting: ModuleType) -> None:
+    items(counting, 40, negative=(7,))
+    result = counting.Square.populate(processes=2, suppress_errors=True)
+    assert result["success_count"] == 39
+    assert [key for key, _ in result["error_list"]] == [{"item": 7}]
+    assert set(calls(counting.log).values()) == {1}
+    assert counting.Square.to_polars()["pid"].n_unique() == 2
+    assert len(counting.Square.jobs.errors) == 1
+
+
+def test_workers_raise_the_first_error_without_suppress(counting: ModuleType) -> None:
+    items(counting, 10, negative=(3,))
+    with pytest.raises(ValueError, match="negative value for item 3"):
+        counting.Square.populate(processes=2)
+
+
+def test_make_batch_in_workers(counting: ModuleType) -> None:
+    items(counting, 100, negative=(42,))
+    result = counting.Doubled.populate(
+        processes=2, reserve_jobs=True, batch_size=25, suppress_errors=True
+    )
+    assert result["success_count"] == 99
+    assert [key for key, _ in result["error_list"]] == [{"item": 42}]
+    assert len(counting.Doubled) == 99
+    assert (counting.Doubled & {"item": 10}).fetch1("doubled") == 20.0
+
+
+def test_a_second_populate_reads_the_queue_left_by_the_first(counting: ModuleType) -> None:
+    items(counting, 20)
+    counting.Square.populate(reserve_jobs=True, processes=2, max_calls=8)
+    assert len(counting.Square) == 8
+    counting.Square.populate(reserve_jobs=True, processes=2)
+    assert len(counting.Square) == 20
+    assert set(calls(counting.log).values()) == {1}
+
+
+def run_in_subprocess(env: dict[str, str], code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={
+            **os.environ,
+            **env,
+            "PYTHONPATH": f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        },
+    )
+
+
+def wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_leaves_no_partial_rows_and_its_job_is_reclaimed(
+    counting: ModuleType, backend: str
+) -> None:
+    items(counting, 3)
+    counting.Square.jobs  # declared before the worker starts  # noqa: B018
+    if backend == "duckdb":
+        counting.schema.connection.close()  # the worker process must own the file
+    worker = run_in_subprocess(
+        {"DJFRAME_TEST_MAKE_PAUSE": "60"},
+        "from pipelines import counting; counting.Square.populate({'item': 1}, reserve_jobs=True)",
+    )
+    try:
+        wait_for(lambda: calls(counting.log)[1] == 1)
+        time.sleep(0.5)  # inside the pause: the master row is inserted, its parts are not
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait()
+    assert worker.returncode == -signal.SIGKILL
+    module = importlib.reload(counting) if backend == "duckdb" else counting
+    module.log = counting.log  # type: ignore[attr-defined]
+    assert len(module.Square) == 0 and len(module.Square.Digit) == 0  # nothing half-written
+    jobs = module.Square.jobs
+    wait_for(lambda: jobs.refresh()["orphaned"] == 1 or len(jobs.pending) == 1, timeout=10)
+    assert len(jobs.reserved) == 0
+    result = module.Square.populate(reserve_jobs=True)
+    assert result["success_count"] == 3
+    assert calls(counting.log)[1] == 2  # the killed attempt and the one that finished
+    assert len(module.Square.Digit & {"item": 1}) == 1
+
+
+def test_sigterm_rolls_back_and_frees_the_job(counting: ModuleType, backend: str) -> None:
+    items(counting, 2)
+    counting.Square.jobs  # noqa: B018
+    if backend == "duckdb":
+        counting.schema.connection.close()
+    worker = run_in_subprocess(
+        {"DJFRAME_TEST_MAKE_PAUSE": "60"},
+        "from pipelines import counting; counting.Square.populate(reserve_jobs=True)",
+    )
+    try:
+        wait_for(lambda: sum(calls(counting.log).values()) == 1)
+        time.sleep(0.5)
+        worker.terminate()
+    finally:
+        worker.wait()
+    assert worker.returncode != 0
+    module = importlib.reload(counting) if backend == "duckdb" else counting
+    assert len(module.Square) == 0
+    progress = module.Square.jobs.progress()
+    assert progress["reserved"] == 0 and progress["pending"] == 2  # given back on the way out
+
+
+def test_processes_need_an_importable_table(schema: dj.Schema) -> None:
+    @schema
+    class Local(dj.Manual):
+        definition = """
+        n : int32
+        """
+
+    @schema
+    class Made(dj.Computed):
+        definition = """
+        -> Local
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1(key)
+
+    Local.insert1({"n": 1})
+    with pytest.raises(dj.JobError, match=r"cannot be imported|in-memory"):
+        Made.populate(processes=2)
+    assert Made.populate()["success_count"] == 1
+
+
+def test_bad_process_count(counting: ModuleType) -> None:
+    with pytest.raises(dj.JobError, match="positive"):
+        counting.Square.populate(processes=0)
