@@ -428,3 +428,11 @@ def test_dj_populate_of_chosen_tables(pipe: SimpleNamespace) -> None:
     assert list(results) == ["Stat", "Summary"]
     with pytest.raises(dj.JobError, match="not an Imported or Computed"):
         dj.populate(pipe.Trace)
+
+
+def test_delete_quick_takes_the_provenance_along(pipe: SimpleNamespace) -> None:
+    pipe.Stat.populate({"subject": 2})
+    pipe.Stat.Bin.delete_quick()
+    (pipe.Stat & {"subject": 2, "trace": 1}).delete_quick()
+    assert keys_of(pipe.Stat) == [(2, 2)]
+    assert len(pipe.Stat.provenance()) == 1
