@@ -445,17 +445,7 @@ def test_total_aggregation_respects_exclude_nonmatching(school: Tables) -> None:
     assert total.aggr(Enrollment, m="count(*)", exclude_nonmatching=True).fetch1("m") == 4
 
 
-def test_average_of_integers_is_numeric(
-    school: Tables, backend: str, request: pytest.FixtureRequest
-) -> None:
-    if backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="results.py: PostgreSQL numeric results of computed attributes (avg of "
-                "an integer, sum of a bigint) arrive as an opaque Arrow extension type",
-            )
-        )
+def test_average_of_integers_is_numeric(school: Tables) -> None:
     averages = dj.U().aggr(school["Enrollment"], mean="avg(points)", n="count(*)")
     sums = dj.U().aggr(dj.U("course_id").aggr(school["Enrollment"], n="count(*)"), t="sum(n)")
     frame = averages.to_polars()

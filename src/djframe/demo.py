@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -111,7 +111,7 @@ def declare(schema: dj.Schema) -> dict[str, type[dj.Table]]:
                     "spectrum": spectrum.astype(np.float32),
                 }
             )
-            self.Band.insert(
+            self.Band().insert(
                 [
                     {
                         **key,
@@ -194,14 +194,15 @@ def synthetic_rows(seed: int = 7) -> dict[str, Any]:
 
 def fill(tables: dict[str, type[dj.Table]]) -> None:
     rows = synthetic_rows()
-    tables["Subject"].insert(rows["Subject"], skip_duplicates=True)
-    tables["Session"].insert(rows["Session"], skip_duplicates=True)
-    stored = {tuple(k.values()) for k in tables["Recording"].keys()}  # noqa: SIM118
+    tables["Subject"]().insert(rows["Subject"], skip_duplicates=True)
+    tables["Session"]().insert(rows["Session"], skip_duplicates=True)
+    recording = tables["Recording"]()
+    stored = {tuple(k.values()) for k in recording.keys()}  # noqa: SIM118
     new = [
         r for r in rows["Recording"] if (r["subject_id"], r["session"], r["channel"]) not in stored
     ]
     if new:  # only arrays not stored yet: a re-run writes nothing
-        tables["Recording"].insert(new)
+        recording.insert(new)
 
 
 def run_demo(folder: str | Path = "djframe-demo") -> None:
@@ -214,7 +215,7 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     tables = declare(schema)
     fill(tables)
     results = schema.populate(display_progress=False)
-    Subject, Features = tables["Subject"], tables["Features"]
+    Subject, Features = tables["Subject"](), cast(dj.Computed, tables["Features"]())
 
     print(f"djframe demo: a feature-extraction pipeline in {root}\n")
     print("Tables (parents first):")
@@ -235,7 +236,7 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     alpha = Features & "peak_frequency >= 8 AND peak_frequency < 13"
     print((Subject.proj("sex") * alpha.proj("peak_frequency")).head(5))
     print("\nSession quality (computed by make_batch), best first:")
-    print(tables["SessionQuality"].to_polars(order_by="alpha_share DESC", limit=3))
+    print(tables["SessionQuality"]().to_polars(order_by="alpha_share DESC", limit=3))
     print("\nDiagram (Mermaid; `djframe diagram` writes SVG too):")
     print(dj.Diagram(schema).mermaid())
     print(

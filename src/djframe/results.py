@@ -94,11 +94,24 @@ def conform(data: pa.Table, heading: Heading, *, views: bool = False) -> pa.Tabl
     """
     arrays = []
     for name, column in zip(data.column_names, data.columns, strict=True):
+        column = unwrap_opaque(column)
         attr = heading[name] if name in heading else None  # noqa: SIM401 (no Heading.get)
         target = attr.type.arrow if attr is not None and attr.type is not None else None
         keep = target is None or column.type in (target, VIEW_OF.get(target) if views else None)
         arrays.append(column if keep else column.cast(target))
     return pa.table(arrays, names=data.column_names)
+
+
+def unwrap_opaque(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """PostgreSQL types ADBC does not map arrive as opaque text: a computed ``numeric`` (an
+    ``avg`` of integers, a ``sum`` of bigints) becomes float64, as DuckDB gives; others text."""
+    kind = column.type
+    if not isinstance(kind, pa.OpaqueType):
+        return column
+    storage = pa.chunked_array([chunk.storage for chunk in column.chunks], type=kind.storage_type)
+    if kind.type_name == "numeric":
+        return storage.cast(pa.float64())
+    return storage.cast(pa.string())
 
 
 def polars_frame(data: pa.Table, heading: Heading) -> pl.DataFrame:
@@ -257,13 +270,15 @@ class ResultsMixin:
         ctx = LowerContext()
         sql = compile_sql(expr.lower(ctx).count(), dialect=expr.connection.backend.dialect)
         with uploaded(expr.connection, ctx):
-            return int(expr.connection.fetch_scalar(sql, action="counting rows"))  # type: ignore[arg-type]
+            count = expr.connection.fetch_scalar(sql, action="counting rows")
+        assert isinstance(count, int)
+        return count
 
     def __bool__(self) -> bool:
         return len(self.to_arrow(limit=1)) > 0
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self & item)  # type: ignore[operator]
+        return bool(self & item)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.to_dicts())
@@ -316,7 +331,8 @@ class uploaded:
     """Upload the frames an expression restricts by for the duration of a query."""
 
     def __init__(self, connection: Any, ctx: LowerContext) -> None:
-        self.connection, self.ctx, self.names = connection, ctx, []
+        self.connection, self.ctx = connection, ctx
+        self.names: list[str] = []
 
     def __enter__(self) -> None:
         for name, data in self.ctx.frames.items():
