@@ -108,3 +108,12 @@ def test_schema_describe_text_and_json(filled: ModuleType) -> None:
     assert state["backend"] in {"duckdb", "postgres"} and "password" not in state["database"]
     with pytest.raises(ValueError, match="text' or 'json'"):
         filled.schema.describe(format="yaml")
+
+
+def test_tables_are_plain_when_piped_and_drawn_in_a_terminal() -> None:
+    from djframe.cli import plain_table, rich_table
+
+    rows = [{"table": "Square", "rows": 3}]
+    assert plain_table(rows, ["table", "rows"]).splitlines()[2].split() == ["Square", "3"]
+    drawn = rich_table(rows, ["table", "rows"])
+    assert "Square" in drawn and ("┃" in drawn or "│" in drawn)

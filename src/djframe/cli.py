@@ -57,6 +57,26 @@ def emit(data: Any, as_json: bool, text: str) -> None:
 
 
 def text_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Rows as a table: drawn with rich in a terminal, aligned plain text when piped."""
+    if sys.stdout.isatty():
+        return rich_table(rows, columns)
+    return plain_table(rows, columns)
+
+
+def rich_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, header_style="bold")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console = Console(force_terminal=True)
+    with console.capture() as captured:
+        console.print(table)
+    return captured.get().rstrip("\n")
+
+
+def plain_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Rows as an aligned plain-text table."""
     cells = [[str(row.get(c, "")) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
