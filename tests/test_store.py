@@ -391,3 +391,13 @@ def test_two_processes_write_one_table(store: dj.Store) -> None:
     assert sorted(listed.column("k").to_pylist()) == sorted(
         w * 1000 + i for w in range(2) for i in range(12)
     )
+
+
+def test_virtual_schema_reads_objects_from_the_store_it_is_given(
+    oschema: dj.Schema, store: dj.Store
+) -> None:
+    Result = declare_results(oschema)
+    trace = np.arange(6, dtype="int16").reshape(2, 3)
+    Result.insert1({"result_id": 1, "trace": trace})
+    lab = dj.virtual_schema(oschema.name, connection=oschema.connection, store=store)
+    assert np.array_equal(lab.Result.fetch1("trace"), trace)

@@ -386,15 +386,20 @@ def insert_contents(cls: type[Lookup]) -> None:
         cls().insert(rows, skip_duplicates=True)
 
 
-def virtual_schema(name: str, *, connection: Connection | None = None) -> SimpleNamespace:
+def virtual_schema(
+    name: str, *, connection: Connection | None = None, store: Any = None
+) -> SimpleNamespace:
     """Open an existing schema without its Python classes; every table is queryable.
+
+    Stored objects are read from ``store`` (as given to ``dj.Schema``), else from the
+    configured default store (``dj.config["store"]``, ``DJFRAME_STORE``).
 
     Examples
     --------
     >>> lab = dj.virtual_schema("doc_lab", connection=conn)  # doctest: +SKIP
     >>> lab.Subject.to_polars()  # doctest: +SKIP
     """
-    schema = Schema(name, connection=connection, create_schema=False)
+    schema = Schema(name, connection=connection, store=store, create_schema=False)
     module = SimpleNamespace(schema=schema)
     infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
     for info in infos:
