@@ -1,4 +1,4 @@
-"""Nox sessions for djframe: tests, lint, the demo and the benchmarks.
+"""Nox sessions for djframe: tests, lint, the demo, the benchmarks and the docs.
 
 `nox` runs lint and tests; `nox -s tests` is what CI runs (see .ci/run). Each session
 gets its own reusable virtualenv under .nox/. This file does not set up PostgreSQL:
@@ -26,6 +26,9 @@ LINT_PATHS = ("src", "tests", "benchmarks")
 PASSTHROUGH_ENV = ("CI", "DJFRAME_TEST_PG_URL")
 # The baselines of `nox -s bench`: DataJoint 2.3.5 reaches PostgreSQL through psycopg2.
 BENCH_DEPS = ("datajoint[postgres]==2.3.5", "psycopg2-binary", "matplotlib")
+# The documentation site: MkDocs with the Material theme and API pages from docstrings.
+# ruff formats the signatures on the API pages.
+DOCS_DEPS = ("mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26", "ruff")
 
 
 @nox.session(python=PYTHON)
@@ -63,3 +66,17 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".", *BENCH_DEPS)
     env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
     session.run("python", "-m", "benchmarks.run", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with warnings as errors.
+
+    `nox -s docs -- serve` serves it with live reload instead (http://127.0.0.1:8000).
+    """
+    session.install("-e", ".", *DOCS_DEPS)
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner, not a build warning
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs, env=env)

@@ -30,6 +30,8 @@ REGISTRY: dict[str, str] = {
     "query": "benchmarks.query",
     "compile": "benchmarks.compile",
     "scaling": "benchmarks.scaling",
+    "objects": "benchmarks.objects",
+    "populate": "benchmarks.populate",
 }
 """Benchmark name -> the module whose ``run(ctx)`` measures it, in the order they run."""
 

@@ -117,3 +117,12 @@ def test_tables_are_plain_when_piped_and_drawn_in_a_terminal() -> None:
     assert plain_table(rows, ["table", "rows"]).splitlines()[2].split() == ["Square", "3"]
     drawn = rich_table(rows, ["table", "rows"])
     assert "Square" in drawn and ("┃" in drawn or "│" in drawn)
+
+
+def test_gc_reports_as_json(filled: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "gc", PIPELINE, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert list(report) == [filled.schema.name] and isinstance(report[filled.schema.name], list)
+    _, out = run(capsys, "gc", PIPELINE, "--apply")
+    assert "no stored objects" in out or filled.schema.name in out

@@ -436,3 +436,9 @@ def test_delete_quick_takes_the_provenance_along(pipe: SimpleNamespace) -> None:
     (pipe.Stat & {"subject": 2, "trace": 1}).delete_quick()
     assert keys_of(pipe.Stat) == [(2, 2)]
     assert len(pipe.Stat.provenance()) == 1
+
+
+def test_graph_methods_hide_the_hidden_tables(pipe: SimpleNamespace) -> None:
+    pipe.Stat.populate({"subject": 2})  # declares the provenance table, a child of Stat
+    assert all("~" not in name for name in pipe.Stat.children() + pipe.Trace.descendants())
+    assert any(name.endswith("__stat__bin") for name in pipe.Stat.children())

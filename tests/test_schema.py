@@ -284,3 +284,22 @@ def test_schema_repr_and_context(conn: dj.Connection) -> None:
         assert name in repr(schema)
     finally:
         schema.drop(prompt=False)
+
+
+def test_describe_is_dedented_and_heading_shows_defaults(schema: dj.Schema) -> None:
+    @schema
+    class Note(dj.Manual):
+        definition = """
+        # a note
+        note_id : int32
+        ---
+        text = null : varchar(30)   # the words
+        """
+
+    assert Note.describe().splitlines() == [
+        "# a note",
+        "note_id : int32",
+        "---",
+        "text = null : varchar(30)   # the words",
+    ]
+    assert "text = null" in repr(Note.heading)

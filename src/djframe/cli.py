@@ -212,8 +212,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
     for schema in schemas_of(load_pipeline(args.pipeline)):
         if not hasattr(schema, "gc"):
             raise SystemExit("djframe: this version has no object store garbage collector.")
-        reports[schema.name] = schema.gc(dry_run=not args.apply)
-    emit(reports, args.json, json.dumps(reports, indent=2, default=str))
+        reports[schema.name] = schema.gc(dry_run=not args.apply).to_dicts()
+    rows = [{"schema": name, **row} for name, report in reports.items() for row in report]
+    columns = list(rows[0]) if rows else ["schema"]
+    emit(reports, args.json, text_table(rows, columns) if rows else "no stored objects")
     return 0
 
 

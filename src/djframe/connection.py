@@ -139,6 +139,7 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
+        """True inside ``with conn.transaction:``."""
         return self._depth > 0
 
     # -- catalog -------------------------------------------------------------------------
@@ -197,6 +198,7 @@ class Connection:
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the connection; ``with dj.connect(url) as conn:`` closes it at the end."""
         self.backend.close()
 
     def __enter__(self) -> Connection:

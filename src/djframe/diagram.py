@@ -79,6 +79,7 @@ class Diagram:
     # -- the algebra -------------------------------------------------------------------------
     @property
     def graph(self) -> nx.MultiDiGraph:
+        """The shown tables and the foreign keys among them (a networkx view)."""
         graph = self.connection.graph
         return graph.subgraph(n for n in self.nodes if n in graph and visible(n))
 
@@ -133,6 +134,7 @@ class Diagram:
 
     # -- drawing ---------------------------------------------------------------------------------
     def topological(self) -> list[str]:
+        """The shown tables' full names, parents before children."""
         from djframe.graph import topological
 
         return topological(self.connection.graph, [n for n in self.nodes if visible(n)])

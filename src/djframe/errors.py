@@ -22,6 +22,7 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     │   └── MissingParentError
     ├── AccessError(PermissionError)          e.g. direct insert into a Computed table
     ├── JobError(RuntimeError)
+    ├── ConflictError(RuntimeError)           a concurrent transaction won; retry
     └── StoreError(OSError)
 """
 
@@ -32,6 +33,7 @@ import builtins
 __all__ = [
     "AccessError",
     "ConfigError",
+    "ConflictError",
     "ConnectionError",
     "DataError",
     "DefinitionError",

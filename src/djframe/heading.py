@@ -126,7 +126,8 @@ class Heading:
         lines = []
         for attr in self:
             comment = f"  # {attr.comment}" if attr.comment else ""
-            lines.append(f"{attr.name:<20} : {attr.type_name}{comment}")
+            default = "" if attr.default is None else f" = {attr.default}"
+            lines.append(f"{attr.name + default:<20} : {attr.type_name}{comment}")
         lines.insert(len(self.primary_key), "---")
         return "\n".join(lines)
 

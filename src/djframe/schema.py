@@ -123,6 +123,7 @@ class Schema:
 
     @property
     def exists(self) -> bool:
+        """True when the schema exists in the database."""
         return self.name in self.connection.list_schemas()
 
     # -- declaring -----------------------------------------------------------------------

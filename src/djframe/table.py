@@ -10,6 +10,7 @@ methods (``Student & key``, ``Student.to_polars()``). The tiers say where rows c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -94,6 +95,11 @@ CLASS_LEVEL = {
 }
 
 
+def visible(names: Iterable[str]) -> list[str]:
+    """Table names without the hidden job queues and provenance tables (``~`` names), sorted."""
+    return sorted(n for n in names if not n.split(".", 1)[-1].startswith("~"))
+
+
 class TableMeta(type):
     """Lets a table class stand for its table: ``Student & key``, ``Student.insert(...)``."""
 
@@ -173,6 +179,7 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     @property
     def table_name(self) -> str:
+        """The SQL name of the table in its schema, with the tier prefix (``__features``)."""
         return self.info.name
 
     @property
@@ -181,10 +188,12 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     @property
     def full_table_name(self) -> str:
+        """The quoted SQL name with its schema, as it appears in SQL (``"lab"."__features"``)."""
         return self.info.sql_name
 
     @property
     def heading(self) -> Heading:
+        """The table's attributes: types, key membership, defaults, comments and lineage."""
         return self.info.heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
@@ -236,7 +245,7 @@ class Table(QueryExpression, metaclass=TableMeta):
         insert_rows(self.connection, self.info, data, on_conflict, objects)
 
     def insert1(self, row: Any, **options: Any) -> None:
-        """Insert one row (a dict)."""
+        """Insert one row (a dict); ``options`` are those of :meth:`insert`."""
         if not isinstance(row, dict):
             raise DataError(f"insert1 takes one row as a dict; got a {type(row).__name__}.")
         self.insert([row], **options)
@@ -257,7 +266,15 @@ class Table(QueryExpression, metaclass=TableMeta):
         return self.connection.tables[master].tier if master else None
 
     def update1(self, row: dict[str, Any]) -> None:
-        """Change secondary attributes of one existing row, named by its full primary key."""
+        """Change secondary attributes of one existing row, named by its full primary key.
+
+        ``None`` restores an attribute's default. Meant for corrections: rows computed from
+        the changed row become stale (see :meth:`AutoPopulate.stale`).
+
+        Examples
+        --------
+        >>> Student.update1({"student_id": 2, "home_state": "NV"})  # doctest: +SKIP
+        """
         key = self.heading.primary_key
         missing = [k for k in key if k not in row]
         if missing:
@@ -300,24 +317,30 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     # -- description ---------------------------------------------------------------------
     def describe(self) -> str:
-        """The table's definition, as declared."""
-        return self.info.definition.strip()
+        """The table's definition, as declared (dedented)."""
+        import textwrap
+
+        return textwrap.dedent(self.info.definition.strip("\n")).strip()
 
     def parents(self) -> list[str]:
-        return sorted(self.connection.graph.predecessors(self.full_name))
+        """Full names (``schema.table``) of the tables this one references."""
+        return visible(self.connection.graph.predecessors(self.full_name))
 
     def children(self) -> list[str]:
-        return sorted(self.connection.graph.successors(self.full_name))
+        """Full names of the tables that reference this one."""
+        return visible(self.connection.graph.successors(self.full_name))
 
     def ancestors(self) -> list[str]:
+        """Full names of every table this one depends on, directly or not."""
         import networkx as nx
 
-        return sorted(nx.ancestors(self.connection.graph, self.full_name))
+        return visible(nx.ancestors(self.connection.graph, self.full_name))
 
     def descendants(self) -> list[str]:
+        """Full names of every table that depends on this one, directly or not."""
         import networkx as nx
 
-        return sorted(nx.descendants(self.connection.graph, self.full_name))
+        return visible(nx.descendants(self.connection.graph, self.full_name))
 
     # -- stored objects: versions and time travel (djframe.store) ----------------------------
     def history(self) -> pl.DataFrame:
@@ -341,6 +364,7 @@ class Table(QueryExpression, metaclass=TableMeta):
         return AsOf(self, version)
 
     def parts(self) -> list[str]:
+        """Full names of this table's part tables."""
         return sorted(
             t.full_name for t in self.connection.tables.values() if t.master == self.full_name
         )

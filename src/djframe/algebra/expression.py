@@ -68,6 +68,7 @@ class QueryExpression(ResultsMixin):
 
     @property
     def heading(self) -> Heading:
+        """The attributes of the result: names, types, primary key and lineage."""
         raise NotImplementedError
 
     def lower(self, ctx: LowerContext) -> ir.Table:
@@ -76,6 +77,7 @@ class QueryExpression(ResultsMixin):
 
     @property
     def primary_key(self) -> list[str]:
+        """The names of the result's primary-key attributes, following DataJoint 2.x's rules."""
         return self.heading.primary_key
 
     # -- restriction ---------------------------------------------------------------------
