@@ -3,6 +3,7 @@ the job queue, provenance and staleness, on both backends."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 from types import SimpleNamespace
 from typing import Any
@@ -105,6 +106,8 @@ def pipe(schema: dj.Schema) -> SimpleNamespace:
         calls=calls,
     )
 
+
+_numbers = itertools.count()
 
 BAD = {"subject": 1, "trace": 3}
 
@@ -442,3 +445,40 @@ def test_graph_methods_hide_the_hidden_tables(pipe: SimpleNamespace) -> None:
     pipe.Stat.populate({"subject": 2})  # declares the provenance table, a child of Stat
     assert all("~" not in name for name in pipe.Stat.children() + pipe.Trace.descendants())
     assert any(name.endswith("__stat__bin") for name in pipe.Stat.children())
+
+
+def test_stored_outputs_name_the_job_and_code_version(conn: dj.Connection, tmp_path: Any) -> None:
+    import numpy as np
+
+    lab = dj.Schema(
+        f"objects_{next(_numbers)}_{id(conn) % 10_000}", connection=conn, store=tmp_path
+    )
+    try:
+
+        @lab
+        class Source(dj.Manual):
+            definition = """
+            n : int32
+            """
+
+        @lab
+        class Waveform(dj.Computed):
+            definition = """
+            -> Source
+            ---
+            wave : <npy@>
+            """
+
+            def make(self, key: dict) -> None:
+                self.insert1({**key, "wave": np.arange(key["n"], dtype="float32")})
+
+        Source.insert([{"n": 3}, {"n": 5}])
+        Waveform.populate()
+        history = Waveform.history().filter(pl.col("job_id").is_not_null())
+        provenance = Waveform.provenance()
+        assert len(history) >= 1
+        assert set(history["job_id"]) <= set(provenance["job_id"])
+        assert set(history["code_version"]) == set(provenance["version"])
+        assert np.array_equal((Waveform & {"n": 3}).fetch1("wave"), np.arange(3))
+    finally:
+        lab.drop(prompt=False)

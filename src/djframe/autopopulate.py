@@ -1,9 +1,12 @@
 """populate: compute the missing rows of an Imported or Computed table from its parents.
 
 The keys to compute are ``(key_source & restrictions) - table``, less the keys whose job is in
-``error`` or ``ignore``. Each key (``make``) or batch of keys (``make_batch``) runs in one
-transaction together with its parts and its provenance row: all of it lands or none. A failing
-batch is split in halves until the failing keys are found; only they are recorded as errors.
+``error`` or ``ignore``. Each batch of keys (``make_batch``) runs in one transaction together
+with its parts and its provenance rows: all of it lands or none. A failing batch is split in
+halves until the failing keys are found; only they are recorded as errors. ``make`` runs key
+by key, several quick keys to a transaction, their rows held and written in bulk (see
+:meth:`Populator.run_grouped` and :mod:`djframe.pending`); a failing make drops only its own
+rows.
 
 With ``reserve_jobs=True`` keys are claimed from the job queue first (see :mod:`djframe.jobs`),
 so any number of processes, here or on other machines, can share the work. ``processes=N``
@@ -31,16 +34,22 @@ import pyarrow as pa
 
 from djframe.errors import ConflictError, DefinitionError, JobError, QueryError
 from djframe.keyset import key_relation
+from djframe.pending import Held, holding
 from djframe.settings import config
 from djframe.table import direct_inserts_allowed
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
+    from djframe.connection import Connection
     from djframe.jobs import JobTable, Worker
     from djframe.provenance import ProvenanceTable
     from djframe.table import Table
 
 CONFLICT_RETRIES = 5
+GROUP_KEYS = 64
+"""At most this many makes share a transaction (see :meth:`Populator.run_grouped`)."""
+GROUP_SECONDS = 0.2
+"""A group takes no more keys once its makes have run this long."""
 
 __all__ = [
     "PopulateResult",
@@ -121,11 +130,16 @@ class MakeScope:
 
 make_scope: ContextVar[MakeScope | None] = ContextVar("make_scope", default=None)
 
+QUICK_SCOPE = 64
+"""Up to this many rows and keys, the scope is checked on Python values (a few microseconds)."""
+
 
 def check_make_scope(table: Table, data: pa.Table) -> None:
     """Refuse rows of the populated table (or its parts) whose key was not given to make."""
     scope = make_scope.get()
     if scope is None or scope.target not in {table.full_name, table.info.master}:
+        return
+    if within_scope_quickly(scope, data):
         return
     names = scope.keys.columns
     given = pl.from_arrow(data.select(names))
@@ -138,6 +152,15 @@ def check_make_scope(table: Table, data: pa.Table) -> None:
             f"{outside.head(3).to_dicts()}. make must insert only the key(s) it was called with "
             "(and their parts)."
         )
+
+
+def within_scope_quickly(scope: MakeScope, data: pa.Table) -> bool:
+    """True when a few rows plainly carry given keys; False means: check with Polars."""
+    if data.num_rows > QUICK_SCOPE or len(scope.keys) > QUICK_SCOPE:
+        return False
+    names = scope.keys.columns
+    given = set(zip(*(data.column(n).to_pylist() for n in names), strict=True))
+    return given <= set(scope.keys.iter_rows())
 
 
 @contextmanager
@@ -201,6 +224,34 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(repr(value).encode())
 
 
+class MakeFailed(Exception):
+    """make raised for the ``index``-th key of a group; ``error`` is what it raised."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index, self.error = index, error
+
+
+def held_tables(table: Table) -> list[str]:
+    """The table and its parts, parents first: the tables a make's rows are held for."""
+    from djframe.graph import topological
+
+    conn = table.connection
+    names = {table.full_name} | {
+        t.full_name for t in conn.tables.values() if t.master == table.full_name
+    }
+    return list(topological(conn.graph, names))
+
+
+def usable(conn: Connection) -> bool:
+    """Whether the open transaction still runs statements (an error may have aborted it)."""
+    try:
+        conn.fetch_scalar("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
 def has_method(table: Table, name: str) -> bool:
     return callable(getattr(type(table), name, None))
 
@@ -241,27 +292,49 @@ class Populator:
         self.provenance: ProvenanceTable = provenance_of(type(table))  # type: ignore[assignment]
         self.worker: Worker = Worker(self.conn, self.version)
         self.job_id = job_id or str(uuid.uuid4())
+        self.scope_tables = held_tables(table)
         self.success_count = 0
         self.error_list: list[tuple[dict[str, Any], str]] = []
         self.first_error: BaseException | None = None
 
     # -- driving -----------------------------------------------------------------------------
     def chunks(self, keys: pl.DataFrame) -> Iterator[pl.DataFrame]:
-        size = self.batch_size if self.batched else 1
+        size = self.batch_size if self.batched else GROUP_KEYS
         for start in range(0, len(keys), size):
             yield keys.slice(start, size)
 
+    @property
+    def stopping(self) -> bool:
+        """An error was met and is to be raised: compute nothing more."""
+        return self.first_error is not None and not self.suppress_errors
+
     def run(self, keys: pl.DataFrame) -> None:
-        """Compute ``keys`` (already claimed, when reserving), one call or batch at a time."""
-        if self.batched:
-            self.run_batch(keys)
-        else:
-            for index in range(len(keys)):
-                one = keys.slice(index, 1)
-                self.run_key(one, one.row(0, named=True))
+        """Compute ``keys`` (already claimed, when reserving), one call or batch at a time.
+
+        Stored objects written meanwhile are Delta commits that name this job and code version.
+        """
+        from djframe.store import commit_context
+
+        token = commit_context.set({"job_id": self.job_id, "code_version": self.version})
+        try:
+            self.dispatch(keys)
+        finally:
+            commit_context.reset(token)
         if self.first_error is not None and not self.suppress_errors:
             error, self.first_error = self.first_error, None
             raise error
+
+    def dispatch(self, keys: pl.DataFrame) -> None:
+        if self.batched:
+            self.run_batch(keys)
+        elif self.tripartite or self.recompute:
+            for index in range(len(keys)):
+                if self.stopping:
+                    break
+                one = keys.slice(index, 1)
+                self.run_key(one, one.row(0, named=True))
+        else:
+            self.run_grouped(keys)
 
     def run_batch(self, keys: pl.DataFrame) -> None:
         try:
@@ -284,6 +357,95 @@ class Populator:
                 self.attempt(keys, lambda: self.table.make(key, **self.make_kwargs))  # type: ignore[attr-defined]
         except Exception as exc:
             self.failed(keys, exc)
+
+    def run_grouped(self, keys: pl.DataFrame) -> None:
+        """Run make key by key, several keys to a transaction (see :class:`Group`).
+
+        A make that raises rolls back its group: the keys before it run again (their makes
+        are called a second time) and it is recorded as an error. A group whose writes fail
+        runs again one key per transaction, which finds the failing keys.
+        """
+        start = 0
+        while start < len(keys) and not self.stopping:
+            try:
+                start += self.attempt_group(keys.slice(start, GROUP_KEYS))
+            except MakeFailed as failure:
+                if failure.index:
+                    self.run_grouped(keys.slice(start, failure.index))
+                index = start + failure.index
+                self.failed(keys.slice(index, 1), failure.error)
+                start = index + 1
+            except Exception:
+                for index in range(start, min(start + GROUP_KEYS, len(keys))):
+                    if self.stopping:
+                        break
+                    self.run_single(keys.slice(index, 1))
+                start += GROUP_KEYS
+
+    def run_single(self, key: pl.DataFrame) -> None:
+        try:
+            self.attempt_group(key)
+        except MakeFailed as failure:
+            self.failed(key, failure.error)
+        except Exception as exc:
+            self.failed(key, exc)
+
+    def attempt_group(self, keys: pl.DataFrame) -> int:
+        """Make the first keys of ``keys`` in one transaction; returns how many were made.
+
+        A group ends after :data:`GROUP_KEYS` keys or :data:`GROUP_SECONDS` seconds, so slow
+        makes still commit one key at a time. Lost write conflicts run it again.
+        """
+        for tries_left in reversed(range(CONFLICT_RETRIES)):
+            try:
+                return self.group_once(keys)
+            except ConflictError:
+                if not tries_left:
+                    raise
+            except MakeFailed as failure:
+                if not isinstance(failure.error, ConflictError) or not tries_left:
+                    raise
+        raise AssertionError("unreachable")
+
+    def group_once(self, keys: pl.DataFrame) -> int:
+        started = dt.datetime.now()
+        clock = time.perf_counter()
+        conn = self.conn
+        count, made, errors = 0, [], []
+        with conn.transaction, holding(conn, self.scope_tables) as held:
+            while count < len(keys) and (count == 0 or time.perf_counter() - clock < GROUP_SECONDS):
+                one = keys.slice(count, 1)
+                error = self.make_held(one, held, count)
+                if error is not None:
+                    errors.append((one, error))
+                else:
+                    made.append(count)
+                count += 1
+                if errors and not self.suppress_errors:
+                    break
+            held.write()
+            done = keys[made]
+            with key_relation(conn, done, self.table.heading) as given:
+                self.finish(given, done, started, time.perf_counter() - clock)
+        self.success_count += len(done)
+        for one, error in errors:
+            self.failed(one, error)
+        return count
+
+    def make_held(self, one: pl.DataFrame, held: Held, index: int) -> Exception | None:
+        """Run make for one key of a group; returns its error if only its own held rows
+        need dropping, and raises :class:`MakeFailed` if the group must roll back."""
+        mark = held.mark()
+        try:
+            with scoped(self.table, one):
+                self.table.make(one.row(0, named=True), **self.make_kwargs)  # type: ignore[attr-defined]
+        except Exception as exc:
+            if held.written != mark[0]:
+                raise  # rows of earlier keys were written meanwhile: any key may be to blame
+            if isinstance(exc, ConflictError) or not held.drop_since(mark) or not usable(self.conn):
+                raise MakeFailed(index, exc) from exc
+            return exc
+        return None
 
     def attempt(self, keys: pl.DataFrame, make: Callable[[], Any]) -> None:
         """One transaction: (replace stale rows,) make, provenance, job status; run again if
@@ -329,7 +491,13 @@ class Populator:
             host=self.worker.host,
         )
         if self.reserve_jobs:
-            self.jobs.record(keys, "success", duration=seconds, error_message="", error_stack="")
+            self.jobs.record(
+                keys,
+                "success",
+                duration=seconds / max(len(keys), 1),
+                error_message="",
+                error_stack="",
+            )
 
     def delete_old(self, keys: pl.DataFrame) -> None:
         """Delete the rows being recomputed (and their dependents), in the make's transaction."""
@@ -494,19 +662,36 @@ def queue(
 
 
 def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[int], None]) -> None:
-    """Claim and compute ``keys`` until none is left for this worker."""
+    """Claim and compute ``keys`` until none is left for this worker.
+
+    make claims as many keys as it computes in about :data:`GROUP_SECONDS` (one at first,
+    doubling while that is quick), so fast makes share transactions and slow ones do not hold
+    keys that other workers could be computing.
+    """
     claim = populator.batch_size if populator.batched else 1
     with populator.conn.temporary(keys.to_arrow()) as wanted:
         while True:
             claimed = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
             if claimed.is_empty():
                 break
+            clock = time.perf_counter()
             try:
                 populator.run(claimed)
             except BaseException:
                 release_unfinished(populator.jobs, claimed)
                 raise
             advance(len(claimed))
+            if not populator.batched:
+                claim = next_claim(claim, time.perf_counter() - clock)
+
+
+def next_claim(claim: int, seconds: float) -> int:
+    """How many keys make claims next, after ``claim`` keys took ``seconds``."""
+    if seconds < GROUP_SECONDS / 2:
+        return min(claim * 2, GROUP_KEYS)
+    if seconds > GROUP_SECONDS * 2:
+        return max(claim // 2, 1)
+    return claim
 
 
 def claim_keys(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from djframe._typing import OnConflict
-from djframe.catalog import TableInfo, quote
+from djframe.catalog import ForeignKey, TableInfo, quote
 from djframe.codecs.columns import PendingObjects, encode_rows, has_codecs
 from djframe.declare.ddl import default_sql
 from djframe.errors import (
@@ -31,11 +32,17 @@ from djframe.errors import (
     MissingParentError,
 )
 from djframe.heading import Attribute, Heading
+from djframe.keyset import inlinable, values_relation
+from djframe.keyset import value_sql as literal_sql
+from djframe.pending import current
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
 __all__ = ["encode_rows", "has_codecs", "insert_rows", "to_arrow"]
+
+INLINE_ROWS = 64
+"""Up to this many rows are written as literal VALUES, with no upload."""
 
 
 def python_cell(value: Any, attr: Attribute) -> Any:
@@ -273,7 +280,7 @@ def insert_sql(
     where = f"In {info.class_name}"
     columns = ", ".join(quote(n) for n in names)
     values = ", ".join(value_sql(info.heading[n], quote(n), dialect, where) for n in names)
-    sql = f"INSERT INTO {info.sql_name} ({columns}) SELECT {values} FROM {quote(source)}"
+    sql = f"INSERT INTO {info.sql_name} ({columns}) SELECT {values} FROM {source} AS s"
     key = ", ".join(quote(k) for k in info.heading.primary_key) or quote("_singleton")
     if on_conflict == "skip":
         sql += f" ON CONFLICT ({key}) DO NOTHING"
@@ -295,16 +302,21 @@ def missing_parent_sql(
     match = " AND ".join(f"p.{quote(p)} = s.{quote(c)}" for c, p in attr_map.items())
     not_null = " AND ".join(f"s.{c} IS NOT NULL" for c in children)
     return (
-        f"SELECT {', '.join('s.' + c for c in children)} FROM {quote(source)} s WHERE {not_null} "
+        f"SELECT {', '.join('s.' + c for c in children)} FROM {source} s WHERE {not_null} "
         f"AND NOT EXISTS (SELECT 1 FROM {parent.sql_name} p WHERE {match}) LIMIT 1"
     )
 
 
-def check_parents(conn: Connection, info: TableInfo, source: str, names: list[str]) -> None:
+def check_parents(
+    conn: Connection, info: TableInfo, source: str, names: list[str], data: pa.Table
+) -> None:
     """Where the engine does not enforce foreign keys, refuse rows whose parent is missing."""
-    for fk in info.foreign_keys:
-        if not set(fk.attr_map) <= set(names):
-            continue
+    references = [fk for fk in info.foreign_keys if set(fk.attr_map) <= set(names)]
+    if not references:
+        return
+    if data.num_rows <= INLINE_ROWS and all_parents_found(conn, data, references):
+        return  # the common case, in one cheap statement
+    for fk in references:
         parent = conn.table_info(fk.parent)
         rows = conn.fetch_arrow(missing_parent_sql(info, parent, fk.attr_map, source)).to_pylist()
         if rows:
@@ -312,6 +324,37 @@ def check_parents(conn: Connection, info: TableInfo, source: str, names: list[st
                 f"Cannot insert into {info.class_name}: no row of {parent.class_name} has "
                 f"{ {fk.attr_map[k]: v for k, v in rows[0].items()} }. Insert the parent first."
             )
+
+
+def all_parents_found(conn: Connection, data: pa.Table, references: list[ForeignKey]) -> bool:
+    """Whether every parent row a few rows refer to exists: each parent's matches are counted
+    with literal keys (an index lookup), not joined."""
+    counts, expected = [], []
+    for fk in references:
+        parent = conn.table_info(fk.parent)
+        wanted = {
+            row
+            for row in zip(*(data.column(c).to_pylist() for c in fk.attr_map), strict=True)
+            if None not in row
+        }
+        if not wanted:
+            continue
+        types = [parent.heading[p].type.sql(conn.backend.dialect) for p in fk.attr_map.values()]  # type: ignore[union-attr]
+        terms = " OR ".join(
+            "("
+            + " AND ".join(
+                f"{quote(p)} = {literal_sql(v, t)}"
+                for p, v, t in zip(fk.attr_map.values(), row, types, strict=True)
+            )
+            + ")"
+            for row in sorted(wanted, key=repr)
+        )
+        counts.append(f"(SELECT count(*) FROM {parent.sql_name} WHERE {terms})")
+        expected.append(len(wanted))
+    if not counts:
+        return True
+    found = conn.fetch_arrow(f"SELECT {', '.join(counts)}").to_pylist()[0]
+    return list(found.values()) == expected
 
 
 def prepare(
@@ -353,12 +396,18 @@ def insert_rows(
     """
     if data.num_rows == 0:
         return
+    held = current(conn, info)
+    if held is not None:
+        if not objects:
+            held.add(info, data, on_conflict)  # written with the rest of its make's group
+            return
+        held.direct += 1
     names = data.column_names
     action = f"inserting into {info.class_name}"
     try:
-        with conn.transaction, conn.temporary(data) as source:
+        with conn.transaction, staged(conn, info, data, inline=not objects) as source:
             if not conn.backend.enforces_foreign_keys:
-                check_parents(conn, info, source, names)
+                check_parents(conn, info, source, names, data)
             conn.execute(
                 insert_sql(info, names, source, conn.backend.dialect, on_conflict), action=action
             )
@@ -374,6 +423,21 @@ def insert_rows(
         raise MissingParentError(explain_missing_parent(conn, info, str(exc))) from exc
 
 
+@contextmanager
+def staged(conn: Connection, info: TableInfo, data: pa.Table, *, inline: bool) -> Iterator[str]:
+    """``data`` as a relation to insert from: a few rows as literal VALUES (one statement, no
+    upload), more as a registered or uploaded temporary table."""
+    if inline and data.num_rows <= INLINE_ROWS and inlinable(data):
+        dialect = conn.backend.dialect
+        types = [info.heading[n].type.sql(dialect) for n in data.column_names]  # type: ignore[union-attr]
+        rows = list(zip(*(column.to_pylist() for column in data.columns), strict=True))
+        relation = values_relation(rows, data.column_names, types, alias="v")
+        yield f"(SELECT * FROM {relation})"
+        return
+    with conn.temporary(data) as name:
+        yield quote(name)
+
+
 def kept_objects(conn: Connection, info: TableInfo, source: str, names: list[str]) -> set[str]:
     """The object ids of staged rows that the table now holds (skip_duplicates drops some)."""
     kept: set[str] = set()
@@ -382,7 +446,7 @@ def kept_objects(conn: Connection, info: TableInfo, source: str, names: list[str
             continue
         column = quote(attr.name)
         sql = (
-            f"SELECT s.{column} FROM {quote(source)} s JOIN {info.sql_name} t "
+            f"SELECT s.{column} FROM {source} s JOIN {info.sql_name} t "
             f"ON CAST(t.{column} AS VARCHAR) = s.{column}"
         )
         kept.update(str(v) for v in conn.fetch_arrow(sql).column(0).to_pylist())

@@ -141,12 +141,14 @@ class ResultsMixin:
     def _run(self, *, views: bool = False, **kwargs: Any) -> pa.Table:
         """Run the query; ``views``: the Arrow goes to Polars, so string views may stay."""
         expr: QueryExpression = self  # type: ignore[assignment]
+        from djframe.algebra.compiled import query_sql
         from djframe.algebra.expression import LowerContext
+        from djframe.pending import flush_pending
 
         ctx = LowerContext()
-        relation = final_relation(expr, ctx, **kwargs)
-        sql = compile_sql(relation, dialect=expr.connection.backend.dialect)
+        sql = query_sql(expr, ctx, **kwargs)  # final_relation's SQL, cached by shape
         conn = expr.connection
+        flush_pending(conn, sql)  # a make's buffered rows, if the query reads their table
         # A backend may offer Arrow with view types, cheaper on the way to Polars.
         fetch = getattr(conn.backend, "fetch_arrow_views", None) if views else None
         with conn.translated("running a query"), uploaded(conn, ctx):
@@ -199,6 +201,9 @@ class ResultsMixin:
 
         ctx = LowerContext()
         sql = compile_sql(final_relation(expr, ctx), dialect=expr.connection.backend.dialect)
+        from djframe.pending import flush_pending
+
+        flush_pending(expr.connection, sql)
         with uploaded(expr.connection, ctx):
             for batch in expr.connection.fetch_batches(sql, batch_size, action="running a query"):
                 yield (
@@ -269,6 +274,9 @@ class ResultsMixin:
 
         ctx = LowerContext()
         sql = compile_sql(expr.lower(ctx).count(), dialect=expr.connection.backend.dialect)
+        from djframe.pending import flush_pending
+
+        flush_pending(expr.connection, sql)
         with uploaded(expr.connection, ctx):
             count = expr.connection.fetch_scalar(sql, action="counting rows")
         assert isinstance(count, int)

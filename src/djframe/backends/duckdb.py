@@ -184,7 +184,7 @@ class DuckDBBackend:
     def translate_error(self, exc: Exception) -> Exception | None:
         message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
         if isinstance(exc, duckdb.ConstraintException):
-            if "Duplicate key" in message or "unique constraint" in message:
+            if "Duplicate key" in message or "unique constraint" in message.lower():
                 return errors.DuplicateError(message)
             if "CHECK constraint" in message or "NOT NULL" in message:
                 return errors.DataError(message)

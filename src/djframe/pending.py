@@ -1,0 +1,130 @@
+"""Rows a running ``make`` inserted, held back and written in bulk when its group of keys ends.
+
+populate runs the makes of several keys in one transaction (see :mod:`djframe.autopopulate`);
+their inserts into the populated table and its parts are checked at once (columns, types,
+scope) but written together, one statement per table, before the transaction commits. A
+query through djframe that reads one of those tables writes them first, so a make still
+sees its own rows. Inserts that carry stored objects, and inserts into other tables, are
+written at once as usual.
+
+Examples
+--------
+>>> with holding(conn, ["lab.__stat", "lab.__stat__bin"]) as held:  # doctest: +SKIP
+...     Stat.insert1(row)  # checked, then held
+...     held.write()  # one INSERT per table
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from djframe._typing import OnConflict
+
+if TYPE_CHECKING:
+    from djframe.catalog import TableInfo
+    from djframe.connection import Connection
+
+__all__ = ["Held", "flush_pending", "holding"]
+
+
+@dataclass
+class Held:
+    """The rows held for one connection, by table and conflict policy, in insertion order."""
+
+    connection: Connection
+    tables: list[str]
+    """Full names of the tables whose inserts are held (the target and its parts), parents
+    first: the order they are written in."""
+    rows: dict[tuple[str, OnConflict], tuple[TableInfo, list[pa.Table]]] = field(
+        default_factory=dict
+    )
+    written: int = 0
+    """How many times held rows went to the database (a make's rows cannot be dropped then)."""
+    direct: int = 0
+    """How many inserts on this connection went to the database at once meanwhile."""
+
+    def mark(self) -> tuple[int, int, dict[tuple[str, OnConflict], int]]:
+        """A point to drop back to with :meth:`drop_since` (before a make runs)."""
+        return self.written, self.direct, {slot: len(v[1]) for slot, v in self.rows.items()}
+
+    def drop_since(self, mark: tuple[int, int, dict[tuple[str, OnConflict], int]]) -> bool:
+        """Drop the rows held since ``mark``; False if some of them already went to the
+        database (the transaction must then be rolled back instead)."""
+        written, direct, sizes = mark
+        if (self.written, self.direct) != (written, direct):
+            return False
+        for slot in list(self.rows):
+            keep = sizes.get(slot, 0)
+            if keep:
+                del self.rows[slot][1][keep:]
+            else:
+                del self.rows[slot]
+        return True
+
+    def accepts(self, conn: Connection, info: TableInfo) -> bool:
+        return conn is self.connection and info.full_name in self.tables
+
+    def add(self, info: TableInfo, data: pa.Table, on_conflict: OnConflict) -> None:
+        slot = self.rows.setdefault((info.full_name, on_conflict), (info, []))
+        slot[1].append(data)
+
+    def mentioned_in(self, sql: str) -> bool:
+        return any(info.sql_name in sql for info, _ in self.rows.values())
+
+    def write(self) -> None:
+        """Insert every held row (one statement per table and policy); nothing stays held."""
+        from djframe.insert import check_duplicates, insert_rows
+
+        rows, self.rows = self.rows, {}
+        self.written += bool(rows)
+        token = _held.set(None)  # the inserts below go to the database
+        try:
+            order = sorted(rows, key=lambda slot: self.tables.index(slot[0]))
+            for slot in order:
+                (_, on_conflict), (info, tables) = slot, rows[slot]
+                data = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+                if len(tables) > 1:  # as if inserted one at a time: repeats are refused or merged
+                    data = check_duplicates(data, info, on_conflict)
+                insert_rows(self.connection, info, data, on_conflict)
+        finally:
+            _held.reset(token)
+
+
+_held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
+
+
+def current(conn: Connection, info: TableInfo) -> Held | None:
+    """The holder that takes inserts into ``info`` on ``conn`` now, if any (an insert it
+    does not take is counted as written at once)."""
+    held = _held.get()
+    if held is None or held.connection is not conn:
+        return None
+    if held.accepts(conn, info):
+        return held
+    held.direct += 1
+    return None
+
+
+@contextmanager
+def holding(conn: Connection, tables: list[str]) -> Iterator[Held]:
+    """Hold inserts into ``tables`` on ``conn`` until :meth:`Held.write` (or the block ends
+    with an error, when they are dropped)."""
+    held = Held(conn, tables)
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+def flush_pending(conn: Connection, sql: str) -> None:
+    """Before ``sql`` runs: write the held rows if it reads a table they belong to."""
+    held = _held.get()
+    if held is not None and held.rows and held.connection is conn and held.mentioned_in(sql):
+        held.write()
