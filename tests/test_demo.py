@@ -33,3 +33,32 @@ def test_demo_runs_and_reruns(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         assert spectrum.shape == (1001,)
     finally:
         conn.close()
+
+
+def test_the_cli_opens_the_demo_pipeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from djframe.cli import main
+
+    run_demo(tmp_path)
+    capsys.readouterr()
+    assert main(["status", str(tmp_path / "pipeline.py"), "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)[0]
+    features = next(t for t in state["tables"] if t["class"] == "Features")
+    assert features["rows"] == 63 and features["jobs"]["error"] == 1
+    assert (
+        main(
+            [
+                "diagram",
+                str(tmp_path / "pipeline.py"),
+                "--format",
+                "svg",
+                "-o",
+                str(tmp_path / "p.svg"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "p.svg").read_text().startswith("<svg")

@@ -205,6 +205,27 @@ def fill(tables: dict[str, type[dj.Table]]) -> None:
         recording.insert(new)
 
 
+PIPELINE_MODULE = '''"""The demo pipeline as a module the djframe command opens: djframe status pipeline.py"""
+
+from pathlib import Path
+
+import djframe as dj
+from djframe.demo import declare
+
+HERE = Path(__file__).resolve().parent
+schema = dj.Schema("demo", connection=dj.connect(f"duckdb:///{HERE / 'pipeline.duckdb'}"))
+globals().update(declare(schema))
+'''
+
+
+def write_pipeline_module(root: Path) -> Path:
+    """``pipeline.py`` next to the data, so that ``djframe status``/``diagram`` can open it."""
+    path = root / "pipeline.py"
+    if not path.exists():
+        path.write_text(PIPELINE_MODULE, encoding="utf-8")
+    return path
+
+
 def run_demo(folder: str | Path = "djframe-demo") -> None:
     """Build, compute and query the demo pipeline in ``folder`` (a DuckDB file and a store)."""
     started = time.perf_counter()
@@ -242,7 +263,10 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     print(
         f"\nData: {root / 'pipeline.duckdb'} (tables) and {root / 'djframe-store'} (arrays, Delta Lake)."
     )
+    module = write_pipeline_module(root)
     print(
         f"Done in {time.perf_counter() - started:.1f} s. Run it again: it continues where it stopped."
     )
+    print(f"From a shell: djframe status {module}")
+    print(f"              djframe diagram {module} --format svg -o pipeline.svg")
     conn.close()
