@@ -482,3 +482,8 @@ def test_stored_outputs_name_the_job_and_code_version(conn: dj.Connection, tmp_p
         assert np.array_equal((Waveform & {"n": 3}).fetch1("wave"), np.arange(3))
     finally:
         lab.drop(prompt=False)
+
+
+def test_unknown_populate_option_is_named(pipe: SimpleNamespace) -> None:
+    with pytest.raises(dj.JobError, match="reserve_job"):
+        pipe.Stat.populate(reserve_job=True)

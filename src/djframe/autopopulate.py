@@ -256,29 +256,36 @@ def has_method(table: Table, name: str) -> bool:
     return callable(getattr(type(table), name, None))
 
 
+@dataclass(frozen=True)
+class PopulateOptions:
+    """How a populate call runs (see :meth:`djframe.table.AutoPopulate.populate`)."""
+
+    reserve_jobs: bool = False
+    processes: int = 1
+    display_progress: bool | None = None
+    suppress_errors: bool = False
+    max_calls: int | None = None
+    batch_size: int | None = None
+    recompute_stale: bool = False
+    make_kwargs: dict[str, Any] | None = None
+    priority: int | None = None
+
+
 class Populator:
     """Runs make or make_batch over keys, one transaction each, and keeps the score."""
 
-    def __init__(
-        self,
-        table: Table,
-        *,
-        reserve_jobs: bool,
-        suppress_errors: bool,
-        batch_size: int | None,
-        make_kwargs: dict[str, Any] | None,
-        recompute: bool,
-        job_id: str | None = None,
-    ) -> None:
+    def __init__(self, table: Table, options: PopulateOptions, job_id: str | None = None) -> None:
         from djframe.jobs import Worker, jobs_of
         from djframe.provenance import code_version, provenance_of
 
         self.table = table
         self.conn = table.connection
-        self.reserve_jobs = reserve_jobs
-        self.suppress_errors = suppress_errors
-        self.make_kwargs = make_kwargs or {}
-        self.recompute = recompute
+        self.options = options
+        self.reserve_jobs = options.reserve_jobs
+        self.suppress_errors = options.suppress_errors
+        self.make_kwargs = options.make_kwargs or {}
+        self.recompute = options.recompute_stale
+        batch_size = options.batch_size
         self.batched = has_method(table, "make_batch")
         self.tripartite = has_method(table, "make_fetch")
         if not (self.batched or self.tripartite or has_method(table, "make")):
@@ -556,55 +563,37 @@ def as_tuple(value: Any) -> tuple[Any, ...]:
 
 
 # -- the public entry point ----------------------------------------------------------------------
-def populate(
-    table: Table,
-    *restrictions: Any,
-    reserve_jobs: bool = False,
-    processes: int = 1,
-    display_progress: bool | None = None,
-    suppress_errors: bool = False,
-    max_calls: int | None = None,
-    batch_size: int | None = None,
-    recompute_stale: bool = False,
-    make_kwargs: dict[str, Any] | None = None,
-    priority: int | None = None,
-) -> PopulateResult:
-    """See :meth:`djframe.table.Table.populate`."""
-    check_can_populate(table, processes)
-    if processes > 1:
+def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult:
+    """See :meth:`djframe.table.AutoPopulate.populate` for the options."""
+    settings = populate_options(options)
+    check_can_populate(table, settings.processes)
+    if settings.processes > 1:
         from djframe.workers import populate_in_processes
 
-        return populate_in_processes(
-            table,
-            restrictions,
-            processes=processes,
-            reserve_jobs=reserve_jobs,
-            display_progress=display_progress,
-            suppress_errors=suppress_errors,
-            max_calls=max_calls,
-            batch_size=batch_size,
-            recompute_stale=recompute_stale,
-            make_kwargs=make_kwargs,
-            priority=priority,
-        )
-    populator = Populator(
-        table,
-        reserve_jobs=reserve_jobs,
-        suppress_errors=suppress_errors,
-        batch_size=batch_size,
-        make_kwargs=make_kwargs,
-        recompute=recompute_stale,
-    )
-    keys, stale = plan_keys(table, restrictions, populator.version, recompute_stale, max_calls)
-    with progress_bar(table, len(keys), display_progress) as advance, terminating_on_sigterm():
-        if reserve_jobs:
-            queue(populator.jobs, keys, stale, priority)
+        return populate_in_processes(table, restrictions, settings)
+    populator = Populator(table, settings)
+    keys, stale = plan_keys(table, restrictions, populator.version, settings)
+    with (
+        progress_bar(table, len(keys), settings.display_progress) as advance,
+        terminating_on_sigterm(),
+    ):
+        if settings.reserve_jobs:
+            queue(populator.jobs, keys, stale, settings.priority)
             run_reserved(populator, keys, advance)
         else:
             for chunk in populator.chunks(keys):
                 populator.run(chunk)
                 advance(len(chunk))
     return populator.result()
+
+
+def populate_options(options: dict[str, Any]) -> PopulateOptions:
+    """The options of a populate call, or a JobError naming an unknown one."""
+    known = PopulateOptions.__dataclass_fields__
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise JobError(f"populate has no option(s) {unknown}; the options are {', '.join(known)}.")
+    return PopulateOptions(**options)
 
 
 def check_can_populate(table: Table, processes: int) -> None:
@@ -620,19 +609,16 @@ def check_can_populate(table: Table, processes: int) -> None:
 
 
 def plan_keys(
-    table: Table,
-    restrictions: Sequence[Any],
-    version: str,
-    recompute_stale: bool,
-    max_calls: int | None,
+    table: Table, restrictions: Sequence[Any], version: str, options: PopulateOptions
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The keys to compute (stale ones first), and the stale ones when recomputing."""
     missing = missing_keys(table, restrictions)
-    stale = stale_among(table, restrictions, version) if recompute_stale else None
+    stale = stale_among(table, restrictions, version) if options.recompute_stale else None
     keys = missing
     if stale is not None and not stale.is_empty():
         keys = pl.concat([stale.cast(dict(missing.schema)), missing])  # type: ignore[arg-type]
-    return (keys if max_calls is None else keys.head(max_calls)), stale
+    limit = options.max_calls
+    return (keys if limit is None else keys.head(limit)), stale
 
 
 def stale_among(table: Table, restrictions: Sequence[Any], version: str) -> pl.DataFrame:

@@ -35,7 +35,7 @@ import pyarrow as pa
 from djframe.errors import JobError
 
 if TYPE_CHECKING:
-    from djframe.autopopulate import PopulateResult
+    from djframe.autopopulate import PopulateOptions, PopulateResult
     from djframe.table import Table
 
 __all__ = ["populate_in_processes"]
@@ -48,11 +48,7 @@ class WorkerTask:
     module: str
     qualname: str
     keys: pa.Table
-    reserve_jobs: bool
-    suppress_errors: bool
-    batch_size: int | None
-    make_kwargs: dict[str, Any] | None
-    recompute: bool
+    options: PopulateOptions
     job_id: str
 
 
@@ -77,63 +73,33 @@ def importable_name(cls: type) -> tuple[str, str]:
 
 
 def populate_in_processes(
-    table: Table,
-    restrictions: Sequence[Any],
-    *,
-    processes: int,
-    reserve_jobs: bool,
-    display_progress: bool | None,
-    suppress_errors: bool,
-    max_calls: int | None,
-    batch_size: int | None,
-    recompute_stale: bool,
-    make_kwargs: dict[str, Any] | None,
-    priority: int | None,
+    table: Table, restrictions: Sequence[Any], options: PopulateOptions
 ) -> PopulateResult:
-    """Plan in this process, compute in ``processes`` workers, and gather their results."""
-    from djframe.autopopulate import (
-        PopulateResult,
-        Populator,
-        plan_keys,
-        progress_bar,
-        queue,
-    )
+    """Plan in this process, compute in ``options.processes`` workers, gather their results."""
+    from djframe.autopopulate import PopulateResult, Populator, plan_keys, progress_bar, queue
 
     module, qualname = importable_name(type(table))
     conn = table.connection
     duckdb_path = database_file(conn)
-    planner = Populator(
-        table,
-        reserve_jobs=reserve_jobs,
-        suppress_errors=suppress_errors,
-        batch_size=batch_size,
-        make_kwargs=make_kwargs,
-        recompute=recompute_stale,
-    )
-    keys, stale = plan_keys(table, restrictions, planner.version, recompute_stale, max_calls)
-    if reserve_jobs:
-        queue(planner.jobs, keys, stale, priority)
-    tasks = [
-        WorkerTask(
-            module=module,
-            qualname=qualname,
-            keys=(keys if reserve_jobs else keys.gather_every(processes, offset=i)).to_arrow(),
-            reserve_jobs=reserve_jobs,
-            suppress_errors=suppress_errors,
-            batch_size=batch_size,
-            make_kwargs=make_kwargs,
-            recompute=recompute_stale,
-            job_id=planner.job_id,
-        )
+    planner = Populator(table, options)
+    keys, stale = plan_keys(table, restrictions, planner.version, options)
+    if options.reserve_jobs:
+        queue(planner.jobs, keys, stale, options.priority)
+    processes = options.processes
+    shares = [
+        keys if options.reserve_jobs else keys.gather_every(processes, offset=i)
         for i in range(min(processes, max(len(keys), 1)))
     ]
+    tasks = [
+        WorkerTask(module, qualname, share.to_arrow(), options, planner.job_id) for share in shares
+    ]
     pool = WorkerPool(tasks, conn, duckdb_path)
-    with progress_bar(table, len(keys), display_progress) as advance:
+    with progress_bar(table, len(keys), options.display_progress) as advance:
         outcomes = pool.run(advance)
     success = sum(o.result["success_count"] for o in outcomes)
     errors = [e for o in outcomes for e in o.result["error_list"]]
     failure = next((o.failure for o in outcomes if o.failure is not None), None)
-    if failure is not None and not suppress_errors:
+    if failure is not None and not options.suppress_errors:
         raise failure
     return PopulateResult(success_count=success, error_list=errors)
 
@@ -254,19 +220,11 @@ def work(task: WorkerTask, report: Pipe) -> None:
     try:
         with terminating_on_sigterm():
             table = import_table(task.module, task.qualname)()
-            populator = Populator(
-                table,
-                reserve_jobs=task.reserve_jobs,
-                suppress_errors=task.suppress_errors,
-                batch_size=task.batch_size,
-                make_kwargs=task.make_kwargs,
-                recompute=task.recompute,
-                job_id=task.job_id,
-            )
+            populator = Populator(table, task.options, job_id=task.job_id)
             keys = pl.from_arrow(task.keys)
             assert isinstance(keys, pl.DataFrame)
             advance = lambda n: report.send(("progress", n))  # noqa: E731
-            if task.reserve_jobs:
+            if task.options.reserve_jobs:
                 run_reserved(populator, keys, advance)
             else:
                 for chunk in populator.chunks(keys):
