@@ -118,26 +118,32 @@ class JobTable(Table):
         return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
 
     def with_status(self, status: str) -> QueryExpression:
+        """The jobs in ``status`` (one of pending, reserved, success, error, ignore)."""
         return self & {"status": status}
 
     @property
     def pending(self) -> QueryExpression:
+        """Jobs waiting for a worker."""
         return self.with_status("pending")
 
     @property
     def reserved(self) -> QueryExpression:
+        """Jobs a worker is computing now (or was, if it died: see :meth:`refresh`)."""
         return self.with_status("reserved")
 
     @property
     def errors(self) -> QueryExpression:
+        """Failed jobs, with message and stack; ``.delete()`` them to have them retried."""
         return self.with_status("error")
 
     @property
     def ignored(self) -> QueryExpression:
+        """Jobs populate skips (see :meth:`ignore`)."""
         return self.with_status("ignore")
 
     @property
     def completed(self) -> QueryExpression:
+        """Jobs computed successfully (recorded when reserving)."""
         return self.with_status("success")
 
     def progress(self) -> dict[str, int]:
