@@ -119,3 +119,20 @@ def test_restricting_by_a_frame_streams_too(wide: type[dj.Table]) -> None:
     batches = list((wide & keys).to_arrow_batches(batch_size=500))
     assert len(batches) >= 5
     assert sum(b.num_rows for b in batches) == ROWS // 2
+
+
+def test_display_width_shortens_long_cells(schema: dj.Schema) -> None:
+    @schema
+    class Note(dj.Manual):
+        definition = """
+        note_id : int32
+        ---
+        text : varchar(200)
+        """
+
+    Note.insert1({"note_id": 1, "text": "x" * 100})
+    with dj.config.override(**{"display.width": 10}):
+        assert "x" * 11 not in repr(Note()) and "x" * 11 not in Note()._repr_html_()
+        assert "xxxxxxxxx…" in Note()._repr_html_()
+    with dj.config.override(**{"display.width": 120}):
+        assert "x" * 100 in Note()._repr_html_()

@@ -314,7 +314,8 @@ class ResultsMixin:
         except DjframeError as exc:
             return f"<{type(self).__name__}: cannot be shown: {exc}>"
         key = ", ".join(self.heading.primary_key)  # type: ignore[attr-defined]
-        with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True):
+        width = int(config["display.width"])
+        with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
             return f"{frame}\n{count} rows; primary key: ({key})"
 
     def _repr_html_(self) -> str:
@@ -325,7 +326,7 @@ class ResultsMixin:
             for c in frame.columns
         )
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{html.escape(shortened(v))}</td>" for v in row) + "</tr>"
             for row in frame.iter_rows()
         )
         more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
@@ -333,6 +334,13 @@ class ResultsMixin:
             f"<div class='djframe'><table><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
             f"<p>{count} rows; primary key underlined</p></div>"
         )
+
+
+def shortened(value: Any) -> str:
+    """A cell as notebooks show it: at most ``display.width`` characters."""
+    text = str(value)
+    width = int(config["display.width"])
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class uploaded:
