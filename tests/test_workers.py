@@ -197,3 +197,13 @@ def test_processes_need_an_importable_table(schema: dj.Schema) -> None:
 def test_bad_process_count(counting: ModuleType) -> None:
     with pytest.raises(dj.JobError, match="positive"):
         counting.Square.populate(processes=0)
+
+
+def test_pipeline_populates_independent_tables_together(counting: ModuleType) -> None:
+    items(counting, 30, negative=(4,))
+    results = dj.populate(counting.schema, processes=2)
+    assert results["Square"]["success_count"] == 29 and results["Doubled"]["success_count"] == 29
+    assert [k for k, _ in results["Square"]["error_list"]] == [{"item": 4}]
+    assert len(counting.Square) == 29 and len(counting.Doubled) == 29
+    again = dj.populate(counting.schema, processes=2)
+    assert all(r["success_count"] == 0 for r in again.values())

@@ -733,28 +733,46 @@ def populate_pipeline(*targets: Any, **options: Any) -> dict[str, PopulateResult
     first, so that each table sees the rows its parents just got.
 
     Errors are recorded in each table's job queue and reported, not raised, unless
-    ``suppress_errors=False`` is passed. Other options go to each table's ``populate``;
-    ``processes=N`` runs each table's keys in N worker processes.
+    ``suppress_errors=False`` is passed. Other options go to each table's ``populate``.
+    With ``processes=N``, tables that do not depend on each other are populated at the same
+    time, sharing N worker processes; a table starts once every table it depends on is done.
 
     Examples
     --------
     >>> dj.populate(schema)  # doctest: +SKIP
     {'Features': {'success_count': 12, 'error_list': []}, 'Summary': {...}}
     """
-    from djframe.graph import topological
+    from djframe.workers import populate_together
 
     tables = auto_tables(targets)
-    if not tables:
-        return {}
-    conn = tables[0].connection
-    by_name = {t.full_name: t for t in tables}
-    conn.load_all_schemas()
     options.setdefault("suppress_errors", True)
+    settings = populate_options(options)
     results: dict[str, PopulateResult] = {}
-    for name in topological(conn.graph, by_name):
-        table = by_name[name]
-        results[type(table).__name__] = populate(table, **options)
+    for generation in generations(tables):
+        if settings.processes > 1 and len(generation) > 1:
+            for table in generation:
+                check_can_populate(table, settings.processes)
+            results |= populate_together(generation, settings)
+        else:
+            for table in generation:
+                results[type(table).__name__] = populate(table, **options)
     return results
+
+
+def generations(tables: list[Table]) -> list[list[Table]]:
+    """``tables`` in waves: each wave depends only on tables of earlier waves."""
+    import networkx as nx
+
+    if not tables:
+        return []
+    conn = tables[0].connection
+    conn.load_all_schemas()
+    by_name = {t.full_name: t for t in tables}
+    order = nx.DiGraph()
+    order.add_nodes_from(by_name)
+    for name in by_name:
+        order.add_edges_from((a, name) for a in nx.ancestors(conn.graph, name) if a in by_name)
+    return [[by_name[n] for n in sorted(wave)] for wave in nx.topological_generations(order)]
 
 
 def auto_tables(targets: Sequence[Any]) -> list[Table]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from djframe.autopopulate import PopulateOptions, PopulateResult
     from djframe.table import Table
 
-__all__ = ["populate_in_processes"]
+__all__ = ["populate_in_processes", "populate_together"]
 
 
 @dataclass(frozen=True)
@@ -76,26 +76,62 @@ def populate_in_processes(
     table: Table, restrictions: Sequence[Any], options: PopulateOptions
 ) -> PopulateResult:
     """Plan in this process, compute in ``options.processes`` workers, gather their results."""
-    from djframe.autopopulate import PopulateResult, Populator, plan_keys, progress_bar, queue
+    from djframe.autopopulate import progress_bar
+
+    tasks, total = plan_tasks(table, restrictions, options, options.processes)
+    pool = WorkerPool(tasks, table.connection, database_file(table.connection))
+    with progress_bar(table, total, options.display_progress) as advance:
+        outcomes = pool.run(advance)
+    return summarize(outcomes, options)
+
+
+def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict[str, Any]:
+    """Populate tables that do not depend on each other at the same time, sharing
+    ``options.processes`` worker processes between them; results by class name."""
+    from djframe.autopopulate import progress_bar
+
+    workers = max(1, options.processes // len(tables))
+    tasks: list[WorkerTask] = []
+    total = 0
+    for table in tables:
+        planned, count = plan_tasks(table, (), options, workers)
+        tasks += planned
+        total += count
+    conn = tables[0].connection
+    pool = WorkerPool(tasks, conn, database_file(conn))
+    with progress_bar(tables[0], total, options.display_progress) as advance:
+        outcomes = pool.run(advance)
+    return {
+        type(table).__name__: summarize(
+            [o for o in outcomes if o.task.qualname == type(table).__qualname__], options
+        )
+        for table in tables
+    }
+
+
+def plan_tasks(
+    table: Table, restrictions: Sequence[Any], options: PopulateOptions, workers: int
+) -> tuple[list[WorkerTask], int]:
+    """The keys of ``table`` to compute (queued when reserving), as tasks for ``workers``."""
+    from djframe.autopopulate import Populator, plan_keys, queue
 
     module, qualname = importable_name(type(table))
-    conn = table.connection
-    duckdb_path = database_file(conn)
     planner = Populator(table, options)
     keys, stale = plan_keys(table, restrictions, planner.version, options)
     if options.reserve_jobs:
         queue(planner.jobs, keys, stale, options.priority)
-    processes = options.processes
     shares = [
-        keys if options.reserve_jobs else keys.gather_every(processes, offset=i)
-        for i in range(min(processes, max(len(keys), 1)))
+        keys if options.reserve_jobs else keys.gather_every(workers, offset=i)
+        for i in range(min(workers, max(len(keys), 1)))
     ]
-    tasks = [
-        WorkerTask(module, qualname, share.to_arrow(), options, planner.job_id) for share in shares
-    ]
-    pool = WorkerPool(tasks, conn, duckdb_path)
-    with progress_bar(table, len(keys), options.display_progress) as advance:
-        outcomes = pool.run(advance)
+    tasks = [WorkerTask(module, qualname, s.to_arrow(), options, planner.job_id) for s in shares]
+    return tasks, len(keys)
+
+
+def summarize(outcomes: list[Outcome], options: PopulateOptions) -> PopulateResult:
+    """One result from the workers' outcomes; the first failure is raised unless suppressed."""
+    from djframe.autopopulate import PopulateResult
+
     success = sum(o.result["success_count"] for o in outcomes)
     errors = [e for o in outcomes for e in o.result["error_list"]]
     failure = next((o.failure for o in outcomes if o.failure is not None), None)
@@ -122,6 +158,7 @@ def database_file(conn: Any) -> str | None:
 
 @dataclass
 class Outcome:
+    task: WorkerTask
     result: dict[str, Any]
     failure: BaseException | None = None
 
@@ -144,27 +181,27 @@ class WorkerPool:
             try:
                 return self.gather(running, advance)
             except BaseException:
-                for process in running.values():
+                for process, _ in running.values():
                     process.terminate()  # SIGTERM: each worker rolls back and frees its jobs
-                for process in running.values():
+                for process, _ in running.values():
                     process.join(timeout=30)
                 raise
         finally:
             if server is not None:
                 server.close()
 
-    def start(self) -> dict[Pipe, Any]:
+    def start(self) -> dict[Pipe, tuple[Any, WorkerTask]]:
         context = multiprocessing.get_context("spawn")
-        running: dict[Pipe, Any] = {}
+        running: dict[Pipe, tuple[Any, WorkerTask]] = {}
         for task in self.tasks:
             here, there = context.Pipe(duplex=False)
             process = context.Process(target=work, args=(task, there), daemon=True)
             process.start()
             there.close()
-            running[here] = process
+            running[here] = (process, task)
         return running
 
-    def gather(self, running: dict[Pipe, Any], advance: Any) -> list[Outcome]:
+    def gather(self, running: dict[Pipe, tuple[Any, WorkerTask]], advance: Any) -> list[Outcome]:
         outcomes: list[Outcome] = []
         while running:
             for ready in wait(list(running)):
@@ -172,16 +209,17 @@ class WorkerPool:
                 try:
                     kind, payload = pipe.recv()
                 except (EOFError, OSError):
-                    process = running.pop(pipe)
+                    process, task = running.pop(pipe)
                     process.join()
-                    outcomes.append(died(process))
+                    outcomes.append(died(process, task))
                     continue
                 if kind == "progress":
                     advance(payload)
                 else:
-                    running.pop(pipe).join()
+                    process, task = running.pop(pipe)
+                    process.join()
                     result, failure = payload
-                    outcomes.append(Outcome(result, failure))
+                    outcomes.append(Outcome(task, result, failure))
         return outcomes
 
 
@@ -200,8 +238,9 @@ def worker_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def died(process: Any) -> Outcome:
+def died(process: Any, task: WorkerTask) -> Outcome:
     return Outcome(
+        task,
         {"success_count": 0, "error_list": []},
         JobError(
             f"A populate worker (pid {process.pid}) exited with code {process.exitcode} before "
