@@ -207,3 +207,17 @@ def test_pipeline_populates_independent_tables_together(counting: ModuleType) ->
     assert len(counting.Square) == 29 and len(counting.Doubled) == 29
     again = dj.populate(counting.schema, processes=2)
     assert all(r["success_count"] == 0 for r in again.values())
+
+
+def test_keys_flow_downstream_while_upstream_runs(
+    counting: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items(counting, 24, negative=(5,))
+    monkeypatch.setenv("DJFRAME_TEST_MAKE_PAUSE", "0.05")  # slow enough to overlap
+    results = dj.populate(counting.Square, counting.Total, processes=2)
+    assert results["Square"]["success_count"] == 23
+    assert results["Total"]["success_count"] == 23  # every square got its total
+    assert [k for k, _ in results["Total"]["error_list"]] == []
+    square_done = max(counting.Square.provenance()["start_time"])
+    total_first = min(counting.Total.provenance()["start_time"])
+    assert total_first < square_done  # Total started before Square had finished

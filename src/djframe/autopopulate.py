@@ -748,6 +748,11 @@ def populate_pipeline(*targets: Any, **options: Any) -> dict[str, PopulateResult
     options.setdefault("suppress_errors", True)
     settings = populate_options(options)
     results: dict[str, PopulateResult] = {}
+    if settings.processes > 1 and 1 < len(tables) <= settings.processes:
+        for table in tables:
+            check_can_populate(table, settings.processes)
+        ordered = [table for wave in generations(tables) for table in wave]
+        return populate_together(ordered, settings)
     for generation in generations(tables):
         if settings.processes > 1 and len(generation) > 1:
             for table in generation:

@@ -22,9 +22,10 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ import pyarrow as pa
 from djframe.errors import JobError
 
 if TYPE_CHECKING:
-    from djframe.autopopulate import PopulateOptions, PopulateResult
+    from djframe.autopopulate import PopulateOptions, PopulateResult, Populator
     from djframe.table import Table
 
 __all__ = ["populate_in_processes", "populate_together"]
@@ -50,6 +51,8 @@ class WorkerTask:
     keys: pa.Table
     options: PopulateOptions
     job_id: str
+    upstream: tuple[tuple[str, str], ...] = ()
+    """Auto-populated ancestors still running: keep taking keys as they produce rows."""
 
 
 def importable_name(cls: type) -> tuple[str, str]:
@@ -86,16 +89,22 @@ def populate_in_processes(
 
 
 def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict[str, Any]:
-    """Populate tables that do not depend on each other at the same time, sharing
-    ``options.processes`` worker processes between them; results by class name."""
+    """Populate ``tables`` (parents before children) at the same time, sharing
+    ``options.processes`` worker processes; results by class name.
+
+    A table's workers start at once and take keys as soon as its auto-populated ancestors
+    among ``tables`` have made the rows those keys need; they stop when the ancestors are done.
+    """
     from djframe.autopopulate import progress_bar
 
     workers = max(1, options.processes // len(tables))
+    following = replace(options, reserve_jobs=True)
     tasks: list[WorkerTask] = []
     total = 0
     for table in tables:
-        planned, count = plan_tasks(table, (), options, workers)
-        tasks += planned
+        upstream = tuple(importable_name(type(t)) for t in ancestors_among(table, tables))
+        planned, count = plan_tasks(table, (), following if upstream else options, workers)
+        tasks += [replace(task, upstream=upstream) for task in planned]
         total += count
     conn = tables[0].connection
     pool = WorkerPool(tasks, conn, database_file(conn))
@@ -107,6 +116,13 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
         )
         for table in tables
     }
+
+
+def ancestors_among(table: Table, tables: Sequence[Table]) -> list[Table]:
+    import networkx as nx
+
+    above = nx.ancestors(table.connection.graph, table.full_name)
+    return [t for t in tables if t.full_name in above]
 
 
 def plan_tasks(
@@ -263,7 +279,9 @@ def work(task: WorkerTask, report: Pipe) -> None:
             keys = pl.from_arrow(task.keys)
             assert isinstance(keys, pl.DataFrame)
             advance = lambda n: report.send(("progress", n))  # noqa: E731
-            if task.options.reserve_jobs:
+            if task.upstream:
+                follow(populator, [import_table(*u)() for u in task.upstream], advance)
+            elif task.options.reserve_jobs:
                 run_reserved(populator, keys, advance)
             else:
                 for chunk in populator.chunks(keys):
@@ -276,6 +294,36 @@ def work(task: WorkerTask, report: Pipe) -> None:
         report.send(("done", (result, picklable(exc))))
     finally:
         report.close()
+
+
+def follow(populator: Populator, upstream: list[Table], advance: Any) -> None:
+    """Compute keys as the upstream tables produce them, until they are all done.
+
+    Keys go through the job queue, so several workers of one table share them.
+    """
+    from djframe.autopopulate import missing_keys, queue, run_reserved
+
+    while True:
+        finished = all(upstream_done(table) for table in upstream)
+        keys = missing_keys(populator.table, ())
+        if not keys.is_empty():
+            queue(populator.jobs, keys, None, populator.options.priority)
+            run_reserved(populator, keys, advance)
+        elif finished:
+            return
+        else:
+            time.sleep(FOLLOW_PAUSE)
+
+
+FOLLOW_PAUSE = 0.2
+"""Seconds a following worker waits for upstream rows before it looks again."""
+
+
+def upstream_done(table: Table) -> bool:
+    """No key of ``table`` is left to compute and none is being computed."""
+    from djframe.autopopulate import missing_keys
+
+    return missing_keys(table, ()).is_empty() and len(table.jobs.reserved) == 0  # type: ignore[attr-defined]
 
 
 def import_table(module: str, qualname: str) -> type[Table]:

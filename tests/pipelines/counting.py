@@ -82,3 +82,16 @@ class Doubled(dj.Computed):
         if (values["value"] < 0).any():
             raise ValueError("negative value in batch")
         return values.select("item", doubled=pl.col("value") * 2)
+
+
+@schema
+class Total(dj.Computed):
+    definition = """
+    -> Square
+    ---
+    total : float64
+    """
+
+    def make(self, key: dict) -> None:
+        square = (Square & key).fetch1("square")
+        self.insert1({**key, "total": square + 1})
