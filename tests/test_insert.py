@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 import djframe as dj
+from djframe.insert import castless, prepare
 
 
 @pytest.fixture
@@ -532,3 +533,122 @@ def test_renamed_foreign_key_missing_parent(schema: dj.Schema) -> None:
     with pytest.raises(dj.MissingParentError, match="Person"):
         Friendship.insert([{"person": 2, "friend": 1}, {"person": 2, "friend": 3}])
     assert len(Friendship) == 1
+
+
+# -- bulk rows that need no cast: straight into the table ------------------------------------
+BULK = 200  # above the few rows written as literal VALUES
+
+
+def bulk_subjects(ids: list[int]) -> pl.DataFrame:
+    """Rows of Subject already of its column types (as Polars gives them)."""
+    return pl.DataFrame(
+        {
+            "subject_id": pl.Series(ids, dtype=pl.Int32),
+            "born": [D1] * len(ids),
+            "sex": ["F"] * len(ids),
+            "weight": [float(i) for i in ids],
+        }
+    )
+
+
+@pytest.fixture
+def plain_types(schema: dj.Schema) -> type[dj.Table]:
+    @schema
+    class Plain(dj.Manual):
+        definition = """
+        i64 : int64
+        ---
+        i8 : int8
+        i16 : int16
+        i32 : int32
+        f32 : float32
+        f64 : float64
+        flag : bool
+        day : date
+        at : datetime
+        name : varchar(10)
+        code : char(2)
+        kind : enum('a', 'b')
+        raw : bytes
+        note = 'none' : varchar(10)
+        """
+
+    return Plain
+
+
+def test_bulk_insert_with_no_cast(plain_types: type[dj.Table]) -> None:
+    n = BULK
+    at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456)
+    frame = pl.DataFrame(
+        {
+            "i64": pl.Series(range(n), dtype=pl.Int64),
+            "i8": pl.Series([i % 100 - 50 for i in range(n)], dtype=pl.Int8),
+            "i16": pl.Series(range(n), dtype=pl.Int16),
+            "i32": pl.Series(range(n), dtype=pl.Int32),
+            "f32": pl.Series([0.5] * n, dtype=pl.Float32),
+            "f64": [i / 4 for i in range(n)],
+            "flag": [i % 2 == 0 for i in range(n)],
+            "day": [D2] * n,
+            "at": [at] * n,
+            "name": [f"n{i}" for i in range(n)],
+            "code": ["ab"] * n,
+            "kind": ["a", "b"] * (n // 2),
+            "raw": [bytes([i % 256]) for i in range(n)],
+        }
+    )
+    info = plain_types().info
+    assert castless(prepare(frame, info), info)
+    plain_types.insert(frame)
+    got = plain_types.to_polars().sort("i64")
+    assert got.height == n
+    assert got.drop("note").equals(frame)
+    assert set(got["note"]) == {"none"}  # the column was left to its default
+
+
+def test_castless_only_for_rows_of_the_table_types(lab: SimpleNamespace) -> None:
+    info = lab.Subject().info
+    frame = bulk_subjects(list(range(BULK)))
+    assert castless(prepare(frame, info), info)
+    # A null that stands for a default is filled by the cast path.
+    defaulted = frame.with_columns(sex=pl.lit(None, dtype=pl.String))
+    assert not castless(prepare(defaulted, info), info)
+    lab.Subject.insert(defaulted)
+    assert set(lab.Subject.to_polars()["sex"]) == {"U"}
+
+
+def test_bulk_duplicate_within_rows_caught_by_the_key(seeded: SimpleNamespace) -> None:
+    ids = list(range(10, 10 + BULK))
+    ids[-1] = 150
+    with pytest.raises(dj.DuplicateError) as info:
+        seeded.Subject.insert(bulk_subjects(ids))
+    message = str(info.value)
+    assert "repeat the primary key {'subject_id': 150}" in message
+    assert "Nothing was inserted" in message
+    assert_nothing_written(seeded)
+
+
+def test_bulk_duplicate_of_existing_row_names_the_key(seeded: SimpleNamespace) -> None:
+    ids = [*range(10, 10 + BULK), 1]
+    with pytest.raises(dj.DuplicateError) as info:
+        seeded.Subject.insert(bulk_subjects(ids))
+    message = str(info.value)
+    assert "subject_id" in message and "1" in message
+    assert "Nothing was inserted" in message and "skip_duplicates=True" in message
+    assert "CONTEXT" not in message  # the position in a COPY is no help
+    assert_nothing_written(seeded)
+    assert seeded.Subject.fetch1("born") == D1
+
+
+def test_bulk_missing_parent_writes_nothing(seeded: SimpleNamespace) -> None:
+    sessions = pl.DataFrame(
+        {
+            "subject_id": pl.Series([1] * BULK + [42], dtype=pl.Int32),
+            "session": pl.Series([*range(BULK), 0], dtype=pl.Int16),
+        }
+    )
+    with pytest.raises(dj.MissingParentError, match="Subject") as info:
+        seeded.Session.insert(sessions)
+    assert "42" in str(info.value) and "Insert the parent first" in str(info.value)
+    assert len(seeded.Session) == 0
+    seeded.Session.insert(sessions.head(BULK))
+    assert len(seeded.Session) == BULK

@@ -3,9 +3,12 @@ bulk statement.
 
 Input is normalized to Arrow (Polars and Arrow with no copy, pandas, dicts, CSV typed by the
 heading), checked column by column with Arrow compute (unknown and missing attributes, nulls,
-lengths, enum values, duplicate keys, missing parents), and written with a single
-``INSERT ... SELECT`` from a registered view (DuckDB) or a COPY-filled temporary table
-(PostgreSQL). Every check runs before anything is written, inside one transaction.
+lengths, enum values, missing parents), and written with a single ``INSERT ... SELECT`` from
+a registered view (DuckDB) or a COPY-filled temporary table (PostgreSQL), inside one
+transaction. Rows that already have the table's column types, with no conflict option and
+no null to replace by a default, go in as they are: a plain ``INSERT ... SELECT`` on DuckDB,
+one COPY straight into the table on PostgreSQL. Duplicate keys are then the primary key's to
+catch; the error names the key either way, and nothing is written.
 """
 
 from __future__ import annotations
@@ -243,43 +246,111 @@ def check_json(column: pa.ChunkedArray, table: str, name: str) -> None:
             ) from None
 
 
+def repeated_key(data: pa.Table, info: TableInfo) -> dict[str, Any] | None:
+    """A primary key that two or more of the rows share, or None."""
+    key = info.heading.primary_key
+    if not key or data.num_rows < 2:
+        return None
+    counts = data.group_by(key).aggregate([([], "count_all")])
+    if counts.num_rows == data.num_rows:
+        return None
+    repeats = counts.filter(pc.greater(counts["count_all"], 1))
+    first: dict[str, Any] = repeats.slice(0, 1).select(key).to_pylist()[0]
+    return first
+
+
 def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -> pa.Table:
+    """Refuse rows that repeat a primary key (``"error"``), or keep the first (``"skip"``) or
+    the last (``"replace"``) of each."""
+    if on_conflict == "error":
+        repeat = repeated_key(data, info)
+        if repeat is not None:
+            raise DuplicateError(
+                f"The rows given for {info.class_name} repeat the primary key {repeat}."
+            )
+        return data
     key = info.heading.primary_key
     if not key or data.num_rows < 2:
         return data
-    counts = data.group_by(key).aggregate([([], "count_all")])
-    if counts.num_rows == data.num_rows:
-        return data
-    if on_conflict == "error":
-        first = (
-            counts.filter(pc.greater(counts["count_all"], 1)).slice(0, 1).select(key).to_pylist()[0]
-        )
-        raise DuplicateError(
-            f"The rows given for {info.class_name} repeat the primary key {first}."
-        )
     indices = pa.table({"_i": pa.array(range(data.num_rows))})
     numbered = pa.table([*data.columns, indices["_i"]], names=[*data.column_names, "_i"])
     how = "min" if on_conflict == "skip" else "max"
     keep = numbered.group_by(key).aggregate([("_i", how)]).column(f"_i_{how}")
+    if len(keep) == data.num_rows:
+        return data
     return data.take(pc.sort_indices(keep))
+
+
+def duplicate_message(info: TableInfo, data: pa.Table, engine: str) -> str:
+    """The message of a duplicate key the engine refused: a key repeated among the rows is
+    named as such (the engine may name it without its attributes), else the engine's words."""
+    repeat = repeated_key(data, info)
+    if repeat is not None:
+        return (
+            f"The rows given for {info.class_name} repeat the primary key {repeat}. Nothing was "
+            "inserted. Pass skip_duplicates=True to keep the first of each, or replace=True to "
+            "keep the last."
+        )
+    return (
+        f"{engine}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
+        "rows, or replace=True to overwrite them."
+    )
+
+
+PLAIN_TYPES = frozenset(
+    {"int8", "int16", "int32", "int64", "float32", "float64", "bool", "date", "datetime"}
+    | {"char", "varchar", "enum", "bytes"}
+)
+"""Core types whose Arrow values every engine stores as they are: no cast is needed
+(uuid, json and decimal are converted by the engine)."""
+
+
+def fills_default(attr: Attribute) -> bool:
+    """Whether a null given for ``attr`` stands for its default (replaced on insert)."""
+    return attr.default is not None and not attr.nullable
+
+
+def castless(data: pa.Table, info: TableInfo) -> bool:
+    """Whether the rows can go into the table as they are: every column already of its
+    attribute's Arrow type, of a type the engine takes with no cast, with no null to fill."""
+    for name in data.column_names:
+        attr, column = info.heading[name], data.column(name)
+        assert attr.type is not None
+        if attr.type.name not in PLAIN_TYPES or column.type != attr.type.arrow:
+            return False
+        if fills_default(attr) and column.null_count:
+            return False
+    return True
 
 
 def value_sql(attr: Attribute, column: str, dialect: str, where: str) -> str:
     """The SELECT term that reads a staged column into the target column type."""
     assert attr.type is not None
     term = f"CAST({column} AS {attr.type.sql(dialect)})"
-    if attr.default is not None and not attr.nullable:
+    if fills_default(attr):
         default = default_sql(attr, where).removeprefix("DEFAULT ")
         term = f"COALESCE({term}, {default})"
     return term
 
 
 def insert_sql(
-    info: TableInfo, names: list[str], source: str, dialect: str, on_conflict: OnConflict
+    info: TableInfo,
+    names: list[str],
+    source: str,
+    dialect: str,
+    on_conflict: OnConflict,
+    *,
+    cast: bool = True,
 ) -> str:
+    """``INSERT ... SELECT`` from ``source``; ``cast=False`` when the columns already have
+    the table's types (see :func:`castless`)."""
     where = f"In {info.class_name}"
     columns = ", ".join(quote(n) for n in names)
-    values = ", ".join(value_sql(info.heading[n], quote(n), dialect, where) for n in names)
+    values = (
+        ", ".join(value_sql(info.heading[n], quote(n), dialect, where) for n in names)
+        if cast
+        else columns
+    )
     sql = f"INSERT INTO {info.sql_name} ({columns}) SELECT {values} FROM {source} AS s"
     key = ", ".join(quote(k) for k in info.heading.primary_key) or quote("_singleton")
     if on_conflict == "skip":
@@ -378,6 +449,8 @@ def prepare(
     ]
     data = pa.table(columns, names=data.column_names)
     check_values(data, info)
+    if on_conflict == "error":
+        return data  # the primary key refuses repeats (see duplicate_message)
     return check_duplicates(data, info, on_conflict)
 
 
@@ -399,28 +472,47 @@ def insert_rows(
     held = current(conn, info)
     if held is not None:
         if not objects:
+            if on_conflict == "error":
+                check_duplicates(data, info, on_conflict)  # refused now, not when written
             held.add(info, data, on_conflict)  # written with the rest of its make's group
             return
         held.direct += 1
-    names = data.column_names
-    action = f"inserting into {info.class_name}"
     try:
-        with conn.transaction, staged(conn, info, data, inline=not objects) as source:
-            if not conn.backend.enforces_foreign_keys:
-                check_parents(conn, info, source, names, data)
-            conn.execute(
-                insert_sql(info, names, source, conn.backend.dialect, on_conflict), action=action
-            )
-            if objects:
-                kept = kept_objects(conn, info, source, names) if on_conflict == "skip" else None
-                objects.write(conn, data, kept)
+        with conn.transaction:
+            write_rows(conn, info, data, on_conflict, objects)
     except DuplicateError as exc:
-        raise DuplicateError(
-            f"{exc}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
-            "rows, or replace=True to overwrite them."
-        ) from exc
+        raise DuplicateError(duplicate_message(info, data, str(exc))) from exc
     except MissingParentError as exc:
         raise MissingParentError(explain_missing_parent(conn, info, str(exc))) from exc
+
+
+def write_rows(
+    conn: Connection,
+    info: TableInfo,
+    data: pa.Table,
+    on_conflict: OnConflict,
+    objects: PendingObjects | None,
+) -> None:
+    """The statements of :func:`insert_rows`, inside its transaction."""
+    names = data.column_names
+    action = f"inserting into {info.class_name}"
+    cast = on_conflict != "error" or not castless(data, info)
+    append = getattr(conn.backend, "append_arrow", None)
+    if append is not None and not cast and data.num_rows > INLINE_ROWS:
+        # The engine checks keys and parents itself: one bulk load, nothing staged.
+        with conn.translated(action):
+            append(info.schema, info.name, data)
+        if objects:
+            objects.write(conn, data, None)
+        return
+    with staged(conn, info, data, inline=not objects) as source:
+        if not conn.backend.enforces_foreign_keys:
+            check_parents(conn, info, source, names, data)
+        sql = insert_sql(info, names, source, conn.backend.dialect, on_conflict, cast=cast)
+        conn.execute(sql, action=action)
+        if objects:
+            kept = kept_objects(conn, info, source, names) if on_conflict == "skip" else None
+            objects.write(conn, data, kept)
 
 
 @contextmanager

@@ -32,6 +32,7 @@ def server_message(exc: Exception) -> str:
     text = str(exc)
     match = _SERVER_MESSAGE.search(text)
     message = match.group("msg") if match else text
+    message = message.split("CONTEXT:", 1)[0]  # where in a COPY: a line number, not news
     return " ".join(line.strip() for line in message.splitlines() if line.strip()).rstrip(". ")
 
 
@@ -127,6 +128,15 @@ class PostgresBackend:
 
     def unregister(self, name: str) -> None:
         self.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
+
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        """Append ``data`` to ``schema.table`` with one binary COPY, in the open transaction.
+
+        Its columns (any subset, any order) must already have the Arrow types of the
+        table's columns; constraints are checked by the server as for any insert.
+        """
+        self._streams.drain()
+        self.cursor.adbc_ingest(table, data, mode="append", db_schema_name=schema)
 
     def close(self) -> None:
         self._finalizer()
