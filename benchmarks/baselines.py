@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlparse
+
+import polars as pl
 
 import djframe as dj
 from benchmarks.data import class_name
@@ -29,6 +31,7 @@ __all__ = [
     "load_datajoint",
     "quote_table",
     "raw_connection",
+    "raw_fetch",
 ]
 
 
@@ -118,3 +121,16 @@ def raw_connection(conn: dj.Connection, url: str) -> Iterator[Any]:
         yield raw
     finally:
         raw.close()
+
+
+def raw_fetch(raw: Any, sql: str) -> Callable[[], pl.DataFrame]:
+    """A function that runs ``sql`` into Polars through the raw engine (DuckDB or ADBC)."""
+    if hasattr(raw, "sql"):  # DuckDB
+        return lambda: raw.sql(sql).pl()
+
+    def adbc() -> pl.DataFrame:
+        with raw.cursor() as cursor:
+            cursor.execute(sql)
+            return pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
+
+    return adbc

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
 import djframe as dj
 from benchmarks.baselines import (
     declare_datajoint,
@@ -18,6 +16,7 @@ from benchmarks.baselines import (
     drop_djframe_schema,
     quote_table,
     raw_connection,
+    raw_fetch,
 )
 from benchmarks.data import WIDE, wide_frame
 from benchmarks.harness import Context, Result, measure, result_rows
@@ -65,19 +64,6 @@ def fetch_results(
 
 def raw_name(backend: str) -> str:
     return "DuckDB .pl()" if backend == "duckdb" else "ADBC fetch_arrow_table + pl.from_arrow"
-
-
-def raw_fetch(raw: Any, sql: str) -> Any:
-    """A function that fetches ``sql`` into Polars through the raw engine."""
-    if hasattr(raw, "sql"):  # DuckDB
-        return lambda: raw.sql(sql).pl()
-
-    def adbc() -> pl.DataFrame:
-        with raw.cursor() as cursor:
-            cursor.execute(sql)
-            return pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
-
-    return adbc
 
 
 def settle(conn: dj.Connection, schema: str) -> None:

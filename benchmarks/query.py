@@ -23,6 +23,7 @@ from benchmarks.baselines import (
     drop_djframe_schema,
     quote_table,
     raw_connection,
+    raw_fetch,
 )
 from benchmarks.data import UNIVERSITY, UNIVERSITY_ORDER, university
 from benchmarks.harness import Context, Result, measure, result_rows
@@ -141,19 +142,7 @@ def sql_queries(raw: Any) -> Queries:
     antijoin = f"""
         SELECT * FROM "{s}".student AS s WHERE NOT EXISTS (
             SELECT 1 FROM "{s}".grade AS g WHERE g.student_id = s.student_id AND g.grade = 'F')"""
-    return {"gpa": raw_sql(raw, gpa), "antijoin": raw_sql(raw, antijoin)}
-
-
-def raw_sql(raw: Any, sql: str) -> Callable[[], pl.DataFrame]:
-    if hasattr(raw, "sql"):  # DuckDB
-        return lambda: raw.sql(sql).pl()
-
-    def adbc() -> pl.DataFrame:
-        with raw.cursor() as cursor:
-            cursor.execute(sql)
-            return pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
-
-    return adbc
+    return {"gpa": raw_fetch(raw, gpa), "antijoin": raw_fetch(raw, antijoin)}
 
 
 def ibis_connection(backend: str, raw: Any, url: str) -> Any:
