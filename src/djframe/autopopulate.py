@@ -749,14 +749,10 @@ def populate_pipeline(*targets: Any, **options: Any) -> dict[str, PopulateResult
     settings = populate_options(options)
     results: dict[str, PopulateResult] = {}
     if settings.processes > 1 and 1 < len(tables) <= settings.processes:
-        for table in tables:
-            check_can_populate(table, settings.processes)
         ordered = [table for wave in generations(tables) for table in wave]
         return populate_together(ordered, settings)
     for generation in generations(tables):
         if settings.processes > 1 and len(generation) > 1:
-            for table in generation:
-                check_can_populate(table, settings.processes)
             results |= populate_together(generation, settings)
         else:
             for table in generation:

@@ -95,8 +95,10 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
     A table's workers start at once and take keys as soon as its auto-populated ancestors
     among ``tables`` have made the rows those keys need; they stop when the ancestors are done.
     """
-    from djframe.autopopulate import progress_bar
+    from djframe.autopopulate import check_can_populate, progress_bar
 
+    for table in tables:
+        check_can_populate(table, options.processes)
     workers = max(1, options.processes // len(tables))
     following = replace(options, reserve_jobs=True)
     tasks: list[WorkerTask] = []
