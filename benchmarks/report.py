@@ -60,7 +60,9 @@ def plot(results: Sequence[Result], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    compared = [r for r in results if r.speedup is not None and r.benchmark != "scaling"]
+    compared = [
+        r for r in results if r.speedup is not None and not r.benchmark.startswith("scaling")
+    ]
     scaling = [r for r in results if r.benchmark == "scaling"]
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(14, max(4, 0.32 * len(compared) + 1.5)), width_ratios=(3, 2)
@@ -116,7 +118,10 @@ minutes); `-- --only fetch insert` runs some benchmarks and keeps the others' fi
 | query-gpa | university: each student's credit-weighted GPA (`aggr`, left join); size = enrollments |
 | query-antijoin | university: the students who never got an F (antijoin restriction) |
 | compile | building a 10-operator query and compiling it to SQL (size = operators) |
+| populate | 5,000 keys, a trivial make (one row from the parent): `make` per key and `make_batch`, each with and without `reserve_jobs` |
+| objects | 500 float32 arrays of 1 MiB written to and read from the object store |
 | scaling | fetch at three sizes a decade apart |
+| scaling-populate | `populate` (make per key, make_batch) at three sizes a decade apart, against a straight line through the smallest |
 
 ## Environment
 

@@ -185,6 +185,31 @@ def test_make_batch_in_small_batches(pipe: SimpleNamespace) -> None:
     assert pipe.calls == [2, 1, 1]
 
 
+def test_quick_batches_grow_unless_batch_size_is_given(pipe: SimpleNamespace) -> None:
+    from djframe.autopopulate import (
+        BATCH_GROWTH,
+        BATCH_GROWTH_LIMIT,
+        PopulateOptions,
+        Populator,
+    )
+
+    with dj.config.override(populate__batch_size=2):
+        growing = Populator(pipe.Batch(), PopulateOptions())
+        fixed = Populator(pipe.Batch(), PopulateOptions(batch_size=2))
+    assert growing.batch_size == fixed.batch_size == 2
+    growing.adapt_batch(1, seconds=0.01)  # a last, short batch says nothing
+    assert growing.batch_size == 2
+    growing.adapt_batch(2, seconds=0.01)
+    assert growing.batch_size == 2 * BATCH_GROWTH
+    for _ in range(5):
+        growing.adapt_batch(growing.batch_size, seconds=0.01)
+    assert growing.batch_size == 2 * BATCH_GROWTH_LIMIT
+    growing.adapt_batch(growing.batch_size, seconds=5.0)
+    assert growing.batch_size == 2
+    fixed.adapt_batch(2, seconds=0.01)
+    assert fixed.batch_size == 2
+
+
 def test_make_batch_returning_foreign_keys_is_refused(
     pipe: SimpleNamespace, schema: dj.Schema
 ) -> None:

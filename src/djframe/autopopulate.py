@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -35,6 +36,7 @@ import pyarrow as pa
 from djframe.errors import ConflictError, DefinitionError, JobError, QueryError
 from djframe.keyset import key_relation
 from djframe.pending import Held, holding
+from djframe.readahead import reading_ahead
 from djframe.settings import config
 from djframe.table import direct_inserts_allowed
 
@@ -46,10 +48,13 @@ if TYPE_CHECKING:
     from djframe.table import Table
 
 CONFLICT_RETRIES = 5
-GROUP_KEYS = 64
+GROUP_KEYS = 256
 """At most this many makes share a transaction (see :meth:`Populator.run_grouped`)."""
 GROUP_SECONDS = 0.2
 """A group takes no more keys once its makes have run this long."""
+BATCH_GROWTH = 4
+BATCH_GROWTH_LIMIT = 16
+"""Quick make_batch calls get up to this many times ``populate.batch_size`` keys."""
 
 __all__ = [
     "PopulateResult",
@@ -126,6 +131,15 @@ class MakeScope:
 
     target: str
     keys: pl.DataFrame
+    key: dict[str, Any] | None = None
+    """The one key of a make, as make got it (saves converting ``keys`` again)."""
+
+    @cached_property
+    def values(self) -> frozenset[tuple[Any, ...]]:
+        """The keys as tuples of Python values (for a few keys)."""
+        if self.key is not None:
+            return frozenset({tuple(self.key[n] for n in self.keys.columns)})
+        return frozenset(self.keys.iter_rows())
 
 
 make_scope: ContextVar[MakeScope | None] = ContextVar("make_scope", default=None)
@@ -160,12 +174,27 @@ def within_scope_quickly(scope: MakeScope, data: pa.Table) -> bool:
         return False
     names = scope.keys.columns
     given = set(zip(*(data.column(n).to_pylist() for n in names), strict=True))
-    return given <= set(scope.keys.iter_rows())
+    return given <= scope.values
+
+
+def dicts_in_scope(table: Table, rows: Any) -> bool:
+    """Whether ``rows`` are a few dicts inserted by a running make into its table (or a
+    part) with keys it was given; False means: check them the usual way."""
+    scope = make_scope.get()
+    if scope is None or scope.target not in {table.full_name, table.info.master}:
+        return False
+    if not isinstance(rows, list) or len(rows) > QUICK_SCOPE or len(scope.keys) > QUICK_SCOPE:
+        return False
+    names = scope.keys.columns
+    try:
+        return all(tuple(row[n] for n in names) in scope.values for row in rows)
+    except (KeyError, TypeError):
+        return False  # not dicts with the key: the usual path explains
 
 
 @contextmanager
-def scoped(target: Table, keys: pl.DataFrame) -> Iterator[None]:
-    scope = make_scope.set(MakeScope(target.full_name, keys))
+def scoped(target: Table, keys: pl.DataFrame, key: dict[str, Any] | None = None) -> Iterator[None]:
+    scope = make_scope.set(MakeScope(target.full_name, keys, key))
     allowed = direct_inserts_allowed.set(True)
     try:
         yield
@@ -293,7 +322,9 @@ class Populator:
                 f"{type(table).__name__} has no make: define make(self, key), make_batch(self, "
                 "keys) or make_fetch/make_compute/make_insert."
             )
-        self.batch_size = batch_size or (int(config["populate.batch_size"]) if self.batched else 1)
+        self.base_batch = int(config["populate.batch_size"])
+        self.batch_size = batch_size or (self.base_batch if self.batched else 1)
+        self.batch_grows = self.batched and batch_size is None
         self.version = code_version(type(table), config["populate.code_version"])
         self.jobs = jobs_of(type(table))
         self.provenance: ProvenanceTable = provenance_of(type(table))  # type: ignore[assignment]
@@ -306,9 +337,23 @@ class Populator:
 
     # -- driving -----------------------------------------------------------------------------
     def chunks(self, keys: pl.DataFrame) -> Iterator[pl.DataFrame]:
-        size = self.batch_size if self.batched else GROUP_KEYS
-        for start in range(0, len(keys), size):
+        start = 0
+        while start < len(keys):
+            size = self.batch_size if self.batched else GROUP_KEYS
             yield keys.slice(start, size)
+            start += size
+
+    def adapt_batch(self, keys: int, seconds: float) -> None:
+        """With no batch_size given, quick batches of ``populate.batch_size`` keys grow (up to
+        :data:`BATCH_GROWTH_LIMIT` times), so trivial make_batch calls share a transaction;
+        a slow batch brings the size back."""
+        if not self.batch_grows or keys < self.batch_size:
+            return
+        if seconds < GROUP_SECONDS / 2:
+            limit = self.base_batch * BATCH_GROWTH_LIMIT
+            self.batch_size = min(self.batch_size * BATCH_GROWTH, limit)
+        elif seconds > GROUP_SECONDS * 5:
+            self.batch_size = self.base_batch
 
     @property
     def stopping(self) -> bool:
@@ -323,10 +368,12 @@ class Populator:
         from djframe.store import commit_context
 
         token = commit_context.set({"job_id": self.job_id, "code_version": self.version})
+        clock = time.perf_counter()
         try:
             self.dispatch(keys)
         finally:
             commit_context.reset(token)
+        self.adapt_batch(len(keys), time.perf_counter() - clock)
         if self.first_error is not None and not self.suppress_errors:
             error, self.first_error = self.first_error, None
             raise error
@@ -419,7 +466,11 @@ class Populator:
         clock = time.perf_counter()
         conn = self.conn
         count, made, errors = 0, [], []
-        with conn.transaction, holding(conn, self.scope_tables) as held:
+        with (
+            conn.transaction,
+            holding(conn, self.scope_tables) as held,
+            reading_ahead(conn, keys, self.table.heading, set(self.scope_tables)),
+        ):
             while count < len(keys) and (count == 0 or time.perf_counter() - clock < GROUP_SECONDS):
                 one = keys.slice(count, 1)
                 error = self.make_held(one, held, count)
@@ -443,9 +494,10 @@ class Populator:
         """Run make for one key of a group; returns its error if only its own held rows
         need dropping, and raises :class:`MakeFailed` if the group must roll back."""
         mark = held.mark()
+        key = one.row(0, named=True)
         try:
-            with scoped(self.table, one):
-                self.table.make(one.row(0, named=True), **self.make_kwargs)  # type: ignore[attr-defined]
+            with scoped(self.table, one, key):
+                self.table.make(dict(key), **self.make_kwargs)  # type: ignore[attr-defined]
         except Exception as exc:
             if held.written != mark[0]:
                 raise  # rows of earlier keys were written meanwhile: any key may be to blame
@@ -654,9 +706,11 @@ def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[in
     doubling while that is quick), so fast makes share transactions and slow ones do not hold
     keys that other workers could be computing.
     """
-    claim = populator.batch_size if populator.batched else 1
+    claim = 1
     with populator.conn.temporary(keys.to_arrow()) as wanted:
         while True:
+            if populator.batched:
+                claim = populator.batch_size
             claimed = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
             if claimed.is_empty():
                 break

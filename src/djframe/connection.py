@@ -19,6 +19,7 @@ import pyarrow as pa
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.errors import DjframeError, MissingTableError
+from djframe.readahead import forget_read_ahead
 from djframe.settings import config, redact
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class Connection:
 
     # -- SQL -----------------------------------------------------------------------------
     def execute(self, sql: str, *, action: str = "") -> None:
+        forget_read_ahead(self)  # a statement that changes data: rows read ahead may not hold
         with self.translated(action):
             self.backend.execute(sql)
 

@@ -38,6 +38,7 @@ from djframe.heading import Attribute, Heading
 from djframe.keyset import inlinable, values_relation
 from djframe.keyset import value_sql as literal_sql
 from djframe.pending import current
+from djframe.readahead import forget_read_ahead
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
@@ -477,6 +478,7 @@ def insert_rows(
             held.add(info, data, on_conflict)  # written with the rest of its make's group
             return
         held.direct += 1
+    forget_read_ahead(conn)
     try:
         with conn.transaction:
             write_rows(conn, info, data, on_conflict, objects)

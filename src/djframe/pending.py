@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.connection import Connection
 
-__all__ = ["Held", "flush_pending", "holding"]
+__all__ = ["Held", "flush_pending", "hold_dicts", "holding"]
+
+
+Chunk: TypeAlias = "pa.Table | list[dict[str, Any]]"
+"""Rows held by one insert: checked Arrow, or dicts checked when written."""
 
 
 @dataclass
@@ -41,9 +45,7 @@ class Held:
     tables: list[str]
     """Full names of the tables whose inserts are held (the target and its parts), parents
     first: the order they are written in."""
-    rows: dict[tuple[str, OnConflict], tuple[TableInfo, list[pa.Table]]] = field(
-        default_factory=dict
-    )
+    rows: dict[tuple[str, OnConflict], tuple[TableInfo, list[Chunk]]] = field(default_factory=dict)
     written: int = 0
     """How many times held rows went to the database (a make's rows cannot be dropped then)."""
     direct: int = 0
@@ -70,7 +72,8 @@ class Held:
     def accepts(self, conn: Connection, info: TableInfo) -> bool:
         return conn is self.connection and info.full_name in self.tables
 
-    def add(self, info: TableInfo, data: pa.Table, on_conflict: OnConflict) -> None:
+    def add(self, info: TableInfo, data: Chunk, on_conflict: OnConflict) -> None:
+        """Hold checked rows, or dicts to be checked when written (see :func:`hold_dicts`)."""
         slot = self.rows.setdefault((info.full_name, on_conflict), (info, []))
         slot[1].append(data)
 
@@ -87,13 +90,37 @@ class Held:
         try:
             order = sorted(rows, key=lambda slot: self.tables.index(slot[0]))
             for slot in order:
-                (_, on_conflict), (info, tables) = slot, rows[slot]
-                data = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-                if len(tables) > 1:  # as if inserted one at a time: repeats are refused or merged
-                    data = check_duplicates(data, info, on_conflict)
-                insert_rows(self.connection, info, data, on_conflict)
+                (_, on_conflict), (info, chunks) = slot, rows[slot]
+                for tables in same_columns(checked(chunks, info)):
+                    data = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+                    if len(tables) > 1:  # as if inserted one at a time: repeats are refused
+                        data = check_duplicates(data, info, on_conflict)
+                    insert_rows(self.connection, info, data, on_conflict)
         finally:
             _held.reset(token)
+
+
+def checked(chunks: list[Chunk], info: TableInfo) -> list[pa.Table]:
+    """The held chunks as checked Arrow tables: the dicts of all inserts that name the same
+    attributes are checked and converted together."""
+    from djframe.insert import prepare
+
+    tables = [chunk for chunk in chunks if isinstance(chunk, pa.Table)]
+    by_names: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for chunk in chunks:
+        if isinstance(chunk, list):
+            by_names.setdefault(frozenset(chunk[0]), []).extend(chunk)
+    return tables + [prepare(dicts, info) for dicts in by_names.values()]
+
+
+def same_columns(tables: list[pa.Table]) -> list[list[pa.Table]]:
+    """``tables`` grouped by their columns (each group goes in one statement)."""
+    groups: dict[tuple[str, ...], list[pa.Table]] = {}
+    for table in tables:
+        groups.setdefault(tuple(sorted(table.column_names)), []).append(
+            table.select(sorted(table.column_names))
+        )
+    return list(groups.values())
 
 
 _held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
@@ -109,6 +136,31 @@ def current(conn: Connection, info: TableInfo) -> Held | None:
         return held
     held.direct += 1
     return None
+
+
+def hold_dicts(conn: Connection, info: TableInfo, rows: Any) -> bool:
+    """Hold a make's rows given as dicts (``insert1(row)``) as they are; True if held.
+
+    Converting and checking one row costs far more than the make that gives it, so the
+    rows of a group's makes are converted and checked together when written: a row that
+    fails then fails its group, which runs again key by key and so finds the make that gave
+    it. Rows that name unknown or too few attributes, or go to a table with stored objects,
+    take the usual path (and its error at once).
+    """
+    held = _held.get()
+    if held is None or not held.accepts(conn, info) or not isinstance(rows, list) or not rows:
+        return False
+    heading = info.heading
+    first = rows[0]
+    if not isinstance(first, dict) or any(attr.codec for attr in heading):
+        return False
+    names = first.keys()
+    if not all(name in heading for name in names) or not names >= set(heading.primary_key):
+        return False
+    if not all(isinstance(row, dict) and row.keys() == names for row in rows):
+        return False
+    held.add(info, list(rows), "error")
+    return True
 
 
 @contextmanager

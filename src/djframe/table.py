@@ -232,6 +232,8 @@ class Table(QueryExpression, metaclass=TableMeta):
         if skip_duplicates and replace:
             raise DataError("insert takes skip_duplicates or replace, not both.")
         on_conflict: OnConflict = "skip" if skip_duplicates else "replace" if replace else "error"
+        if on_conflict == "error" and not ignore_extra_fields and self.held_quickly(rows):
+            return
         if isinstance(rows, QueryExpression):
             rows = rows.to_polars() if has_codecs(rows.heading) else rows.to_arrow()
         rows, objects = encode_rows(rows, self.info)
@@ -243,6 +245,13 @@ class Table(QueryExpression, metaclass=TableMeta):
 
             check_make_scope(self, data)
         insert_rows(self.connection, self.info, data, on_conflict, objects)
+
+    def held_quickly(self, rows: Any) -> bool:
+        """Within a make of a populate group: hold dict rows of given keys as they are."""
+        from djframe.autopopulate import dicts_in_scope
+        from djframe.pending import hold_dicts
+
+        return dicts_in_scope(self, rows) and hold_dicts(self.connection, self.info, rows)
 
     def insert1(self, row: Any, **options: Any) -> None:
         """Insert one row (a dict); ``options`` are those of :meth:`insert`."""
@@ -394,7 +403,7 @@ class AutoPopulate(Table):
         share the work), ``processes`` (worker processes), ``display_progress`` (a progress
         bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
         errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
-        make_batch call), ``recompute_stale`` (also recompute the rows :meth:`stale` lists),
+        make_batch call; by default ``populate.batch_size``, growing while batches are quick), ``recompute_stale`` (also recompute the rows :meth:`stale` lists),
         ``make_kwargs`` and ``priority``.
 
         Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
