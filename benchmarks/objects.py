@@ -1,10 +1,12 @@
 """Objects: 500 numpy arrays of 1 MB written and read back, through djframe's ``<npy@>``.
 
-djframe runs on a DuckDB file with a local store: one ``insert`` of the rows (one Delta
-commit), then one ``to_polars()`` that reads every array back decoded (one Delta scan).
-Baselines in the same run: plain ``np.save``/``np.load`` into loose files, and DataJoint
-2.3.5's ``<npy@main>`` on a local file store (PostgreSQL for its rows) when installed.
-Sizes are reported in arrays; ``write`` and ``read`` are separate benchmarks.
+djframe runs on a DuckDB file with a local store: one ``insert`` of the rows (a payload
+file per array, then one Delta commit of their index), then one ``to_polars()`` that reads
+every array back decoded (one scan of the index, then the files). Baselines in the same run:
+plain ``np.save``/``np.load`` into loose files, and DataJoint 2.3.5's ``<npy@main>`` on a
+local file store (PostgreSQL for its rows) when installed. Every read keeps all the arrays
+it loaded, as a fetch does. Sizes are reported in arrays; ``write`` and ``read`` are
+separate benchmarks.
 
 Run alone: ``python -m benchmarks.run --only objects``.
 """
@@ -78,8 +80,8 @@ def numpy_paths(folder: Folder, data: list[np.ndarray]) -> tuple[Callable[[], An
             np.save(folder.path / f"{i}.npy", array)
 
     def read() -> None:
-        for i in range(len(data)):
-            np.load(folder.path / f"{i}.npy")
+        loaded = [np.load(folder.path / f"{i}.npy") for i in range(len(data))]
+        assert len(loaded) == len(data)
 
     return folder.reset, write, read
 

@@ -1,5 +1,6 @@
-"""Store-typed attributes kept in Delta Lake: every codec on every backend and both store
-kinds (a local folder, S3 served by moto on the loopback), versions and time travel, garbage
+"""Store-typed attributes kept in Delta Lake: every codec on every backend, both store kinds
+(a local folder, S3 served by moto on the loopback) and both places a value's bytes can be
+(inline in the Delta index, or a payload file of its own), versions and time travel, garbage
 collection after deletes and after a killed writer, and concurrent writers."""
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import pytest
 import djframe as dj
 from djframe.codecs import Payload
 from djframe.codecs.builtin import ObjectRef
-from djframe.store import commit_context
+from djframe.store import commit_context, delta
 from djframe.store.delta import list_objects, new_object_ids, write_objects
+from djframe.store.files import payload_files
 
 _numbers = iter(range(10**6))
 
@@ -82,8 +84,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> dj.Store:
     return dj.Store(f"s3://djframe/run{os.getpid()}_{next(_numbers)}", options)
 
 
+@pytest.fixture(params=["inline", "files"])
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where values go: "inline" (the tests' small values stay in the index) or "files"
+    (every value, even an empty one, gets a payload file of its own)."""
+    if request.param == "files":
+        monkeypatch.setattr(delta, "INLINE_BYTES", -1)
+    return str(request.param)
+
+
 @pytest.fixture
-def oschema(conn: dj.Connection, store: dj.Store) -> Iterator[dj.Schema]:
+def oschema(conn: dj.Connection, store: dj.Store, layout: str) -> Iterator[dj.Schema]:
     name = f"store_{os.getpid()}_{next(_numbers)}"
     created = dj.Schema(name, connection=conn, store=store)
     yield created
@@ -107,8 +118,12 @@ def declare_results(schema: dj.Schema) -> type[dj.Manual]:
     return Result
 
 
+def stored_files(store: dj.Store, uri: str) -> list[str]:
+    return payload_files(store, uri).listing("_objects")
+
+
 def test_every_store_codec_round_trips(
-    oschema: dj.Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    oschema: dj.Schema, layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Result = declare_results(oschema)
     folder = tmp_path / "folder"
@@ -170,8 +185,12 @@ def test_every_store_codec_round_trips(
     # the objects are in one Delta table per djframe table, readable without djframe
     uri = oschema.store.table_uri(oschema.name, "result")
     objects = pl.read_delta(uri, storage_options=oschema.store.storage_options or None)
-    assert {"result_id", "_attribute", "_oid", "_payload"} <= set(objects.columns)
+    assert {"result_id", "_attribute", "_oid", "_size", "_path", "_payload"} <= set(objects.columns)
     assert objects.height == 8
+    in_files = objects.filter(pl.col("_path").is_not_null())
+    assert in_files.height == (8 if layout == "files" else 0)
+    assert in_files["_payload"].null_count() == in_files.height
+    assert sorted(in_files["_path"]) == stored_files(oschema.store, uri)
     assert Result.history().height == 1  # one insert call, one commit
 
 
@@ -227,7 +246,7 @@ def test_time_travel_after_replace_and_reinsert(oschema: dj.Schema) -> None:
         Result.as_of(9).to_polars()
 
 
-def test_gc_after_delete_then_vacuum(oschema: dj.Schema) -> None:
+def test_gc_after_delete_then_vacuum(oschema: dj.Schema, layout: str) -> None:
     Result = declare_results(oschema)
     Result.insert([{"result_id": i, "trace": np.full(4, i), "obj": b"x"} for i in range(5)])
     (Result & "result_id < 2").delete()
@@ -237,16 +256,77 @@ def test_gc_after_delete_then_vacuum(oschema: dj.Schema) -> None:
     assert report["unreferenced"].to_list() == [5] and report["removed"].to_list() == [0]
     report = oschema.gc(dry_run=False, min_age_seconds=0)
     assert report["removed"].to_list() == [5]
+    assert report["orphan_files"].to_list() == [0]  # earlier versions still name them
+    written = report["objects"][0] if layout == "files" else 0
     assert oschema.gc(min_age_seconds=0)["unreferenced"].to_list() == [0]
     assert len(Result.to_dicts()) == 3
     assert np.array_equal((Result & {"result_id": 4}).fetch1("trace"), np.zeros(1))
     # removed objects stay readable in earlier versions until vacuum
     assert len(Result.as_of(0).to_dicts()) == 5
+    uri = oschema.store.table_uri(oschema.name, "result")
+    assert len(stored_files(oschema.store, uri)) == written
     vacuumed = oschema.gc(dry_run=False, min_age_seconds=0, retention_hours=0)
     assert vacuumed["vacuumed_files"].to_list()[0] >= 1
+    assert vacuumed["orphan_files"].to_list() == [5 if layout == "files" else 0]
+    assert len(stored_files(oschema.store, uri)) == max(written - 5, 0)
     with pytest.raises((dj.StoreError, OSError)):
         Result.as_of(0).to_dicts()
     assert len(Result.to_dicts()) == 3
+
+
+def test_large_values_get_files_small_ones_stay_inline(
+    conn: dj.Connection, store: dj.Store
+) -> None:
+    name = f"sizes_{os.getpid()}_{next(_numbers)}"
+    schema = dj.Schema(name, connection=conn, store=store)
+    try:
+        Result = declare_results(schema)
+        big = np.random.default_rng(2).random((300, 100)).astype("float32")  # 120 kB
+        Result.insert(
+            [{"result_id": 1, "trace": big, "obj": b"small"}, {"result_id": 2, "trace": big[:2]}]
+        )
+        uri = store.table_uri(name, "result")
+        index = pl.read_delta(uri, storage_options=store.storage_options or None)
+        by_size = index.sort("_size")
+        assert by_size["_size"].to_list() == [5, big[:2].nbytes, big.nbytes]
+        assert by_size["_path"].is_null().to_list() == [True, True, False]
+        assert stored_files(store, uri) == [by_size["_path"][2]]
+        assert by_size["_path"][2] == f"_objects/{by_size['_oid'][2]}"
+        back = (Result & {"result_id": 1}).fetch1("trace")
+        assert back.dtype == np.float32 and np.array_equal(back, big)
+        lazy = (Result & {"result_id": 1}).fetch1("trace", lazy=True)
+        assert np.array_equal(lazy.load(), big)
+        assert np.array_equal(Result.as_of(0).to_dicts()[1]["trace"], big[:2])
+    finally:
+        schema.drop(prompt=False)
+
+
+def test_failed_index_commit_leaves_no_rows_and_no_files(oschema: dj.Schema) -> None:
+    from deltalake import write_deltalake
+
+    Result = declare_results(oschema)
+    uri = oschema.store.table_uri(oschema.name, "result")
+    # a Delta table of another shape where the index should go: the append is refused
+    write_deltalake(
+        uri, pa.table({"other": [1]}), storage_options=oschema.store.storage_options or None
+    )
+    with pytest.raises(dj.StoreError, match="object"):
+        Result.insert1({"result_id": 1, "trace": np.zeros(40_000)})
+    assert len(Result) == 0
+    assert stored_files(oschema.store, uri) == []
+
+
+def test_missing_payload_file_is_a_clear_error(oschema: dj.Schema, layout: str) -> None:
+    Result = declare_results(oschema)
+    Result.insert1({"result_id": 1, "trace": np.arange(5)})
+    uri = oschema.store.table_uri(oschema.name, "result")
+    files = payload_files(oschema.store, uri)
+    if layout == "inline":
+        assert files.listing("_objects") == []
+        return
+    files.delete(files.listing("_objects"))
+    with pytest.raises(dj.StoreError, match="missing"):
+        Result.fetch1("trace")
 
 
 def test_named_store_from_config(conn: dj.Connection, tmp_path: Path) -> None:
@@ -325,16 +405,36 @@ KILLED_WRITER = textwrap.dedent(
     conn = dj.connect(sys.argv[1])
     lab = dj.virtual_schema(sys.argv[2], connection=conn)
     with conn.transaction:
-        lab.Result.insert([{"result_id": i, "trace": np.full(8, i)} for i in range(3)])
+        lab.Result.insert([{"result_id": i, "trace": np.full(20_000, i)} for i in range(3)])
         print("objects written", flush=True)
         time.sleep(120)
     """
 )
 
+KILLED_BEFORE_COMMIT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import djframe as dj
+    from djframe.store import delta
 
-def test_gc_after_killed_writer(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+    def stuck(*args, **kwargs):
+        print("files written", flush=True)
+        time.sleep(120)
+
+    delta.commit_rows = stuck  # the process dies between its files and its index commit
+    conn = dj.connect(sys.argv[1])
+    lab = dj.virtual_schema(sys.argv[2], connection=conn)
+    lab.Result.insert([{"result_id": i, "trace": np.full(20_000, i)} for i in range(3)])
+    """
+)
+
+
+def killed_writer(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, code: str, signal_line: str
+) -> tuple[dj.Connection, dj.Schema, str]:
+    """Run ``code`` in a child that writes to a fresh schema; SIGKILL it once it prints
+    ``signal_line``. Returns a connection, the schema and its name."""
     url = (
         f"duckdb:///{tmp_path / 'k.duckdb'}"
         if backend == "duckdb"
@@ -349,22 +449,54 @@ def test_gc_after_killed_writer(
         conn.close()  # DuckDB lets one process open the file
     env = {**os.environ, "DJFRAME_STORE": str(root)}
     child = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, url, name], stdout=subprocess.PIPE, env=env, text=True
+        [sys.executable, "-c", code, url, name], stdout=subprocess.PIPE, env=env, text=True
     )
     try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "objects written"
+        assert child.stdout is not None and child.stdout.readline().strip() == signal_line
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(30)
     if backend == "duckdb":
         conn = dj.connect(url)
-    schema = dj.Schema(name, connection=conn, store=root)
+    return conn, dj.Schema(name, connection=conn, store=root), name
+
+
+def test_gc_after_killed_writer(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    conn, schema, name = killed_writer(backend, tmp_path, request, KILLED_WRITER, "objects written")
     try:
         lab = dj.virtual_schema(name, connection=conn)
         assert len(lab.Result) == 0
         report = schema.gc(dry_run=False, min_age_seconds=0)
         assert report["objects"].to_list() == [3] and report["removed"].to_list() == [3]
-        assert schema.gc(min_age_seconds=0)["objects"].to_list() == [0]
+        assert report["orphan_files"].to_list() == [0]  # the version that wrote them names them
+        report = schema.gc(dry_run=False, min_age_seconds=0, retention_hours=0)
+        assert report["objects"].to_list() == [0] and report["orphan_files"].to_list() == [3]
+        store = dj.Store(tmp_path / "store")
+        assert stored_files(store, store.table_uri(name, "result")) == []
+    finally:
+        schema.drop(prompt=False)
+        conn.close()
+
+
+def test_gc_after_writer_killed_before_its_index_commit(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    conn, schema, name = killed_writer(
+        backend, tmp_path, request, KILLED_BEFORE_COMMIT, "files written"
+    )
+    try:
+        store = dj.Store(tmp_path / "store")
+        uri = store.table_uri(name, "result")
+        assert len(stored_files(store, uri)) == 3
+        assert schema.gc().height == 0  # no index yet, and the files are too young
+        report = schema.gc(min_age_seconds=0)
+        assert report["objects"].to_list() == [None] and report["orphan_files"].to_list() == [3]
+        assert len(stored_files(store, uri)) == 3  # a dry run
+        assert schema.gc(dry_run=False, min_age_seconds=0)["orphan_files"].to_list() == [3]
+        assert stored_files(store, uri) == []
+        assert schema.gc(min_age_seconds=0).height == 0
     finally:
         schema.drop(prompt=False)
         conn.close()

@@ -1,4 +1,4 @@
-"""Delta Lake tables of objects: write a batch in one commit, read many objects in one scan.
+"""Delta Lake tables of objects: the versioned index of a table's stored values.
 
 Layout of the Delta table of a djframe table (one per store), readable with ``deltalake`` or
 ``polars.read_delta`` alone:
@@ -10,14 +10,21 @@ primary-key columns       the row the object belongs to
 ``_attribute``            the attribute it is the value of
 ``_oid``                  the object id, also kept in the SQL row (time-ordered uuid text)
 ``_meta``                 JSON: what the codec needs besides the bytes (dtype, shape, name)
-``_payload``              the bytes
+``_size``                 the size of the bytes
+``_path``                 where a large value's bytes are, relative to the table (else null)
+``_payload``              a small value's bytes (null when they are in ``_path``)
 ========================  ==================================================================
 
-Rows are only ever appended (blind appends never conflict between writers); a rewritten value
-gets a new ``_oid`` and the old row stays until :mod:`djframe.store.gc` removes it, so earlier
-versions remain readable (time travel). Payloads are written uncompressed, without
-dictionaries or statistics, in row groups of about 16 MB, and the object ids of one batch are
-consecutive, so the min/max statistics of ``_oid`` let a read of a few objects skip the rest.
+Values of up to :data:`INLINE_BYTES` are kept in ``_payload``; larger ones are written once,
+before the commit that indexes them, to their own immutable file ``_objects/{_oid}``
+(see :mod:`djframe.store.files`): writing loose files is as fast as ``np.save``, where pushing
+hundreds of megabytes through the Parquet writer is several times slower. Index rows are only
+ever appended (blind appends never conflict between writers); a rewritten value gets a new
+``_oid`` and the old row stays until :mod:`djframe.store.gc` removes it, so earlier versions
+remain readable (time travel). A payload file outlives its row's removal until no index file
+that a retained version can read names it. Inline payloads are written uncompressed, without
+dictionaries or statistics, and the object ids of one batch are consecutive, so the min/max
+statistics of ``_oid`` let a read of a few objects skip the rest.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import pyarrow as pa
 from djframe.codecs import Payload
 from djframe.errors import StoreError
 from djframe.store import Store, commit_context
+from djframe.store.files import Files, payload_files
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -55,9 +63,11 @@ __all__ = [
     "write_objects",
 ]
 
-SYSTEM_COLUMNS = ("_attribute", "_oid", "_meta", "_payload")
+SYSTEM_COLUMNS = ("_attribute", "_oid", "_meta", "_size", "_path", "_payload")
 ROW_GROUP_BYTES = 16 * 2**20
 RETRIES = 20
+INLINE_BYTES = 64 * 2**10
+"""Values of up to this many bytes are kept in the index; larger ones in files of their own."""
 T = TypeVar("T")
 
 _sequence_lock = threading.Lock()
@@ -125,7 +135,7 @@ def open_table(
         raise StoreError(f"Cannot open the object table {uri}: {exc}") from exc
     if version is not None:
         try:
-            table.load_as_version(version)
+            table.load_as_version(version_at(table, version))
         except Exception as exc:
             raise StoreError(
                 f"The object table {uri} has no version {version}: {exc}. See Table.history()."
@@ -133,11 +143,30 @@ def open_table(
     return table
 
 
-def payload_column(payloads: Sequence[Payload]) -> pa.ChunkedArray:
-    """The payloads as a large_binary column of one chunk each, viewing their bytes in place
-    (no copy: the Parquet writer reads them straight from the caller's arrays)."""
+def version_at(table: DeltaTable, when: int | dt.datetime) -> int:
+    """The version number of ``when``: the last commit at or before a time, by the commit
+    timestamps :func:`history` reports (deltalake would use the log files' modification
+    times, which an object store sets later than the commit's own timestamp). A naive
+    datetime is UTC, as in deltalake."""
+    if isinstance(when, int):
+        return when
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)
+    limit = moment.timestamp() * 1000
+    earlier = [c["version"] for c in table.history() if c["timestamp"] <= limit]
+    if not earlier:
+        raise StoreError(f"no version was committed at or before {when.isoformat()}")
+    return int(max(earlier))
+
+
+def payload_column(payloads: Sequence[Payload | None]) -> pa.ChunkedArray:
+    """Inline payloads as a large_binary column of one chunk each, viewing their bytes in
+    place (no copy: the Parquet writer reads them straight from the caller's arrays); None
+    (a value kept in a file) gives a null."""
     chunks = []
     for payload in payloads:
+        if payload is None:
+            chunks.append(pa.nulls(1, pa.large_binary()))
+            continue
         data = pa.py_buffer(payload.data)
         offsets = pa.py_buffer(np.array([0, data.size], dtype=np.int64))
         chunks.append(pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, data]))
@@ -153,20 +182,32 @@ def writer_properties(payload_bytes: int, rows: int) -> Any:
     return WriterProperties(
         compression="UNCOMPRESSED",
         max_row_group_size=group,
-        column_properties={"_payload": plain, "_meta": plain},
+        column_properties={"_payload": plain, "_meta": plain, "_path": plain},
     )
 
 
+def byte_size(payload: Payload) -> int:
+    return memoryview(payload.data).nbytes
+
+
 def object_rows(
-    keys: pa.Table, attributes: Sequence[str], oids: Sequence[str], payloads: Sequence[Payload]
+    keys: pa.Table,
+    attributes: Sequence[str],
+    oids: Sequence[str],
+    payloads: Sequence[Payload],
+    paths: Sequence[str | None],
 ) -> pa.Table:
+    """The index rows of objects; ``paths`` names the file of each value kept in one."""
     metas = [json.dumps(p.meta, separators=(",", ":")) for p in payloads]
+    inline = [None if path else p for p, path in zip(payloads, paths, strict=True)]
     columns = {
         **{name: keys.column(name) for name in keys.column_names},
         "_attribute": pa.array(attributes, pa.string()),
         "_oid": pa.array(oids, pa.string()),
         "_meta": pa.array(metas, pa.string()),
-        "_payload": payload_column(payloads),  # chunked differently: Arrow allows it
+        "_size": pa.array([byte_size(p) for p in payloads], pa.int64()),
+        "_path": pa.array(paths, pa.string()),
+        "_payload": payload_column(inline),  # chunked differently: Arrow allows it
     }
     return pa.table(columns)
 
@@ -180,13 +221,35 @@ def write_objects(
     oids: Sequence[str],
     payloads: Sequence[Payload],
 ) -> None:
-    """Append objects (one row each: its key, attribute, id, meta and bytes) in one commit."""
-    from deltalake import CommitProperties, write_deltalake
+    """Write objects: the files of large values, then their index rows in one commit.
+
+    If anything fails, nothing is committed and the files written are removed (best effort:
+    ``schema.gc()`` removes what a crash leaves).
+    """
+    from djframe.store.files import payload_path
 
     if not oids:
         return
-    data = object_rows(keys, attributes, oids, payloads)
-    stats_columns = ",".join([*keys.column_names, "_attribute", "_oid"])
+    paths = [
+        payload_path(oid) if byte_size(p) > INLINE_BYTES else None
+        for oid, p in zip(oids, payloads, strict=True)
+    ]
+    files = payload_files(store, uri)
+    written = [(path, p.data) for path, p in zip(paths, payloads, strict=True) if path]
+    files.write(written)
+    try:
+        commit_rows(store, uri, full_name, object_rows(keys, attributes, oids, payloads, paths))
+    except BaseException:
+        files.discard([path for path, _ in written])
+        raise
+
+
+def commit_rows(store: Store, uri: str, full_name: str, data: pa.Table) -> None:
+    """Append index rows in one Delta commit (retried when it conflicts)."""
+    from deltalake import CommitProperties, write_deltalake
+
+    key = [name for name in data.column_names if name not in SYSTEM_COLUMNS]
+    stats_columns = ",".join([*key, "_attribute", "_oid"])
     properties = writer_properties(data.column("_payload").nbytes, data.num_rows)
     commit = CommitProperties(
         custom_metadata=commit_metadata(full_name, "insert"), max_commit_retries=RETRIES
@@ -203,16 +266,22 @@ def write_objects(
             commit_properties=commit,
         )
 
-    retrying(append, f"writing {len(oids)} object(s) of {full_name} to {uri}")
+    retrying(append, f"writing {data.num_rows} object(s) of {full_name} to {uri}")
 
 
-def payloads_of(data: pa.Table, wanted: Sequence[str] | None = None) -> dict[str, Payload]:
-    """Object id -> Payload (of the ``wanted`` ids only), the bytes viewed in place (no copy)."""
+def payloads_of(
+    files: Files, data: pa.Table, wanted: Sequence[str] | None = None
+) -> dict[str, Payload]:
+    """Object id -> Payload (of the ``wanted`` ids only): inline bytes viewed in place (no
+    copy), the others read from their files (in parallel)."""
     keep = set(wanted) if wanted is not None else None
     out: dict[str, Payload] = {}
     metas: dict[str, dict[str, Any]] = {}
+    in_files: list[tuple[str, str, int]] = []
     oids = data.column("_oid").to_pylist()
     meta_texts = data.column("_meta").to_pylist()
+    paths = data.column("_path").to_pylist()
+    sizes = data.column("_size").to_pylist()
     position = 0
     for chunk in data.column("_payload").chunks:
         large = pa.types.is_large_binary(chunk.type)
@@ -220,15 +289,20 @@ def payloads_of(data: pa.Table, wanted: Sequence[str] | None = None) -> dict[str
         offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
         values = chunk.buffers()[2]
         for i in range(len(chunk)):
-            if keep is not None and oids[position] not in keep:
-                position += 1
-                continue
-            start, stop = int(offsets[i]), int(offsets[i + 1])
-            text = meta_texts[position]
-            meta = metas.get(text) or metas.setdefault(text, json.loads(text))
-            view = values.slice(start, stop - start) if values is not None else pa.py_buffer(b"")
-            out[oids[position]] = Payload(view, dict(meta))
+            oid, text = oids[position], meta_texts[position]
+            if keep is None or oid in keep:
+                meta = metas.get(text) or metas.setdefault(text, json.loads(text))
+                if paths[position] is not None:
+                    in_files.append((oid, paths[position], sizes[position]))
+                    out[oid] = Payload(b"", dict(meta))  # bytes read below
+                else:
+                    start, stop = int(offsets[i]), int(offsets[i + 1])
+                    view = values.slice(start, stop - start) if values is not None else b""
+                    out[oid] = Payload(view, dict(meta))
             position += 1
+    loaded = files.read([(path, size) for _, path, size in in_files])
+    for (oid, _, _), buffer in zip(in_files, loaded, strict=True):
+        out[oid] = Payload(buffer, out[oid].meta)
     return out
 
 
@@ -240,7 +314,14 @@ def overlaps(wanted: Sequence[str], low: Any, high: Any) -> bool:
     return at < len(wanted) and wanted[at] <= str(high)
 
 
-PLAIN_TYPES = {"_oid": pa.string(), "_meta": pa.string(), "_payload": pa.large_binary()}
+PLAIN_TYPES = {
+    "_oid": pa.string(),
+    "_meta": pa.string(),
+    "_size": pa.int64(),
+    "_path": pa.string(),
+    "_payload": pa.large_binary(),
+}
+READ_COLUMNS = list(PLAIN_TYPES)
 
 
 def plain_columns(data: pa.Table) -> pa.Table:
@@ -295,9 +376,7 @@ def scan_objects(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
             )
         ]
         if groups:
-            read = fragment.subset(row_group_ids=groups).to_table(
-                columns=["_oid", "_meta", "_payload"]
-            )
+            read = fragment.subset(row_group_ids=groups).to_table(columns=READ_COLUMNS)
             parts.append(plain_columns(read))
     if not parts:
         return pa.table({n: pa.array([], t) for n, t in PLAIN_TYPES.items()})
@@ -323,7 +402,7 @@ def read_objects(
         data = scan_objects(table, wanted)
     except OSError as exc:
         raise StoreError(f"Cannot read objects from {uri}: {exc}") from exc
-    found = payloads_of(data, wanted)
+    found = payloads_of(payload_files(store, uri), data, wanted)
     missing = [o for o in wanted if o not in found]
     if missing:
         raise StoreError(
@@ -357,11 +436,14 @@ def latest_objects(
     return latest.to_arrow(), table
 
 
-def read_version_objects(table: DeltaTable, oids: Sequence[str]) -> dict[str, Payload]:
+def read_version_objects(
+    store: Store, uri: str, table: DeltaTable, oids: Sequence[str]
+) -> dict[str, Payload]:
+    """The objects with these ids in ``table`` (loaded at some version of ``uri``)."""
     wanted = sorted(set(oids))
     if not wanted:
         return {}
-    return payloads_of(scan_objects(table, wanted), wanted)
+    return payloads_of(payload_files(store, uri), scan_objects(table, wanted), wanted)
 
 
 def delete_objects(store: Store, uri: str, full_name: str, oids: Sequence[str]) -> int:

@@ -152,7 +152,7 @@ class AsOf:
         assert isinstance(frame, pl.DataFrame)
         if self.keys is not None:
             frame = frame.join(self.keys, on=list(self.keys.columns), how="semi")
-        payloads = read_version_objects(delta, frame.get_column("_oid").to_list())
+        payloads = read_version_objects(store, uri, delta, frame.get_column("_oid").to_list())
         specs = {a.name: parse_codec(a.codec or "") for a in attrs}
         for row in frame.iter_rows(named=True):
             spec = specs.get(row["_attribute"])
