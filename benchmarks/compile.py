@@ -2,6 +2,8 @@
 
 No data is touched: this is the Python-side cost of a query (lineage checks, Ibis, sqlglot),
 against a fixed target of 20 ms and DataJoint's ``make_sql()`` of the same expression.
+Every repeat is cold: the expression is built anew and no cache serves it (the SQL-by-shape
+cache of :mod:`djframe.algebra.compiled` holds only tables restricted by dicts).
 """
 
 from __future__ import annotations

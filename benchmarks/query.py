@@ -60,7 +60,7 @@ def query_results(
             conn.execute("ANALYZE")
         paths = {"djframe": djframe_queries(tables), "Polars lazy": polars_queries(frames)}
         with raw_connection(conn, url) as raw:
-            paths[sql_name(backend)] = sql_queries(raw)
+            paths[sql_name(backend)] = sql_queries(raw, backend)
             paths[f"Ibis {backend} by hand"] = ibis_queries(ibis_connection(backend, raw, url))
             if ctx.datajoint is not None and backend == "postgres":
                 paths["DataJoint 2.3.5 to_polars()"] = datajoint_queries(ctx.datajoint, conn)
@@ -129,7 +129,13 @@ def sql_name(backend: str) -> str:
     return "DuckDB SQL by hand .pl()" if backend == "duckdb" else "ADBC SQL by hand"
 
 
-def sql_queries(raw: Any) -> Queries:
+def sql_queries(raw: Any, backend: str) -> Queries:
+    """The queries as a competent user writes them for each engine.
+
+    The antijoin: DuckDB runs ``ANTI JOIN`` 2.5x faster than the correlated ``NOT EXISTS``
+    (24 ms against 64 ms at full size); PostgreSQL has no ``ANTI JOIN`` and plans
+    ``NOT EXISTS`` as a hash anti join.
+    """
     s = SCHEMA
     gpa = f"""
         SELECT s.*, g.gpa FROM "{s}".student AS s LEFT JOIN (
@@ -142,6 +148,10 @@ def sql_queries(raw: Any) -> Queries:
     antijoin = f"""
         SELECT * FROM "{s}".student AS s WHERE NOT EXISTS (
             SELECT 1 FROM "{s}".grade AS g WHERE g.student_id = s.student_id AND g.grade = 'F')"""
+    if backend == "duckdb":
+        antijoin = f"""
+            SELECT s.* FROM "{s}".student AS s ANTI JOIN (
+                SELECT student_id FROM "{s}".grade WHERE grade = 'F') AS g USING (student_id)"""
     return {"gpa": raw_fetch(raw, gpa), "antijoin": raw_fetch(raw, antijoin)}
 
 

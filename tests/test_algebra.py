@@ -130,3 +130,28 @@ def test_results_forms(university: dict[str, type[dj.Table]]) -> None:
     assert "4 rows" in repr(Student())
     with pytest.raises(dj.QueryError):
         Student.fetch1()
+
+
+def test_relation_restrictions_as_semi_and_anti_joins(
+    university: dict[str, type[dj.Table]], backend: str
+) -> None:
+    Student, Enroll, Mentor = university["Student"], university["Enroll"], university["Mentor"]
+    # A top-level match lowers to a semi-join or antijoin (DuckDB: SEMI / ANTI JOIN).
+    if backend == "duckdb":
+        assert "ANTI JOIN" in (Student - Enroll).sql()
+        assert "SEMI JOIN" in (Student & (Enroll & "grade > 2.5")).sql()
+    assert (Student - (Enroll & "grade > 2.5")).to_polars().sort("sid")["sid"].to_list() == [
+        1,
+        2,
+        3,
+    ]
+    both = Student & dj.AndList([Enroll, dj.Not(Mentor), "sid >= 0"])
+    assert both.to_polars()["sid"].to_list() == [0]
+    assert len(Student - pl.DataFrame({"sid": [0, 1]})) == 2
+    # Nested in OR or NOT, a restriction by a restricted relation stays a correlated
+    # EXISTS, inside which DuckDB cannot flatten a semi-join (it refused this before).
+    either = Student & [Enroll & (Student & {"state": "CA"}), Mentor - Enroll]
+    assert sorted(either.to_polars()["sid"].to_list()) == [0]
+    assert len(Student & dj.Not([Enroll - Mentor])) == 3
+    # A self-restriction matches every row with itself.
+    assert len(Student & Student.proj()) == 4 and len(Student - Student.proj()) == 0

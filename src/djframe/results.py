@@ -13,10 +13,11 @@ import html
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.backends.sql.compilers as sc
 import ibis.expr.types as ir
 import polars as pl
 import pyarrow as pa
@@ -37,9 +38,36 @@ OrderBy = str | Sequence[str] | None
 TEXT_ON_EXPORT = {"uuid", "json"}
 
 
-def compile_sql(relation: ir.Expr, dialect: str) -> str:
-    """The SQL text of an Ibis expression in a backend's dialect."""
-    return str(ibis.to_sql(relation, dialect=dialect))
+def compile_sql(relation: ir.Expr, dialect: str, *, pretty: bool = False) -> str:
+    """The SQL text of an Ibis expression in a backend's dialect.
+
+    Ibis' own compiler, called directly: :func:`ibis.to_sql` would first rebuild the graph to
+    unbind its tables (lowered expressions hold unbound tables only) and indent the text.
+    Queries run as one line; :meth:`ResultsMixin.sql` shows them indented. Ibis' pass that
+    merges nested SELECTs is skipped for djframe's own queries (the engines flatten them the
+    same way; the pass was a fifth of a compile), and the user's Ibis setting is restored.
+
+    Examples
+    --------
+    >>> t = ibis.table({"x": "int64"}, name="t")
+    >>> compile_sql(t.filter(t.x > 3), "duckdb")
+    'SELECT * FROM "t" AS "t0" WHERE "t0"."x" > 3'
+    """
+    compiler = getattr(sc, dialect).compiler
+    with selects_unfused():
+        tree = compiler.to_sqlglot(relation)
+    return str(tree.sql(dialect=compiler.dialect, pretty=pretty, copy=False))
+
+
+@contextmanager
+def selects_unfused() -> Iterator[None]:
+    """Ibis compiles without merging nested SELECTs while the block runs."""
+    options = ibis.options.sql
+    fused, options.fuse_selects = options.fuse_selects, False
+    try:
+        yield
+    finally:
+        options.fuse_selects = fused
 
 
 def order_terms(expr: QueryExpression, order_by: OrderBy) -> list[ir.Value | str]:
@@ -145,7 +173,6 @@ class ResultsMixin:
         from djframe.algebra.compiled import query_sql
         from djframe.algebra.expression import LowerContext
         from djframe.pending import flush_pending
-
         from djframe.readahead import served
 
         data = served(expr, kwargs)  # a make's point query, answered for its whole group
@@ -307,7 +334,7 @@ class ResultsMixin:
     def sql(self) -> str:
         """The SQL this query compiles to on its connection's backend."""
         expr: QueryExpression = self  # type: ignore[assignment]
-        return compile_sql(self.to_ibis(), dialect=expr.connection.backend.dialect)
+        return compile_sql(self.to_ibis(), dialect=expr.connection.backend.dialect, pretty=True)
 
     # -- display -------------------------------------------------------------------------
     def _preview(self) -> tuple[pl.DataFrame, int]:

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 from sqlglot import exp
 
-from djframe.algebra.expression import LowerContext, QueryExpression, operand
+from djframe.algebra.expression import LowerContext, QueryExpression, joinable, operand
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.algebra.sqlexpr import parse_sql, translate
 from djframe.errors import QueryError
@@ -93,8 +93,7 @@ class Aggregation(QueryExpression):
         return self._heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
-        # A is viewed too: a union lowers to a join chain, which Ibis would otherwise extend
-        a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()
+        a, b = joinable(self.a.lower(ctx)), joinable(self.b.lower(ctx))
         key = self.a.primary_key
         if set(self.on) - set(key):
             b = matching_rows(b, a, self.on)

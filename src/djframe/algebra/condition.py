@@ -27,7 +27,7 @@ from djframe.heading import Heading
 if TYPE_CHECKING:
     from djframe.algebra.expression import LowerContext
 
-__all__ = ["AndList", "Not", "predicate"]
+__all__ = ["AndList", "Not", "predicate", "restricted"]
 
 
 class AndList(list[Any]):
@@ -82,6 +82,60 @@ def matches(table: ir.Table, other: ir.Table, names: list[str]) -> ir.BooleanVal
     return ibis.and_(*(other[n] == table[n] for n in names)).any()
 
 
+def restricted(
+    table: ir.Table, heading: Heading, condition: Any, ctx: LowerContext, semantic_check: bool
+) -> ir.Table:
+    """``table`` restricted by ``condition``: a semi-join or antijoin where the condition is
+    (the negation of) a match with another relation, else a filter by :func:`predicate`.
+
+    Engines plan a join better than the same test written as a correlated ``[NOT] EXISTS``
+    (DuckDB ran ``Student - (Grade & "grade = 'F'")`` 2.5x faster as an ANTI JOIN); Ibis
+    writes ``NOT EXISTS`` again for PostgreSQL, which plans it as an anti join anyway. An
+    ``AndList`` applies its parts one after another, so each can take this path.
+    """
+    if isinstance(condition, AndList):
+        for part in condition:
+            table = restricted(table, heading, part, ctx, semantic_check)
+        return table
+    from djframe.algebra.expression import joinable
+
+    negated = isinstance(condition, Not)
+    positive = condition.condition if negated else condition
+    # Inside a correlated EXISTS, DuckDB cannot flatten a semi-join: keep a filter there.
+    other = None if ctx.correlated else relation_match(heading, positive, ctx, semantic_check)
+    if other is None:
+        return table.filter(predicate(table, heading, condition, ctx, semantic_check))
+    relation, names = other
+    table = joinable(table)
+    right = joinable(relation, table)
+    return table.anti_join(right, names) if negated else table.semi_join(right, names)
+
+
+def relation_match(
+    heading: Heading, condition: Any, ctx: LowerContext, semantic_check: bool
+) -> tuple[ir.Table, list[str]] | None:
+    """``(relation, names)`` when ``condition`` is a match with another relation on at least
+    one namesake (an expression or a local frame), else None."""
+    from djframe.algebra.expression import QueryExpression, as_expression
+
+    if isinstance(condition, str | Mapping | bool | list | tuple | set | frozenset):
+        return None
+    if (frame := as_frame(condition)) is not None:
+        names = [n for n in frame.column_names if n in heading]
+        return (ctx.relation(frame.select(names)), names) if names else None
+    expression = as_expression(condition)
+    if not isinstance(expression, QueryExpression):
+        return None
+    if getattr(type(expression), "is_universal", False) is True:
+        return None
+    names = (
+        check_namesakes(heading, expression.heading, "restrict")
+        if semantic_check
+        else namesakes(heading, expression.heading)
+    )
+    return (expression.lower(ctx), names) if names else None
+
+
 def predicate(
     table: ir.Table, heading: Heading, condition: Any, ctx: LowerContext, semantic_check: bool
 ) -> ir.BooleanValue:
@@ -113,7 +167,8 @@ def predicate(
             if semantic_check
             else namesakes(heading, expression.heading)
         )
-        return matches(table, expression.lower(ctx), names)
+        with ctx.inside_exists():
+            return matches(table, expression.lower(ctx), names)
     if isinstance(condition, list | tuple | set | frozenset):
         parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
         return ibis.or_(*parts) if parts else ibis.literal(False)

@@ -9,15 +9,18 @@ Ibis compiles for the backend's dialect.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from djframe._typing import PartIntegrity
-from djframe.algebra.condition import Not, predicate
+from djframe.algebra.condition import Not, restricted
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.algebra.sqlexpr import referenced_names, translate
 from djframe.errors import MissingAttributeError, QueryError
@@ -37,6 +40,18 @@ class LowerContext:
 
     def __init__(self) -> None:
         self.frames: dict[str, pa.Table] = {}
+        self.correlated = False
+        """True while lowering the inside of a correlated ``EXISTS``, where DuckDB cannot
+        flatten a semi-join or antijoin: restrictions there stay filters."""
+
+    @contextmanager
+    def inside_exists(self) -> Iterator[None]:
+        """Lower the relation an ``EXISTS`` tests (see :attr:`correlated`)."""
+        outer, self.correlated = self.correlated, True
+        try:
+            yield
+        finally:
+            self.correlated = outer
 
     def relation(self, data: pa.Table) -> ir.Table:
         name = f"_djframe_frame_{next(_frame_names)}"
@@ -206,9 +221,7 @@ class Restriction(QueryExpression):
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
-        return table.filter(
-            predicate(table, self.heading, self.condition, ctx, self.semantic_check)
-        )
+        return restricted(table, self.heading, self.condition, ctx, self.semantic_check)
 
 
 def check_restriction(source: QueryExpression, condition: Any, semantic_check: bool) -> None:
@@ -249,6 +262,18 @@ def join_key(a: Heading, b: Heading) -> list[str]:
     return a.primary_key + [k for k in b.primary_key if k not in a.primary_key]
 
 
+def joinable(table: ir.Table, partner: ir.Table | None = None) -> ir.Table:
+    """``table``, or a view of it if it is a join or the same relation as ``partner``.
+
+    Ibis extends a join chain (a join's, a union's outer join) in place and then rejects
+    predicates on the chain's own columns; and ``t[n] == t[n]`` is ambiguous in a self-join.
+    Other relations join as they are: a view would only add a node that every compiler pass
+    walks.
+    """
+    same = partner is not None and table.op() == partner.op()
+    return table.view() if same or isinstance(table.op(), ops.JoinChain) else table
+
+
 class Join(QueryExpression):
     def __init__(
         self, a: QueryExpression, b: Any, *, semantic_check: bool = True, left: bool = False
@@ -281,9 +306,8 @@ class Join(QueryExpression):
         return self._heading
 
     def lower(self, ctx: LowerContext) -> ir.Table:
-        # Both sides are views: Ibis extends a join chain (a union's outer join) in place and
-        # then rejects predicates on the chain's own columns.
-        a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()
+        a = joinable(self.a.lower(ctx))
+        b = joinable(self.b.lower(ctx), a)
         if self.left:
             joined = a.left_join(b, [a[n] == b[n] for n in self.on])
             return joined.select(
