@@ -111,7 +111,13 @@ def record_provenance(
     user: str,
     host: str,
 ) -> None:
-    """Write the provenance of the keys in ``keys_from`` (inside the make's transaction)."""
+    """Write the provenance of the keys in ``keys_from`` (inside the make's transaction).
+
+    The rows were just made, so where the database enforces the provenance table's foreign
+    key (PostgreSQL) no provenance row can exist for them (their table's rows could not have
+    been deleted while it did): a plain INSERT, a fifth cheaper than an upsert there. Where
+    it does not (DuckDB), a row left by a delete outside djframe is replaced.
+    """
     target = conn.table_info(provenance.info.foreign_keys[0].parent)
     key = target.heading.primary_key
     names = ", ".join(quote(k) for k in key)
@@ -126,24 +132,16 @@ def record_provenance(
         ]
     )
     columns = "job_id, version, start_time, duration, " + quote("user") + ", host"
-    conn.execute(
+    sql = (
         f"INSERT INTO {provenance.info.sql_name} ({names}, {columns}, upstream_digest) "
-        f"SELECT {names}, {constants}, upstream_digest FROM ({digest_sql(conn, target, keys_from)}) d "
-        f"ON CONFLICT ({names}) DO UPDATE SET "
-        + ", ".join(
-            f"{quote(c)} = excluded.{quote(c)}"
-            for c in (
-                "job_id",
-                "version",
-                "start_time",
-                "duration",
-                "user",
-                "host",
-                "upstream_digest",
-            )
-        ),
-        action=f"recording the provenance of {target.class_name}",
+        f"SELECT {names}, {constants}, upstream_digest FROM ({digest_sql(conn, target, keys_from)}) d"
     )
+    if not conn.backend.enforces_foreign_keys:
+        updates = ("job_id", "version", "start_time", "duration", "user", "host", "upstream_digest")
+        sql += f" ON CONFLICT ({names}) DO UPDATE SET " + ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}" for c in updates
+        )
+    conn.execute(sql, action=f"recording the provenance of {target.class_name}")
 
 
 def stale_sql(conn: Connection, provenance: ProvenanceTable, version: str | None) -> str:

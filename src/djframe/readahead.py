@@ -38,6 +38,7 @@ from djframe.keyset import key_relation
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
+    from djframe.catalog import TableInfo
     from djframe.connection import Connection
     from djframe.heading import Heading
     from djframe.table import Table
@@ -48,6 +49,7 @@ MAX_ROWS = 100_000
 """A table with more rows than this for one group's keys is queried key by key instead."""
 PLAIN_VALUES = (int, str, dt.date)
 """Value types compared exactly in Python as in SQL (bool is not one: it is an int there)."""
+CACHE_SIZE = 512
 WIDE_TYPES = frozenset({"bytes", "blob", "longblob", "attach"})
 
 
@@ -154,19 +156,24 @@ def point_query(expr: QueryExpression) -> tuple[Table, dict[str, Any]] | None:
     return node, values
 
 
-_table_sql: dict[tuple[int, str], str] = {}
+_table_sql: dict[tuple[int, str], tuple[TableInfo, str]] = {}
 
 
 def table_sql(table: Table) -> str:
-    """The SQL that selects a whole table's columns as results read them (cached)."""
+    """The SQL that selects a whole table's columns as results read them (cached per
+    catalog entry: a table declared again gets a new entry, and new SQL)."""
     from djframe.algebra.expression import LowerContext
     from djframe.results import compile_sql, final_relation
 
-    dialect = table.connection.backend.dialect
-    slot = (id(table.info), dialect)
-    if slot not in _table_sql:
-        _table_sql[slot] = compile_sql(final_relation(table, LowerContext()), dialect=dialect)
-    return _table_sql[slot]
+    info, dialect = table.info, table.connection.backend.dialect
+    slot = (id(info), dialect)
+    cached = _table_sql.get(slot)
+    if cached is None or cached[0] is not info:
+        sql = compile_sql(final_relation(table, LowerContext()), dialect=dialect)
+        if len(_table_sql) >= CACHE_SIZE:
+            _table_sql.clear()
+        cached = _table_sql[slot] = (info, sql)
+    return cached[1]
 
 
 _current: ContextVar[ReadAhead | None] = ContextVar("read_ahead", default=None)
