@@ -175,6 +175,21 @@ def test_cached_queries_return_the_right_rows(keyed: Any) -> None:
         assert (keyed & {"name": f"x'{n}"}).fetch1("n") == n
 
 
+def test_frame_restrictions_reuse_their_sql(keyed: Any) -> None:
+    keyed.insert([{"n": n, "name": f"x{n}"} for n in range(6)])
+    dialect = keyed.connection.backend.dialect
+    for wanted in ([1, 2], [4], [0, 5, 9]):
+        frame = pl.DataFrame({"n": wanted, "other": 0}, schema={"n": pl.Int16, "other": pl.Int8})
+        expr = keyed & frame
+        ctx = LowerContext()
+        ours = query_sql(expr, ctx)
+        [name] = ctx.frames  # the frame is uploaded under a name of its own each time
+        fresh = LowerContext()
+        theirs = compile_sql(final_relation(expr, fresh), dialect)
+        assert ours == theirs.replace(next(iter(fresh.frames)), name)
+        assert sorted(expr.to_polars()["n"]) == [n for n in wanted if n < 6]
+
+
 # -- few rows as VALUES ----------------------------------------------------------------------
 def test_a_few_rows_of_every_kind_go_in_as_values(schema: dj.Schema) -> None:
     @schema

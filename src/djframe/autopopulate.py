@@ -105,23 +105,38 @@ def missing_keys(
     table: Table, restrictions: Sequence[Any], *, skip: Sequence[str] = ("error", "ignore")
 ) -> pl.DataFrame:
     """Keys of ``key_source & restrictions`` not in ``table`` nor queued with a status in ``skip``."""
-    from djframe.algebra.condition import AndList, Not
-    from djframe.jobs import jobs_of
+    from djframe.algebra.condition import AndList
 
     source = source_of(table)
     if restrictions:
         source = source & AndList(restrictions)
     todo = source.proj() - table
-    if skip:
-        queued = jobs_of(type(table)) & [{"status": status} for status in skip]
-        todo = todo.restrict(Not(queued), semantic_check=False)
     key = table.heading.primary_key
     missing = [k for k in key if k not in todo.heading]
     if missing:
         raise QueryError(
             f"The key_source of {type(table).__name__} lacks the key attribute(s) {missing}."
         )
-    return todo.proj().to_polars(order_by="KEY").select(key)
+    keys = todo.proj().to_polars(order_by="KEY").select(key)
+    skipped = queued_keys(table, skip) if skip and not keys.is_empty() else None
+    if skipped is None or skipped.is_empty():
+        return keys
+    skipped = skipped.cast(dict(keys.schema))  # type: ignore[arg-type]
+    return keys.join(skipped, on=key, how="anti", nulls_equal=True, maintain_order="left")
+
+
+def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
+    """The keys of ``table``'s jobs with one of ``statuses`` (one plain query: usually none)."""
+    from djframe.catalog import literal, quote
+    from djframe.jobs import jobs_of
+
+    jobs = jobs_of(type(table))
+    names = ", ".join(quote(k) for k in table.heading.primary_key)
+    wanted = ", ".join(literal(s) for s in statuses)
+    sql = f"SELECT {names} FROM {jobs.info.sql_name} WHERE status IN ({wanted})"
+    frame = pl.from_arrow(table.connection.fetch_arrow(sql, action="reading the job queue"))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 # -- scope checks ----------------------------------------------------------------------------

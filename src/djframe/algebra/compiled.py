@@ -5,7 +5,9 @@ Compiling through Ibis takes milliseconds, far more than running a point query, 
 whose shape is a table restricted by dicts of plain values (ints and strings) is compiled once
 by Ibis with a placeholder for each value; later queries of that shape splice their values'
 literals into the cached text. The text is the one Ibis gives for those values (a test
-compares them), so nothing but the time changes. Any other query compiles as before.
+compares them), so nothing but the time changes. A table restricted by a local frame
+(``make_batch``'s ``Source & keys``) is cached the same way, by the frame's columns and types,
+with the name of the uploaded frame spliced in. Any other query compiles as before.
 
 Examples
 --------
@@ -18,6 +20,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from djframe.catalog import quote
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import LowerContext, QueryExpression
@@ -51,6 +57,9 @@ _cache: OrderedDict[tuple[Any, ...], Template | None] = OrderedDict()
 
 def query_sql(expr: QueryExpression, ctx: LowerContext, **options: Any) -> str:
     """The SQL of ``final_relation(expr, ctx, **options)``, from the cache when it can be."""
+    restricted = frame_restriction(expr)
+    if restricted is not None:
+        return frame_query_sql(expr, ctx, *restricted, options)
     shape = query_shape(expr, options)
     if shape is None:
         return ibis_sql(expr, ctx, **options)
@@ -71,6 +80,53 @@ def ibis_sql(expr: QueryExpression, ctx: LowerContext, **options: Any) -> str:
 
     relation = final_relation(expr, ctx, **options)
     return compile_sql(relation, dialect=expr.connection.backend.dialect)
+
+
+def frame_query_sql(
+    expr: QueryExpression,
+    ctx: LowerContext,
+    info: TableInfo,
+    frame: pa.Table,
+    options: Mapping[str, Any],
+) -> str:
+    """The SQL of a table restricted by a local frame, the frame's upload name spliced in."""
+    key = (
+        "frame",
+        expr.connection.backend.dialect,
+        id(info),
+        frame.schema,
+        *(options_key(options)),
+    )
+    template = _cache.get(key)
+    if template is not None and template.info is info:
+        _cache.move_to_end(key)
+        return template.render([quote(ctx.register(frame))])
+    sql = ibis_sql(expr, ctx, **options)
+    pieces = sql.split(quote(next(iter(ctx.frames)))) if len(ctx.frames) == 1 else []
+    remember(key, Template(info, tuple(pieces)) if len(pieces) == 2 else None)
+    return sql
+
+
+def frame_restriction(expr: QueryExpression) -> tuple[TableInfo, pa.Table] | None:
+    """``(table, the frame's matching columns)`` for a table restricted by a local frame."""
+    from djframe.algebra.condition import as_frame
+    from djframe.algebra.expression import Restriction
+    from djframe.table import Table
+
+    if not isinstance(expr, Restriction) or not isinstance(expr.source, Table):
+        return None
+    frame = as_frame(expr.condition)
+    if frame is None:
+        return None
+    heading = expr.source.info.heading
+    names = [n for n in frame.column_names if n in heading]
+    return (expr.source.info, frame.select(names)) if names else None
+
+
+def options_key(options: Mapping[str, Any]) -> tuple[Any, ...]:
+    order = options.get("order_by")
+    order_key = tuple(order) if isinstance(order, list | tuple) else order
+    return order_key, options.get("limit"), options.get("offset")
 
 
 def remember(key: tuple[Any, ...], template: Template | None) -> None:
@@ -112,16 +168,7 @@ def query_shape(
             if label != "null":
                 values.append(value)
         kinds.append(tuple(kind))
-    order = options.get("order_by")
-    order_key = tuple(order) if isinstance(order, list | tuple) else order
-    key = (
-        expr.connection.backend.dialect,
-        id(info),
-        tuple(kinds),
-        order_key,
-        options.get("limit"),
-        options.get("offset"),
-    )
+    key = (expr.connection.backend.dialect, id(info), tuple(kinds), *options_key(options))
     return key, info, values
 
 

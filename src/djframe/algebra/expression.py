@@ -54,9 +54,13 @@ class LowerContext:
             self.correlated = outer
 
     def relation(self, data: pa.Table) -> ir.Table:
+        return ibis.table(ibis.schema(data.schema), name=self.register(data))
+
+    def register(self, data: pa.Table) -> str:
+        """A fresh name for local rows the query reads (uploaded when it runs)."""
         name = f"_djframe_frame_{next(_frame_names)}"
         self.frames[name] = data
-        return ibis.table(ibis.schema(data.schema), name=name)
+        return name
 
 
 def as_expression(value: Any) -> Any:

@@ -143,8 +143,16 @@ class DuckDBBackend:
         return plain_strings(self.fetch_arrow_views(sql))
 
     def fetch_arrow_views(self, sql: str) -> pa.Table:
-        """Like :meth:`fetch_arrow`, but strings may come as ``string_view`` (for Polars)."""
-        return self.run(sql).to_arrow_table()
+        """Like :meth:`fetch_arrow`, but strings may come as ``string_view`` (for Polars).
+
+        A query runs as a relation: DuckDB then builds the Arrow batches in parallel, where a
+        statement's result is collected first (2M rows: 74 ms against 111 ms here; a point
+        query pays 0.05 ms more). Other statements (``UPDATE ... RETURNING``) run as such.
+        """
+        if not sql.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
+            return self.run(sql).to_arrow_table()
+        self._streams.drain()
+        return self.con.sql(sql).to_arrow_table()
 
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         """Stream the result; statements run meanwhile on this connection do not cut it short."""
