@@ -33,12 +33,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from djframe.algebra.compiled import dict_restrictions, table_sql
 from djframe.catalog import quote
 from djframe.keyset import key_relation
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
-    from djframe.catalog import TableInfo
     from djframe.connection import Connection
     from djframe.heading import Heading
     from djframe.table import Table
@@ -49,7 +49,6 @@ MAX_ROWS = 100_000
 """A table with more rows than this for one group's keys is queried key by key instead."""
 PLAIN_VALUES = (int, str, dt.date)
 """Value types compared exactly in Python as in SQL (bool is not one: it is an int there)."""
-CACHE_SIZE = 512
 WIDE_TYPES = frozenset({"bytes", "blob", "longblob", "attach"})
 
 
@@ -135,45 +134,20 @@ class ReadAhead:
 
 def point_query(expr: QueryExpression) -> tuple[Table, dict[str, Any]] | None:
     """``(table, {attribute: value})`` for a table restricted by dicts of plain values."""
-    from djframe.algebra.expression import Restriction
-    from djframe.table import Table
-
+    restricted = dict_restrictions(expr)
+    if restricted is None:
+        return None
+    table, conditions = restricted
+    names = table.heading.names
     values: dict[str, Any] = {}
-    node: Any = expr
-    while isinstance(node, Restriction):
-        if not isinstance(node.condition, Mapping):
-            return None
-        names = node.heading.names
-        for name, value in node.condition.items():
+    for condition in conditions:
+        for name, value in condition.items():
             if name not in names:
                 continue  # the restriction ignores it
             if type(value) not in PLAIN_VALUES or values.get(name, value) != value:
                 return None
             values[name] = value
-        node = node.source
-    if not values or not isinstance(node, Table):
-        return None
-    return node, values
-
-
-_table_sql: dict[tuple[int, str], tuple[TableInfo, str]] = {}
-
-
-def table_sql(table: Table) -> str:
-    """The SQL that selects a whole table's columns as results read them (cached per
-    catalog entry: a table declared again gets a new entry, and new SQL)."""
-    from djframe.algebra.expression import LowerContext
-    from djframe.results import compile_sql, final_relation
-
-    info, dialect = table.info, table.connection.backend.dialect
-    slot = (id(info), dialect)
-    cached = _table_sql.get(slot)
-    if cached is None or cached[0] is not info:
-        sql = compile_sql(final_relation(table, LowerContext()), dialect=dialect)
-        if len(_table_sql) >= CACHE_SIZE:
-            _table_sql.clear()
-        cached = _table_sql[slot] = (info, sql)
-    return cached[1]
+    return (table, values) if values else None
 
 
 _current: ContextVar[ReadAhead | None] = ContextVar("read_ahead", default=None)

@@ -403,8 +403,9 @@ class AutoPopulate(Table):
         share the work), ``processes`` (worker processes), ``display_progress`` (a progress
         bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
         errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
-        make_batch call; by default ``populate.batch_size``, growing while batches are quick), ``recompute_stale`` (also recompute the rows :meth:`stale` lists),
-        ``make_kwargs`` and ``priority``.
+        make_batch call; by default ``populate.batch_size``, growing while batches are quick),
+        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs`` and
+        ``priority``.
 
         Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
 

@@ -28,8 +28,9 @@ from djframe.catalog import quote
 if TYPE_CHECKING:
     from djframe.algebra.expression import LowerContext, QueryExpression
     from djframe.catalog import TableInfo
+    from djframe.table import Table
 
-__all__ = ["query_sql"]
+__all__ = ["dict_restrictions", "query_sql", "table_sql"]
 
 CACHE_SIZE = 512
 INT64 = (-(2**63), 2**63 - 1)
@@ -140,19 +141,11 @@ def query_shape(
     expr: QueryExpression, options: Mapping[str, Any]
 ) -> tuple[tuple[Any, ...], TableInfo, list[Any]] | None:
     """``(cache key, table, values)`` for a table restricted by dicts, else None."""
-    from djframe.algebra.expression import Restriction
-    from djframe.table import Table
-
-    conditions: list[Mapping[str, Any]] = []
-    node: Any = expr
-    while isinstance(node, Restriction):
-        if not isinstance(node.condition, Mapping):
-            return None
-        conditions.append(node.condition)
-        node = node.source
-    if not conditions or not isinstance(node, Table):
+    restricted = dict_restrictions(expr)
+    if restricted is None:
         return None
-    info = node.info
+    table, conditions = restricted
+    info = table.info
     names = info.heading.names
     values: list[Any] = []
     kinds: list[tuple[str, ...]] = []
@@ -170,6 +163,36 @@ def query_shape(
         kinds.append(tuple(kind))
     key = (expr.connection.backend.dialect, id(info), tuple(kinds), *options_key(options))
     return key, info, values
+
+
+def dict_restrictions(expr: QueryExpression) -> tuple[Table, list[Mapping[str, Any]]] | None:
+    """``(table, its dicts, outermost first)`` for a table restricted by dicts only, else None."""
+    from djframe.algebra.expression import Restriction
+    from djframe.table import Table
+
+    conditions: list[Mapping[str, Any]] = []
+    node: Any = expr
+    while isinstance(node, Restriction):
+        if not isinstance(node.condition, Mapping):
+            return None
+        conditions.append(node.condition)
+        node = node.source
+    if not conditions or not isinstance(node, Table):
+        return None
+    return node, conditions
+
+
+def table_sql(table: Table) -> str:
+    """The SQL that selects a whole table's columns as results read them (cached)."""
+    from djframe.algebra.expression import LowerContext
+
+    info = table.info
+    key = ("table", table.connection.backend.dialect, id(info))
+    template = _cache.get(key)
+    if template is None or template.info is not info:
+        template = Template(info, (ibis_sql(table, LowerContext()),))
+        remember(key, template)
+    return template.render([])
 
 
 def value_kind(value: Any) -> str | None:
