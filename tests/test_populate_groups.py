@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 import djframe as dj
-from djframe.algebra.compiled import query_sql
-from djframe.algebra.expression import LowerContext
-from djframe.results import compile_sql, final_relation
+from djframe.compile.cache import query_sql
+from djframe.compile.lower import LowerContext
+from djframe.compile.sql import compile_sql, final_relation
 
 
 @pytest.fixture

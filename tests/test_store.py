@@ -25,7 +25,8 @@ import pytest
 import djframe as dj
 from djframe.codecs import Payload
 from djframe.codecs.builtin import ObjectRef
-from djframe.store import commit_context, delta
+from djframe.session import commit_context
+from djframe.store import delta
 from djframe.store.delta import list_objects, new_object_ids, write_objects
 from djframe.store.files import payload_files
 
@@ -180,7 +181,7 @@ def test_every_store_codec_round_trips(
     assert polars_rows.schema["trace"] == pl.Object
     assert np.array_equal((Result & {"result_id": 2}).fetch1("trace"), np.arange(4))
     lazy = (Result & {"result_id": 1}).fetch1("trace", lazy=True)
-    assert isinstance(lazy, dj.codecs.columns.LazyValue)
+    assert isinstance(lazy, dj.store.columns.LazyValue)
     assert np.array_equal(lazy.load(), trace) and np.array_equal(np.asarray(lazy), trace)
     # the objects are in one Delta table per djframe table, readable without djframe
     uri = oschema.store.table_uri(oschema.name, "result")

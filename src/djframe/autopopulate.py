@@ -25,7 +25,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -34,17 +33,17 @@ import polars as pl
 import pyarrow as pa
 
 from djframe.errors import ConflictError, DefinitionError, JobError, QueryError
+from djframe.jobs import JobTable, Worker, jobs_of
 from djframe.keyset import key_relation
 from djframe.pending import Held, holding
+from djframe.provenance import ProvenanceTable, code_version, provenance_of
 from djframe.readahead import reading_ahead
+from djframe.session import commit_context, make_scope
 from djframe.settings import config
-from djframe.table import direct_inserts_allowed
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
     from djframe.connection import Connection
-    from djframe.jobs import JobTable, Worker
-    from djframe.provenance import ProvenanceTable
     from djframe.table import Table
 
 CONFLICT_RETRIES = 5
@@ -58,7 +57,6 @@ BATCH_GROWTH_LIMIT = 16
 
 __all__ = [
     "PopulateResult",
-    "check_make_scope",
     "key_source",
     "missing_keys",
     "populate",
@@ -69,7 +67,7 @@ __all__ = [
 # -- what to compute ---------------------------------------------------------------------------
 def key_source(table: Table) -> QueryExpression:
     """The default key source: the join of the primary parents, each projected to its key."""
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     info = table.info
     key = set(info.heading.primary_key)
@@ -127,8 +125,7 @@ def missing_keys(
 
 def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
     """The keys of ``table``'s jobs with one of ``statuses`` (one plain query: usually none)."""
-    from djframe.catalog import literal, quote
-    from djframe.jobs import jobs_of
+    from djframe._sql import literal, quote
 
     jobs = jobs_of(type(table))
     names = ", ".join(quote(k) for k in table.heading.primary_key)
@@ -140,9 +137,14 @@ def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
 
 
 # -- scope checks ----------------------------------------------------------------------------
+QUICK_SCOPE = 64
+"""Up to this many rows and keys, the scope is checked on Python values (a few microseconds)."""
+
+
 @dataclass(frozen=True)
-class MakeScope:
-    """The keys a running make (or make_batch) may insert into its table and parts."""
+class KeyScope:
+    """The keys a running make (or make_batch) may insert into its table and parts
+    (a :class:`djframe.session.MakeScope`)."""
 
     target: str
     keys: pl.DataFrame
@@ -156,66 +158,54 @@ class MakeScope:
             return frozenset({tuple(self.key[n] for n in self.keys.columns)})
         return frozenset(self.keys.iter_rows())
 
+    def covers(self, table: Table) -> bool:
+        return self.target in {table.full_name, table.info.master}
 
-make_scope: ContextVar[MakeScope | None] = ContextVar("make_scope", default=None)
+    def check(self, table: Table, data: pa.Table) -> None:
+        """Refuse rows of the populated table (or its parts) whose key was not given to make."""
+        if not self.covers(table) or self.within_quickly(data):
+            return
+        names = self.keys.columns
+        given = pl.from_arrow(data.select(names))
+        assert isinstance(given, pl.DataFrame)
+        given = given.cast(dict(self.keys.schema))  # type: ignore[arg-type]
+        outside = given.join(self.keys, on=names, how="anti", nulls_equal=True).unique()
+        if not outside.is_empty():
+            raise JobError(
+                f"make inserted rows into {type(table).__name__} with keys it was not given: "
+                f"{outside.head(3).to_dicts()}. make must insert only the key(s) it was called "
+                "with (and their parts)."
+            )
 
-QUICK_SCOPE = 64
-"""Up to this many rows and keys, the scope is checked on Python values (a few microseconds)."""
+    def within_quickly(self, data: pa.Table) -> bool:
+        """True when a few rows plainly carry given keys; False means: check with Polars."""
+        if data.num_rows > QUICK_SCOPE or len(self.keys) > QUICK_SCOPE:
+            return False
+        names = self.keys.columns
+        given = set(zip(*(data.column(n).to_pylist() for n in names), strict=True))
+        return given <= self.values
 
-
-def check_make_scope(table: Table, data: pa.Table) -> None:
-    """Refuse rows of the populated table (or its parts) whose key was not given to make."""
-    scope = make_scope.get()
-    if scope is None or scope.target not in {table.full_name, table.info.master}:
-        return
-    if within_scope_quickly(scope, data):
-        return
-    names = scope.keys.columns
-    given = pl.from_arrow(data.select(names))
-    assert isinstance(given, pl.DataFrame)
-    given = given.cast(dict(scope.keys.schema))  # type: ignore[arg-type]
-    outside = given.join(scope.keys, on=names, how="anti", nulls_equal=True).unique()
-    if not outside.is_empty():
-        raise JobError(
-            f"make inserted rows into {type(table).__name__} with keys it was not given: "
-            f"{outside.head(3).to_dicts()}. make must insert only the key(s) it was called with "
-            "(and their parts)."
-        )
-
-
-def within_scope_quickly(scope: MakeScope, data: pa.Table) -> bool:
-    """True when a few rows plainly carry given keys; False means: check with Polars."""
-    if data.num_rows > QUICK_SCOPE or len(scope.keys) > QUICK_SCOPE:
-        return False
-    names = scope.keys.columns
-    given = set(zip(*(data.column(n).to_pylist() for n in names), strict=True))
-    return given <= scope.values
-
-
-def dicts_in_scope(table: Table, rows: Any) -> bool:
-    """Whether ``rows`` are a few dicts inserted by a running make into its table (or a
-    part) with keys it was given; False means: check them the usual way."""
-    scope = make_scope.get()
-    if scope is None or scope.target not in {table.full_name, table.info.master}:
-        return False
-    if not isinstance(rows, list) or len(rows) > QUICK_SCOPE or len(scope.keys) > QUICK_SCOPE:
-        return False
-    names = scope.keys.columns
-    try:
-        return all(tuple(row[n] for n in names) in scope.values for row in rows)
-    except (KeyError, TypeError):
-        return False  # not dicts with the key: the usual path explains
+    def admits(self, table: Table, rows: Any) -> bool:
+        """Whether ``rows`` are a few dicts for the target (or a part) with keys it was
+        given; False means: check them the usual way."""
+        if not self.covers(table) or not isinstance(rows, list):
+            return False
+        if len(rows) > QUICK_SCOPE or len(self.keys) > QUICK_SCOPE:
+            return False
+        names = self.keys.columns
+        try:
+            return all(tuple(row[n] for n in names) in self.values for row in rows)
+        except (KeyError, TypeError):
+            return False  # not dicts with the key: the usual path explains
 
 
 @contextmanager
 def scoped(target: Table, keys: pl.DataFrame, key: dict[str, Any] | None = None) -> Iterator[None]:
-    scope = make_scope.set(MakeScope(target.full_name, keys, key))
-    allowed = direct_inserts_allowed.set(True)
+    token = make_scope.set(KeyScope(target.full_name, keys, key))
     try:
         yield
     finally:
-        direct_inserts_allowed.reset(allowed)
-        make_scope.reset(scope)
+        make_scope.reset(token)
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -319,8 +309,7 @@ class Populator:
     """Runs make or make_batch over keys, one transaction each, and keeps the score."""
 
     def __init__(self, table: Table, options: PopulateOptions, job_id: str | None = None) -> None:
-        from djframe.jobs import Worker, jobs_of
-        from djframe.provenance import code_version, provenance_of
+        from djframe.jobs import Worker
 
         self.table = table
         self.conn = table.connection
@@ -380,8 +369,6 @@ class Populator:
 
         Stored objects written meanwhile are Delta commits that name this job and code version.
         """
-        from djframe.store import commit_context
-
         token = commit_context.set({"job_id": self.job_id, "code_version": self.version})
         clock = time.perf_counter()
         try:
@@ -548,7 +535,7 @@ class Populator:
     def finish(self, given: str, keys: pl.DataFrame, started: dt.datetime, seconds: float) -> None:
         """Record the provenance of the rows make wrote for ``keys`` (the relation ``given``)
         and, when reserving, their jobs' success."""
-        from djframe.catalog import quote
+        from djframe._sql import quote
         from djframe.provenance import record_provenance
 
         names = ", ".join(quote(k) for k in keys.columns)
@@ -848,7 +835,8 @@ def generations(tables: list[Table]) -> list[list[Table]]:
 def auto_tables(targets: Sequence[Any]) -> list[Table]:
     """The Imported and Computed tables named by ``targets``: schemas, classes or instances."""
     from djframe.algebra.expression import as_expression
-    from djframe.schema import Schema, table_class
+    from djframe.registry import table_class
+    from djframe.schema import Schema
 
     found: list[Table] = []
     for target in targets:

@@ -13,25 +13,32 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from djframe._sql import literal, quote
 from djframe._typing import Tier
-from djframe.declare.parser import IndexSpec
 from djframe.heading import Attribute, Heading
 
 if TYPE_CHECKING:
     from djframe.backends import Backend
 
-__all__ = ["CATALOG", "ForeignKey", "TableInfo", "quote", "read_catalog"]
+__all__ = ["CATALOG", "ForeignKey", "IndexSpec", "TableInfo", "is_hidden", "read_catalog"]
 
 CATALOG = "~catalog"
+HIDDEN = "~"
+"""SQL names of the tables djframe keeps for itself (catalog, job queues, provenance) start
+with this."""
 
 
-def quote(*names: str) -> str:
-    """Quote and join SQL identifiers: ``quote("s", "t")`` is ``"s"."t"``."""
-    return ".".join('"' + n.replace('"', '""') + '"' for n in names)
+def is_hidden(name: str) -> bool:
+    """Whether a table (SQL or full name) is one of djframe's own, not the user's."""
+    return name.rsplit(".", 1)[-1].startswith(HIDDEN)
 
 
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+@dataclass(frozen=True)
+class IndexSpec:
+    """An ``index(a, b)`` or ``unique index(a)`` line of a definition."""
+
+    attributes: tuple[str, ...]
+    unique: bool = False
 
 
 @dataclass(frozen=True)

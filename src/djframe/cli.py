@@ -151,7 +151,7 @@ def _auto(target: Any) -> list[Any]:
 
 
 def pick_table(schemas: list[Any], name: str) -> Any:
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     for schema in schemas:
         for info in schema.user_tables():
@@ -161,7 +161,7 @@ def pick_table(schemas: list[Any], name: str) -> Any:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from djframe.schema import table_class
+    from djframe.registry import table_class
     from djframe.status import jobs_summary
 
     rows: list[dict[str, Any]] = []

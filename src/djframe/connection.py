@@ -9,7 +9,7 @@ has loaded together with their dependency graph (networkx).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -19,7 +19,8 @@ import pyarrow as pa
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.errors import DjframeError, MissingTableError
-from djframe.readahead import forget_read_ahead
+from djframe.graph import build_graph
+from djframe.session import data_changing
 from djframe.settings import config, redact
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class Connection:
 
     # -- SQL -----------------------------------------------------------------------------
     def execute(self, sql: str, *, action: str = "") -> None:
-        forget_read_ahead(self)  # a statement that changes data: rows read ahead may not hold
+        data_changing(self)  # rows a make's group read ahead may not hold any more
         with self.translated(action):
             self.backend.execute(sql)
 
@@ -96,6 +97,13 @@ class Connection:
     def fetch_scalar(self, sql: str, *, action: str = "") -> object:
         with self.translated(action):
             return self.backend.fetch_scalar(sql)
+
+    def fetch_count(self, sql: str, *, action: str = "") -> int:
+        """The integer a ``SELECT count(*) ...`` (or any one-integer query) gives."""
+        value = self.fetch_scalar(sql, action=action)
+        if not isinstance(value, int):
+            raise TypeError(f"expected an integer from {sql!r}, got {value!r}")
+        return value
 
     def fetch_batches(
         self, sql: str, batch_size: int, *, action: str = ""
@@ -121,17 +129,28 @@ class Connection:
     def temporary(self, data: pa.Table) -> Iterator[str]:
         """Make Arrow data queryable under a fresh name for the duration of a block."""
         name = f"_djframe_tmp_{next(_temp_names)}"
-        with self.translated("uploading data"):
-            self.backend.register_arrow(name, data)
-        try:
+        with self.registered({name: data}):
             yield name
+
+    @contextmanager
+    def registered(self, frames: Mapping[str, pa.Table]) -> Iterator[None]:
+        """Make Arrow data queryable under the given names for the duration of a block."""
+        done: list[str] = []
+        try:
+            with self.translated("uploading data"):
+                for name, data in frames.items():
+                    self.backend.register_arrow(name, data)
+                    done.append(name)
+            yield
         except BaseException:
             # In a failed PostgreSQL transaction nothing runs until rollback, which removes
-            # the temporary table anyway.
-            with suppress(Exception):
-                self.backend.unregister(name)
+            # the temporary tables anyway.
+            for name in done:
+                with suppress(Exception):
+                    self.backend.unregister(name)
             raise
-        self.backend.unregister(name)
+        for name in done:
+            self.backend.unregister(name)
 
     # -- transactions --------------------------------------------------------------------
     @property
@@ -193,8 +212,6 @@ class Connection:
     def graph(self) -> nx.MultiDiGraph:
         """The dependency graph of every loaded table: one edge per foreign key."""
         if self._graph is None:
-            from djframe.graph import build_graph
-
             self._graph = build_graph(self.tables.values())
         return self._graph
 

@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
+from djframe._sql import quote
 from djframe._typing import PartIntegrity
-from djframe.catalog import TableInfo, delete_catalog_sql, quote
+from djframe.catalog import TableInfo, delete_catalog_sql
+from djframe.compile.lower import LowerContext
+from djframe.compile.sql import sql_of
 from djframe.errors import AccessError, IntegrityError, QueryError
 from djframe.graph import dependents_first
+from djframe.results import running
 from djframe.settings import config
 
 if TYPE_CHECKING:
@@ -32,7 +36,7 @@ _snapshot_names = itertools.count()
 
 
 def table_of(conn: Connection, full_name: str) -> Table:
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     return table_class(conn, full_name)()
 
@@ -159,14 +163,11 @@ def snapshots(conn: Connection, plan: dict[str, QueryExpression]) -> Iterator[di
 
 
 def snapshot(conn: Connection, info: TableInfo, rows: QueryExpression) -> str:
-    from djframe.algebra.expression import LowerContext
-    from djframe.results import compile_sql, uploaded
-
     name = f"_djframe_doomed_{next(_snapshot_names)}"
     keep = info.heading.primary_key or info.heading.names
     ctx = LowerContext()
-    sql = compile_sql(rows.lower(ctx).select(*keep).distinct(), dialect=conn.backend.dialect)
-    with uploaded(conn, ctx):
+    sql = sql_of(rows, rows.lower(ctx).select(*keep).distinct())
+    with running(rows, sql, ctx):
         conn.execute(
             f"CREATE TEMPORARY TABLE {quote(name)} AS {sql}",
             action=f"finding the rows of {info.class_name} to delete",
@@ -268,6 +269,6 @@ def drop(table: Table, *, prompt: bool | None) -> None:
     for name in names:
         conn.tables.pop(name, None)
     conn._graph = None
-    from djframe.schema import forget_classes
+    from djframe.registry import forget
 
-    forget_classes(conn, names)
+    forget(conn, names)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from djframe._typing import PartIntegrity
+from djframe.catalog import is_hidden
 from djframe.errors import QueryError
 
 if TYPE_CHECKING:
@@ -41,11 +42,6 @@ MERMAID_SHAPES = {
     "part": ("[[", "]]"),
 }
 NODE_WIDTH, NODE_HEIGHT, GAP_X, GAP_Y = 150, 36, 24, 70
-
-
-def visible(name: str) -> bool:
-    """Job queues and provenance tables (``~`` names) are machinery, not pipeline steps."""
-    return not name.split(".", 1)[1].startswith("~")
 
 
 class Diagram:
@@ -81,7 +77,7 @@ class Diagram:
     def graph(self) -> nx.MultiDiGraph:
         """The shown tables and the foreign keys among them (a networkx view)."""
         graph = self.connection.graph
-        return graph.subgraph(n for n in self.nodes if n in graph and visible(n))
+        return graph.subgraph(n for n in self.nodes if n in graph and not is_hidden(n))
 
     def _with(self, nodes: set[str]) -> Diagram:
         return Diagram(self, _nodes=nodes)
@@ -103,7 +99,7 @@ class Diagram:
         graph = self.connection.graph
         reached, frontier = set(self.nodes), set(self.nodes)
         for _ in range(count):
-            frontier = {n for f in frontier for n in step(graph, f) if visible(n)} - reached
+            frontier = {n for f in frontier for n in step(graph, f) if not is_hidden(n)} - reached
             reached |= frontier
         return reached
 
@@ -117,7 +113,7 @@ class Diagram:
         expression = as_expression(expr)
         plan = plan_delete(expression, part_integrity)
         diagram = cls(_table_of(expression))
-        diagram.nodes = {n for n in plan if visible(n)}
+        diagram.nodes = {n for n in plan if not is_hidden(n)}
         diagram._plan = plan
         return diagram
 
@@ -125,7 +121,7 @@ class Diagram:
 
     def counts(self) -> dict[str, int]:
         """Rows per table: those a cascade would delete, or all rows of each table."""
-        from djframe.schema import table_class
+        from djframe.registry import table_class
 
         order = self.topological()
         if self._plan is not None:
@@ -137,7 +133,7 @@ class Diagram:
         """The shown tables' full names, parents before children."""
         from djframe.graph import topological
 
-        return topological(self.connection.graph, [n for n in self.nodes if visible(n)])
+        return topological(self.connection.graph, [n for n in self.nodes if not is_hidden(n)])
 
     def label(self, name: str) -> str:
         return self.connection.tables[name].class_name

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from djframe.declare.types import CoreType, parse_type
 from djframe.errors import MissingAttributeError
+from djframe.types import CoreType, parse_type
 
 __all__ = ["Attribute", "Heading"]
 
@@ -61,7 +61,7 @@ class Heading:
 
     Examples
     --------
-    >>> from djframe.declare.types import parse_type
+    >>> from djframe.types import parse_type
     >>> h = Heading([Attribute("id", parse_type("int32"), in_key=True),
     ...              Attribute("name", parse_type("varchar(20)"))])
     >>> h.primary_key, h.secondary_attributes

@@ -14,18 +14,16 @@ catch; the error names the key either way, and nothing is written.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from djframe._sql import inlinable, quote, typed_literal, values_relation
 from djframe._typing import OnConflict
-from djframe.catalog import ForeignKey, TableInfo, quote
-from djframe.codecs.columns import PendingObjects, encode_rows, has_codecs
+from djframe.catalog import ForeignKey, TableInfo
 from djframe.declare.ddl import default_sql
 from djframe.errors import (
     DataError,
@@ -34,111 +32,18 @@ from djframe.errors import (
     MissingKeyError,
     MissingParentError,
 )
-from djframe.heading import Attribute, Heading
-from djframe.keyset import inlinable, values_relation
-from djframe.keyset import value_sql as literal_sql
-from djframe.pending import current
-from djframe.readahead import forget_read_ahead
+from djframe.frames import plain, to_arrow
+from djframe.heading import Attribute
+from djframe.session import data_changing, held_rows
+from djframe.store.columns import PendingObjects, encode_rows, has_codecs
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
-__all__ = ["encode_rows", "has_codecs", "insert_rows", "to_arrow"]
+__all__ = ["cast_term", "encode_rows", "has_codecs", "insert_rows", "prepare"]
 
 INLINE_ROWS = 64
 """Up to this many rows are written as literal VALUES, with no upload."""
-
-
-def python_cell(value: Any, attr: Attribute) -> Any:
-    kind = attr.type.name if attr.type else None
-    if kind == "uuid" and isinstance(value, uuid.UUID):
-        return str(value)
-    if kind == "json" and value is not None and not isinstance(value, str):
-        return json.dumps(value)
-    return value
-
-
-def from_dicts(rows: list[Mapping[str, Any]], heading: Heading) -> pa.Table:
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    fields = {frozenset(row) for row in rows}
-    if len(fields) > 1:
-        raise DataError(
-            "All rows of one insert must name the same attributes; these rows differ. Insert "
-            "them in groups, or give every row every attribute (None for a default)."
-        )
-    columns = {}
-    for name in names:
-        values = [row[name] for row in rows]
-        if name in heading:
-            attr = heading[name]
-            values = [python_cell(v, attr) for v in values]
-            columns[name] = array_for(values, attr)
-        else:
-            columns[name] = pa.array(values)
-    return pa.table(columns) if columns else pa.table({})
-
-
-def array_for(values: list[Any], attr: Attribute) -> pa.Array:
-    assert attr.type is not None
-    try:
-        return pa.array(values, type=attr.type.arrow)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError):
-        try:
-            return pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise DataError(
-                f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {exc}"
-            ) from None
-
-
-def read_csv(path: Path, heading: Heading) -> pa.Table:
-    import polars as pl
-
-    overrides = {a.name: pl.String for a in heading if a.type is not None}
-    return pl.read_csv(path, schema_overrides=overrides, try_parse_dates=False).to_arrow()
-
-
-def to_arrow(rows: Any, heading: Heading) -> pa.Table:
-    """Normalize any supported input to an Arrow table (column names as given)."""
-    if isinstance(rows, pa.Table):
-        return rows
-    if isinstance(rows, pa.RecordBatch):
-        return pa.Table.from_batches([rows])
-    module = type(rows).__module__.split(".")[0]
-    if module == "polars":
-        return rows.lazy().collect().to_arrow() if hasattr(rows, "lazy") else rows.to_arrow()
-    if module == "pandas":
-        return pa.Table.from_pandas(
-            rows.reset_index() if has_named_index(rows) else rows, preserve_index=False
-        )
-    if isinstance(rows, str | Path):
-        return read_csv(Path(rows), heading)
-    if isinstance(rows, Mapping):
-        raise DataError("insert takes many rows; for one dict use insert1(row) or insert([row]).")
-    if isinstance(rows, Iterable):
-        listed = list(rows)
-        if all(isinstance(r, Mapping) for r in listed):
-            return from_dicts(listed, heading)
-    raise DataError(
-        f"Cannot insert a {type(rows).__name__}: give a Polars, Arrow or pandas frame, a list of "
-        "dicts, a path to a CSV file, or a query expression."
-    )
-
-
-def has_named_index(frame: Any) -> bool:
-    return any(name is not None for name in frame.index.names)
-
-
-def plain(data: pa.Table) -> pa.Table:
-    """Cast view and large types to the plain ones every engine's Arrow path accepts."""
-    swaps = {
-        pa.string_view(): pa.string(),
-        pa.large_string(): pa.string(),
-        pa.large_binary(): pa.binary(),
-        pa.binary_view(): pa.binary(),
-    }
-    schema = pa.schema([f.with_type(swaps.get(f.type, f.type)) for f in data.schema])
-    return data.cast(schema) if schema != data.schema else data
 
 
 def check_columns(
@@ -324,7 +229,7 @@ def castless(data: pa.Table, info: TableInfo) -> bool:
     return True
 
 
-def value_sql(attr: Attribute, column: str, dialect: str, where: str) -> str:
+def cast_term(attr: Attribute, column: str, dialect: str, where: str) -> str:
     """The SELECT term that reads a staged column into the target column type."""
     assert attr.type is not None
     term = f"CAST({column} AS {attr.type.sql(dialect)})"
@@ -348,7 +253,7 @@ def insert_sql(
     where = f"In {info.class_name}"
     columns = ", ".join(quote(n) for n in names)
     values = (
-        ", ".join(value_sql(info.heading[n], quote(n), dialect, where) for n in names)
+        ", ".join(cast_term(info.heading[n], quote(n), dialect, where) for n in names)
         if cast
         else columns
     )
@@ -415,7 +320,7 @@ def all_parents_found(conn: Connection, data: pa.Table, references: list[Foreign
         terms = " OR ".join(
             "("
             + " AND ".join(
-                f"{quote(p)} = {literal_sql(v, t)}"
+                f"{quote(p)} = {typed_literal(v, t)}"
                 for p, v, t in zip(fk.attr_map.values(), row, types, strict=True)
             )
             + ")"
@@ -470,15 +375,15 @@ def insert_rows(
     """
     if data.num_rows == 0:
         return
-    held = current(conn, info)
-    if held is not None:
+    held = held_rows.get()
+    if held is not None and held.takes(conn, info):
         if not objects:
             if on_conflict == "error":
                 check_duplicates(data, info, on_conflict)  # refused now, not when written
-            held.add(info, data, on_conflict)  # written with the rest of its make's group
+            held.hold(info, data, on_conflict)  # written with the rest of its make's group
             return
-        held.direct += 1
-    forget_read_ahead(conn)
+        held.wrote_directly()
+    data_changing(conn)
     try:
         with conn.transaction:
             write_rows(conn, info, data, on_conflict, objects)
@@ -499,11 +404,10 @@ def write_rows(
     names = data.column_names
     action = f"inserting into {info.class_name}"
     cast = on_conflict != "error" or not castless(data, info)
-    append = getattr(conn.backend, "append_arrow", None)
-    if append is not None and not cast and data.num_rows > INLINE_ROWS:
+    if conn.backend.appends_arrow and not cast and data.num_rows > INLINE_ROWS:
         # The engine checks keys and parents itself: one bulk load, nothing staged.
         with conn.translated(action):
-            append(info.schema, info.name, data)
+            conn.backend.append_arrow(info.schema, info.name, data)
         if objects:
             objects.write(conn, data, None)
         return

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pyarrow as pa
 
+from djframe._sql import literal, plain_literal, quote
 from djframe._typing import Tier
-from djframe.catalog import literal, quote
 from djframe.errors import ConflictError
 from djframe.keyset import key_relation
 from djframe.table import Table
@@ -90,9 +90,9 @@ class Worker:
 
 
 def session_id(conn: Connection) -> int:
-    if conn.backend.dialect != "postgres":
-        return 0
-    return int(conn.fetch_scalar("SELECT pg_backend_pid()"))  # type: ignore[call-overload]
+    """The worker's database session (0 where the backend has none)."""
+    with conn.translated("reading the session id"):
+        return conn.backend.session_id() or 0
 
 
 class JobTable(Table):
@@ -113,7 +113,7 @@ class JobTable(Table):
     @property
     def target(self) -> type[Table]:
         """The table whose keys this queue holds."""
-        from djframe.schema import table_class
+        from djframe.registry import table_class
 
         return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
 
@@ -218,8 +218,9 @@ class JobTable(Table):
         clauses = []
         if dead:
             clauses.append(f"(host = {literal(host)} AND pid IN ({', '.join(map(str, dead))}))")
-        if conn.backend.dialect == "postgres":
-            clauses.append("connection_id NOT IN (SELECT pid FROM pg_stat_activity)")
+        live = conn.backend.live_sessions_sql()
+        if live is not None:
+            clauses.append(f"connection_id NOT IN ({live})")
         if timeout is not None:
             clauses.append(f"reserved_time < {scheduled_sql(conn, -timeout)}")
         if not clauses:
@@ -230,7 +231,7 @@ class JobTable(Table):
         conn = self.connection
         where = f"FROM {self.info.sql_name} {alias} WHERE {condition}"
         with conn.transaction:
-            count = int(conn.fetch_scalar(f"SELECT count(*) {where}"))  # type: ignore[call-overload]
+            count = conn.fetch_count(f"SELECT count(*) {where}")
             if count:
                 key = self.info.heading.primary_key
                 names = ", ".join(quote(k) for k in key)
@@ -254,7 +255,7 @@ class JobTable(Table):
         conn = self.connection
         key = self.info.heading.primary_key
         columns = {"status": literal(status)} | {
-            name: sql_value(value) for name, value in values.items()
+            name: plain_literal(value) for name, value in values.items()
         }
         if status in {"success", "error", "ignore"}:
             columns.setdefault("completed_time", NOW)
@@ -276,7 +277,7 @@ class JobTable(Table):
         conn = self.connection
         key = self.info.heading.primary_key
         names = ", ".join(quote(k) for k in key)
-        lock = " FOR UPDATE SKIP LOCKED" if conn.backend.dialect == "postgres" else ""
+        lock = " FOR UPDATE SKIP LOCKED" if conn.backend.locks_claimed_rows else ""
         within = f"AND ({names}) IN (SELECT {names} FROM {quote(among)}) " if among else ""
         claim = (
             f"SELECT {names} FROM {self.info.sql_name} WHERE status = 'pending' {within}"
@@ -322,16 +323,6 @@ def scheduled_sql(conn: Connection, delay: float) -> str:
     if not delay:
         return NOW
     return f"{NOW} + INTERVAL '{float(delay)} seconds'"
-
-
-def sql_value(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return literal(str(value))
 
 
 def jobs_definition(target: type[Table]) -> str:

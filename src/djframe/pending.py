@@ -18,19 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
 from djframe._typing import OnConflict
+from djframe.session import held_rows
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.connection import Connection
 
-__all__ = ["Held", "flush_pending", "hold_dicts", "holding"]
+__all__ = ["Held", "holding"]
 
 
 Chunk: TypeAlias = "pa.Table | list[dict[str, Any]]"
@@ -72,10 +72,51 @@ class Held:
     def accepts(self, conn: Connection, info: TableInfo) -> bool:
         return conn is self.connection and info.full_name in self.tables
 
-    def add(self, info: TableInfo, data: Chunk, on_conflict: OnConflict) -> None:
-        """Hold checked rows, or dicts to be checked when written (see :func:`hold_dicts`)."""
+    def takes(self, conn: Connection, info: TableInfo) -> bool:
+        """Whether inserts into ``info`` on ``conn`` are held (one on this connection that
+        is not is counted as written at once)."""
+        if conn is not self.connection:
+            return False
+        if info.full_name in self.tables:
+            return True
+        self.direct += 1
+        return False
+
+    def wrote_directly(self) -> None:
+        self.direct += 1
+
+    def hold(self, info: TableInfo, data: Chunk, on_conflict: OnConflict) -> None:
+        """Hold checked rows, or dicts to be checked when written (see :meth:`hold_dicts`)."""
         slot = self.rows.setdefault((info.full_name, on_conflict), (info, []))
         slot[1].append(data)
+
+    def hold_dicts(self, conn: Connection, info: TableInfo, rows: Any) -> bool:
+        """Hold a make's rows given as dicts (``insert1(row)``) as they are; True if held.
+
+        Converting and checking one row costs far more than the make that gives it, so the
+        rows of a group's makes are converted and checked together when written: a row that
+        fails then fails its group, which runs again key by key and so finds the make that
+        gave it. Rows that name unknown or too few attributes, or go to a table with stored
+        objects, take the usual path (and its error at once).
+        """
+        if not self.accepts(conn, info) or not isinstance(rows, list) or not rows:
+            return False
+        heading = info.heading
+        first = rows[0]
+        if not isinstance(first, dict) or any(attr.codec for attr in heading):
+            return False
+        names = first.keys()
+        if not all(name in heading for name in names) or not names >= set(heading.primary_key):
+            return False
+        if not all(isinstance(row, dict) and row.keys() == names for row in rows):
+            return False
+        self.hold(info, list(rows), "error")
+        return True
+
+    def flush_for(self, conn: Connection, sql: str) -> None:
+        """Before ``sql`` runs: write the held rows if it reads a table they belong to."""
+        if self.rows and conn is self.connection and self.mentioned_in(sql):
+            self.write()
 
     def mentioned_in(self, sql: str) -> bool:
         return any(info.sql_name in sql for info, _ in self.rows.values())
@@ -86,7 +127,7 @@ class Held:
 
         rows, self.rows = self.rows, {}
         self.written += bool(rows)
-        token = _held.set(None)  # the inserts below go to the database
+        token = held_rows.set(None)  # the inserts below go to the database
         try:
             order = sorted(rows, key=lambda slot: self.tables.index(slot[0]))
             for slot in order:
@@ -97,7 +138,7 @@ class Held:
                         data = check_duplicates(data, info, on_conflict)
                     insert_rows(self.connection, info, data, on_conflict)
         finally:
-            _held.reset(token)
+            held_rows.reset(token)
 
 
 def checked(chunks: list[Chunk], info: TableInfo) -> list[pa.Table]:
@@ -123,60 +164,13 @@ def same_columns(tables: list[pa.Table]) -> list[list[pa.Table]]:
     return list(groups.values())
 
 
-_held: ContextVar[Held | None] = ContextVar("held_rows", default=None)
-
-
-def current(conn: Connection, info: TableInfo) -> Held | None:
-    """The holder that takes inserts into ``info`` on ``conn`` now, if any (an insert it
-    does not take is counted as written at once)."""
-    held = _held.get()
-    if held is None or held.connection is not conn:
-        return None
-    if held.accepts(conn, info):
-        return held
-    held.direct += 1
-    return None
-
-
-def hold_dicts(conn: Connection, info: TableInfo, rows: Any) -> bool:
-    """Hold a make's rows given as dicts (``insert1(row)``) as they are; True if held.
-
-    Converting and checking one row costs far more than the make that gives it, so the
-    rows of a group's makes are converted and checked together when written: a row that
-    fails then fails its group, which runs again key by key and so finds the make that gave
-    it. Rows that name unknown or too few attributes, or go to a table with stored objects,
-    take the usual path (and its error at once).
-    """
-    held = _held.get()
-    if held is None or not held.accepts(conn, info) or not isinstance(rows, list) or not rows:
-        return False
-    heading = info.heading
-    first = rows[0]
-    if not isinstance(first, dict) or any(attr.codec for attr in heading):
-        return False
-    names = first.keys()
-    if not all(name in heading for name in names) or not names >= set(heading.primary_key):
-        return False
-    if not all(isinstance(row, dict) and row.keys() == names for row in rows):
-        return False
-    held.add(info, list(rows), "error")
-    return True
-
-
 @contextmanager
 def holding(conn: Connection, tables: list[str]) -> Iterator[Held]:
     """Hold inserts into ``tables`` on ``conn`` until :meth:`Held.write` (or the block ends
     with an error, when they are dropped)."""
     held = Held(conn, tables)
-    token = _held.set(held)
+    token = held_rows.set(held)
     try:
         yield held
     finally:
-        _held.reset(token)
-
-
-def flush_pending(conn: Connection, sql: str) -> None:
-    """Before ``sql`` runs: write the held rows if it reads a table they belong to."""
-    held = _held.get()
-    if held is not None and held.rows and held.connection is conn and held.mentioned_in(sql):
-        held.write()
+        held_rows.reset(token)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import polars as pl
 
+from djframe._sql import literal, quote
 from djframe._typing import Tier
-from djframe.catalog import literal, quote
 from djframe.table import Table
 
 if TYPE_CHECKING:

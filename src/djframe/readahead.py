@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +32,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from djframe.algebra.compiled import dict_restrictions, table_sql
-from djframe.catalog import quote
+from djframe._sql import quote
+from djframe.compile.cache import dict_restrictions, table_sql
 from djframe.keyset import key_relation
+from djframe.session import read_ahead
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from djframe.heading import Heading
     from djframe.table import Table
 
-__all__ = ["forget_read_ahead", "reading_ahead", "served"]
+__all__ = ["ReadAhead", "reading_ahead"]
 
 MAX_ROWS = 100_000
 """A table with more rows than this for one group's keys is queried key by key instead."""
@@ -76,6 +76,8 @@ class ReadAhead:
 
     def serve(self, expr: QueryExpression, options: Mapping[str, Any]) -> pa.Table | None:
         """The result of ``expr`` from rows read ahead, or None if it must be queried."""
+        if expr.connection is not self.conn:
+            return None
         if options.get("order_by") is not None or options.get("offset"):
             return None
         point = point_query(expr)
@@ -97,6 +99,11 @@ class ReadAhead:
             found = found.filter(pc.equal(found.column(name), pa.scalar(values[name])))
         limit = options.get("limit")
         return found if limit is None else found.slice(0, limit)
+
+    def forget(self, conn: Connection) -> None:
+        """Data on ``conn`` is about to change: what was read ahead may no longer hold."""
+        if conn is self.conn:
+            self.fetched.clear()
 
     def allowed_values(self, names: tuple[str, ...]) -> set[tuple[Any, ...]]:
         if names not in self.allowed:
@@ -150,9 +157,6 @@ def point_query(expr: QueryExpression) -> tuple[Table, dict[str, Any]] | None:
     return (table, values) if values else None
 
 
-_current: ContextVar[ReadAhead | None] = ContextVar("read_ahead", default=None)
-
-
 @contextmanager
 def reading_ahead(
     conn: Connection, keys: pl.DataFrame, heading: Heading, skip: set[str]
@@ -160,23 +164,8 @@ def reading_ahead(
     """Answer point queries on ``conn`` for ``keys`` (columns named as in ``heading``) from
     one query per table while the block runs; ``skip``: tables never read ahead."""
     ahead = ReadAhead(conn, keys, heading, skip)
-    token = _current.set(ahead)
+    token = read_ahead.set(ahead)
     try:
         yield ahead
     finally:
-        _current.reset(token)
-
-
-def served(expr: QueryExpression, options: Mapping[str, Any]) -> pa.Table | None:
-    """The rows of ``expr`` if they were read ahead (see :func:`reading_ahead`), else None."""
-    ahead = _current.get()
-    if ahead is None or ahead.conn is not expr.connection:
-        return None
-    return ahead.serve(expr, options)
-
-
-def forget_read_ahead(conn: Connection) -> None:
-    """Data on ``conn`` is about to change: what was read ahead may no longer hold."""
-    ahead = _current.get()
-    if ahead is not None and ahead.conn is conn:
-        ahead.fetched.clear()
+        read_ahead.reset(token)

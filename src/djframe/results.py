@@ -12,104 +12,28 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.backends.sql.compilers as sc
 import ibis.expr.types as ir
 import polars as pl
 import pyarrow as pa
 
+from djframe.compile.cache import query_sql
+from djframe.compile.lower import LowerContext
+from djframe.compile.sql import TEXT_ON_EXPORT, OrderBy, compile_sql, final_relation, sql_of
 from djframe.errors import DjframeError, QueryError
+from djframe.session import flush_held, read_ahead
 from djframe.settings import config
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from djframe.algebra.expression import LowerContext, QueryExpression
+    from djframe.compile.lower import Relation
     from djframe.heading import Heading
 
-__all__ = ["ResultsMixin", "compile_sql", "conform"]
-
-OrderBy = str | Sequence[str] | None
-
-TEXT_ON_EXPORT = {"uuid", "json"}
-
-
-def compile_sql(relation: ir.Expr, dialect: str, *, pretty: bool = False) -> str:
-    """The SQL text of an Ibis expression in a backend's dialect.
-
-    Ibis' own compiler, called directly: :func:`ibis.to_sql` would first rebuild the graph to
-    unbind its tables (lowered expressions hold unbound tables only) and indent the text.
-    Queries run as one line; :meth:`ResultsMixin.sql` shows them indented. Ibis' pass that
-    merges nested SELECTs is skipped for djframe's own queries (the engines flatten them the
-    same way; the pass was a fifth of a compile), and the user's Ibis setting is restored.
-
-    Examples
-    --------
-    >>> t = ibis.table({"x": "int64"}, name="t")
-    >>> compile_sql(t.filter(t.x > 3), "duckdb")
-    'SELECT * FROM "t" AS "t0" WHERE "t0"."x" > 3'
-    """
-    compiler = getattr(sc, dialect).compiler
-    with selects_unfused():
-        tree = compiler.to_sqlglot(relation)
-    return str(tree.sql(dialect=compiler.dialect, pretty=pretty, copy=False))
-
-
-@contextmanager
-def selects_unfused() -> Iterator[None]:
-    """Ibis compiles without merging nested SELECTs while the block runs."""
-    options = ibis.options.sql
-    fused, options.fuse_selects = options.fuse_selects, False
-    try:
-        yield
-    finally:
-        options.fuse_selects = fused
-
-
-def order_terms(expr: QueryExpression, order_by: OrderBy) -> list[ir.Value | str]:
-    """``"KEY"``, ``"KEY DESC"``, ``"name"``, ``"name DESC"`` or a list of them -> Ibis keys."""
-    if order_by is None:
-        return []
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
-    terms: list[Any] = []
-    for item in items:
-        name, _, direction = item.strip().partition(" ")
-        descending = direction.strip().upper() == "DESC"
-        names = expr.heading.primary_key if name == "KEY" else [name]
-        for n in names:
-            expr.heading[n]
-            terms.append(ibis.desc(n) if descending else ibis.asc(n))
-    return terms
-
-
-def final_relation(
-    expr: QueryExpression,
-    ctx: LowerContext,
-    *,
-    order_by: OrderBy = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> ir.Table:
-    table = expr.lower(ctx)
-    terms = order_terms(expr, expr.default_order if order_by is None else order_by)
-    if terms:
-        table = table.order_by(terms)
-    if limit is not None or offset:
-        table = table.limit(limit, offset=offset or 0)
-    postgres = expr.connection.backend.dialect == "postgres"
-    columns = {}
-    for attr in expr.heading:
-        column = table[attr.name]
-        name = attr.type.name if attr.type else None
-        if name in TEXT_ON_EXPORT or (postgres and name == "decimal"):
-            column = column.cast("string")
-        columns[attr.name] = column
-    return table.select(**columns)
-
+__all__ = ["ResultsMixin", "conform", "running"]
 
 VIEW_OF = {pa.string(): pa.string_view(), pa.binary(): pa.binary_view()}
 
@@ -164,29 +88,31 @@ def python_value(value: Any, type_name: str | None) -> Any:
     return value
 
 
+@contextmanager
+def running(expr: Relation, sql: str, ctx: LowerContext) -> Iterator[Any]:
+    """The connection, ready to run ``sql`` (lowered from ``expr`` with ``ctx``): a make's held
+    rows that the query reads are written first, and the local frames it restricts by are
+    uploaded for the duration of the block."""
+    conn = expr.connection
+    flush_held(conn, sql)
+    with conn.registered(ctx.frames):
+        yield conn
+
+
 class ResultsMixin:
     """Result methods shared by tables and expressions."""
 
-    def _run(self, *, views: bool = False, **kwargs: Any) -> pa.Table:
+    def _run(self: Relation, *, views: bool = False, **kwargs: Any) -> pa.Table:
         """Run the query; ``views``: the Arrow goes to Polars, so string views may stay."""
-        expr: QueryExpression = self  # type: ignore[assignment]
-        from djframe.algebra.compiled import query_sql
-        from djframe.algebra.expression import LowerContext
-        from djframe.pending import flush_pending
-        from djframe.readahead import served
-
-        data = served(expr, kwargs)  # a make's point query, answered for its whole group
-        if data is not None:
-            return conform(data, expr.heading, views=views)
-        ctx = LowerContext()
-        sql = query_sql(expr, ctx, **kwargs)  # final_relation's SQL, cached by shape
-        conn = expr.connection
-        flush_pending(conn, sql)  # a make's buffered rows, if the query reads their table
-        # A backend may offer Arrow with view types, cheaper on the way to Polars.
-        fetch = getattr(conn.backend, "fetch_arrow_views", None) if views else None
-        with conn.translated("running a query"), uploaded(conn, ctx):
-            data = (fetch or conn.backend.fetch_arrow)(sql)
-        return conform(data, expr.heading, views=views)
+        ahead = read_ahead.get()  # a make's point query, answered for its whole group
+        data = ahead.serve(self, kwargs) if ahead is not None else None
+        if data is None:
+            ctx = LowerContext()
+            sql = query_sql(self, ctx, **kwargs)  # final_relation's SQL, cached by shape
+            with running(self, sql, ctx) as conn, conn.translated("running a query"):
+                backend = conn.backend
+                data = backend.fetch_arrow_views(sql) if views else backend.fetch_arrow(sql)
+        return conform(data, self.heading, views=views)
 
     # -- frames --------------------------------------------------------------------------
     def to_arrow(
@@ -227,20 +153,16 @@ class ResultsMixin:
         key = self.heading.primary_key  # type: ignore[attr-defined]
         return frame.set_index(key) if key else frame
 
-    def to_arrow_batches(self, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
+    def to_arrow_batches(
+        self: Relation, batch_size: int = 100_000
+    ) -> Iterator[pa.RecordBatch]:
         """Stream the result in record batches of at most ``batch_size`` rows."""
-        expr: QueryExpression = self  # type: ignore[assignment]
-        from djframe.algebra.expression import LowerContext
-
         ctx = LowerContext()
-        sql = compile_sql(final_relation(expr, ctx), dialect=expr.connection.backend.dialect)
-        from djframe.pending import flush_pending
-
-        flush_pending(expr.connection, sql)
-        with uploaded(expr.connection, ctx):
-            for batch in expr.connection.fetch_batches(sql, batch_size, action="running a query"):
+        sql = sql_of(self, final_relation(self, ctx))
+        with running(self, sql, ctx) as conn:
+            for batch in conn.fetch_batches(sql, batch_size, action="running a query"):
                 yield (
-                    conform(pa.Table.from_batches([batch]), expr.heading).to_batches()[0]
+                    conform(pa.Table.from_batches([batch]), self.heading).to_batches()[0]
                     if batch.num_rows
                     else batch
                 )
@@ -301,19 +223,11 @@ class ResultsMixin:
         return self.to_polars(order_by="KEY", limit=n)
 
     # -- size and membership -------------------------------------------------------------
-    def __len__(self) -> int:
-        expr: QueryExpression = self  # type: ignore[assignment]
-        from djframe.algebra.expression import LowerContext
-
+    def __len__(self: Relation) -> int:
         ctx = LowerContext()
-        sql = compile_sql(expr.lower(ctx).count(), dialect=expr.connection.backend.dialect)
-        from djframe.pending import flush_pending
-
-        flush_pending(expr.connection, sql)
-        with uploaded(expr.connection, ctx):
-            count = expr.connection.fetch_scalar(sql, action="counting rows")
-        assert isinstance(count, int)
-        return count
+        sql = sql_of(self, self.lower(ctx).count())
+        with running(self, sql, ctx) as conn:
+            return int(conn.fetch_count(sql, action="counting rows"))
 
     def __bool__(self) -> bool:
         return len(self.to_arrow(limit=1)) > 0
@@ -325,16 +239,14 @@ class ResultsMixin:
         return iter(self.to_dicts())
 
     # -- SQL -----------------------------------------------------------------------------
-    def to_ibis(self) -> ir.Table:
+    def to_ibis(self: Relation) -> ir.Table:
         """The Ibis expression this query lowers to (over unbound tables)."""
-        from djframe.algebra.expression import LowerContext
+        return self.lower(LowerContext())
 
-        return self.lower(LowerContext())  # type: ignore[attr-defined]
-
-    def sql(self) -> str:
+    def sql(self: Relation) -> str:
         """The SQL this query compiles to on its connection's backend."""
-        expr: QueryExpression = self  # type: ignore[assignment]
-        return compile_sql(self.to_ibis(), dialect=expr.connection.backend.dialect, pretty=True)
+        relation = self.lower(LowerContext())
+        return compile_sql(relation, dialect=self.connection.backend.dialect, pretty=True)
 
     # -- display -------------------------------------------------------------------------
     def _preview(self) -> tuple[pl.DataFrame, int]:
@@ -376,28 +288,7 @@ def shortened(value: Any) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class uploaded:
-    """Upload the frames an expression restricts by for the duration of a query."""
-
-    def __init__(self, connection: Any, ctx: LowerContext) -> None:
-        self.connection, self.ctx = connection, ctx
-        self.names: list[str] = []
-
-    def __enter__(self) -> None:
-        for name, data in self.ctx.frames.items():
-            self.connection.backend.register_arrow(name, data)
-            self.names.append(name)
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        for name in self.names:
-            if kind is None:
-                self.connection.backend.unregister(name)
-            else:
-                with suppress(Exception):  # see Connection.temporary
-                    self.connection.backend.unregister(name)
-
-
-# -- codec decoding (see djframe.codecs.columns) ----------------------------------------------
+# -- codec decoding (see djframe.store.columns) ----------------------------------------------
 
 
 def decoded_columns(expr: Any, data: pa.Table, *, lazy: bool) -> dict[str, list[Any]]:
@@ -405,7 +296,7 @@ def decoded_columns(expr: Any, data: pa.Table, *, lazy: bool) -> dict[str, list[
     heading = expr.heading
     if not any(a.codec for a in heading):
         return {}
-    from djframe.codecs.columns import decode_columns
+    from djframe.store.columns import decode_columns
 
     return decode_columns(expr.connection, heading, data, lazy=lazy)
 

@@ -11,57 +11,25 @@ from __future__ import annotations
 
 import sys
 import warnings
-import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, quote
+from djframe import registry
+from djframe._sql import quote
+from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, is_hidden
 from djframe.connection import Connection, default_connection
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
 from djframe.errors import DefinitionError, IntegrityError, MissingTableError
-from djframe.jobs import JobTable
-from djframe.provenance import ProvenanceTable
 from djframe.settings import config
-from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
+from djframe.table import Lookup, Part, Table
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Schema", "forget_classes", "list_schemas", "table_class", "virtual_schema"]
-
-TIERS: dict[str, type[Table]] = {
-    "manual": Manual,
-    "lookup": Lookup,
-    "imported": Imported,
-    "computed": Computed,
-    "part": Part,
-    "jobs": JobTable,
-    "provenance": ProvenanceTable,
-}
-
-_classes: weakref.WeakKeyDictionary[Connection, dict[str, type[Table]]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Declared classes per connection, by full table name, so cascades can restrict any table."""
-
-
-def classes_of(conn: Connection) -> dict[str, type[Table]]:
-    """The classes bound to tables of ``conn``, by full table name."""
-    return _classes.setdefault(conn, {})
-
-
-def table_class(conn: Connection, full_name: str) -> type[Table]:
-    """The class of a table: the one that declared it, else one built from the catalog."""
-    found = classes_of(conn).get(full_name)
-    if found is not None:
-        return found
-    info = conn.table_info(full_name)
-    schema = Schema(info.schema, connection=conn, create_schema=False)
-    return schema.spawn(info)
-
+__all__ = ["Schema", "list_schemas", "virtual_schema"]
 
 class Schema:
     """A database schema, and the decorator that declares tables in it.
@@ -183,24 +151,33 @@ class Schema:
             conn.add_table(info)
         return info
 
-    def bind(self, cls: type[Table], info: TableInfo) -> None:
+    def bind(self, cls: type[Table], info: TableInfo, *, replace: bool = True) -> None:
+        """Bind ``cls`` to its table; ``replace=False`` leaves a class bound already as the
+        one the connection finds (a spawned class must not shadow a declared one)."""
         cls._info = info
         cls._schema = self
-        classes_of(self.connection)[info.full_name] = cls
+        if replace or info.full_name not in registry.classes_of(self.connection):
+            registry.bind(self.connection, info.full_name, cls)
 
     def spawn(self, info: TableInfo) -> type[Table]:
-        """A class for a table declared elsewhere, built from the catalog."""
-        known = classes_of(self.connection).get(info.full_name)
-        if known is not None:
-            return known
-        base = TIERS[info.tier]
+        """A class for a table declared elsewhere, built from the catalog and bound to this
+        schema (so its objects are read from this schema's store)."""
+        base = registry.TIERS[info.tier]
         cls = type(
             info.class_name,
             (base,),
             {"definition": info.definition, "__module__": f"djframe.virtual.{self.name}"},
         )
-        self.bind(cls, info)
+        self.bind(cls, info, replace=False)
         return cls
+
+    def class_for(self, info: TableInfo) -> type[Table]:
+        """The class bound to a table of this schema if it reads the same store, else a new
+        one bound to this schema."""
+        known = registry.classes_of(self.connection).get(info.full_name)
+        if known is not None and known._schema is not None and known._schema.store == self.store:
+            return known
+        return self.spawn(info)
 
     # -- introspection -------------------------------------------------------------------
     def list_tables(self) -> list[str]:
@@ -213,7 +190,7 @@ class Schema:
 
     def user_tables(self) -> list[TableInfo]:
         """The declared tables, without the hidden job queues and provenance tables (``~``)."""
-        return [t for t in self.tables.values() if not t.name.startswith("~")]
+        return [t for t in self.tables.values() if not is_hidden(t.name)]
 
     @property
     def graph(self) -> Any:
@@ -296,9 +273,9 @@ class Schema:
             f"DROP SCHEMA {quote(self.name)} CASCADE", action=f"dropping schema {self.name}"
         )
         prefix = self.name + "."
-        doomed = [name for name in classes_of(conn) if name.startswith(prefix)]
+        doomed = [name for name in registry.classes_of(conn) if name.startswith(prefix)]
         conn.forget_schema(self.name)
-        forget_classes(conn, doomed)
+        registry.forget(conn, doomed)
 
     def _refuse_outside_dependents(self) -> None:
         """Refuse to drop a schema that tables of another schema still reference."""
@@ -345,20 +322,12 @@ def companion_table(
             },
         )
         schema.declare(cls, context)
-    return table_class(conn, full_name)()
+    return registry.table_class(conn, full_name)()
 
 
 def indented(text: str, prefix: str = "    ") -> str:
     lines = [line.strip() for line in text.strip().splitlines()]
     return "\n".join(prefix + line for line in lines)
-
-
-def forget_classes(conn: Connection, full_names: list[str]) -> None:
-    """Unbind the classes of dropped tables, so using them says they are not declared."""
-    for name in full_names:
-        cls = classes_of(conn).pop(name, None)
-        if cls is not None:
-            cls._info = None
 
 
 def table_name(cls: type[Table], master: type[Table] | None) -> str:
@@ -403,13 +372,22 @@ def virtual_schema(
     schema = Schema(name, connection=connection, store=store, create_schema=False)
     module = SimpleNamespace(schema=schema)
     infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
+    classes: dict[str, type[Table]] = {}
     for info in infos:
-        cls = table_class(schema.connection, info.full_name)
+        cls = classes[info.full_name] = schema.class_for(info)
         if info.master:
-            setattr(table_class(schema.connection, info.master), info.class_name, cls)
+            setattr(classes[info.master], info.class_name, cls)
         else:
             setattr(module, info.class_name, cls)
     return module
+
+
+def spawn_from_catalog(conn: Connection, info: TableInfo) -> type[Table]:
+    """The class of a table no loaded module declared, bound to its schema opened as is."""
+    return Schema(info.schema, connection=conn, create_schema=False).spawn(info)
+
+
+registry.set_spawner(spawn_from_catalog)
 
 
 def list_schemas(connection: Connection | None = None) -> list[str]:

@@ -65,7 +65,7 @@ def describe_table(schema: Schema, info: TableInfo) -> dict[str, Any]:
 
 def table_status(schema: Schema, info: TableInfo) -> dict[str, Any]:
     """Rows, and for auto-populated tables the remaining keys and the jobs by status."""
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     table = table_class(schema.connection, info.full_name)()
     status: dict[str, Any] = {"rows": len(table)}
@@ -78,7 +78,7 @@ def table_status(schema: Schema, info: TableInfo) -> dict[str, Any]:
 def jobs_summary(schema: Schema, info: TableInfo) -> dict[str, int]:
     """Jobs by status, without declaring a queue that does not exist yet."""
     from djframe.jobs import STATUSES
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     queue = f"{info.schema}.~~{info.name}"
     if queue not in schema.connection.tables:

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
 
+from djframe._sql import quote
 from djframe._typing import OnConflict, Tier
-from djframe.algebra.expression import LowerContext, QueryExpression
-from djframe.catalog import TableInfo, quote
+from djframe.algebra.expression import QueryExpression
+from djframe.catalog import TableInfo, is_hidden
+from djframe.compile.lower import LowerContext
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
 from djframe.heading import Heading
-from djframe.insert import encode_rows, has_codecs, insert_rows, prepare, value_sql
+from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
+from djframe.registry import register_tier
+from djframe.session import MakeScope, held_rows, make_scope
 
 if TYPE_CHECKING:
     import datetime
@@ -43,11 +46,7 @@ __all__ = [
     "Manual",
     "Part",
     "Table",
-    "direct_inserts_allowed",
 ]
-
-direct_inserts_allowed: ContextVar[bool] = ContextVar("direct_inserts_allowed", default=False)
-"""Set by populate while ``make`` runs: Computed tables and their parts may then be inserted into."""
 
 CLASS_LEVEL = {
     "heading",
@@ -97,7 +96,7 @@ CLASS_LEVEL = {
 
 def visible(names: Iterable[str]) -> list[str]:
     """Table names without the hidden job queues and provenance tables (``~`` names), sorted."""
-    return sorted(n for n in names if not n.split(".", 1)[-1].startswith("~"))
+    return sorted(n for n in names if not is_hidden(n))
 
 
 class TableMeta(type):
@@ -159,6 +158,12 @@ class Table(QueryExpression, metaclass=TableMeta):
     _schema: ClassVar[Schema | None] = None
     connection: Connection
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class that names its ``tier`` in its own body is that tier's base class."""
+        super().__init_subclass__(**kwargs)
+        if "tier" in vars(cls):
+            register_tier(cls.tier, cls)
+
     def __init__(self) -> None:
         if self._info is None:
             raise DefinitionError(
@@ -209,6 +214,9 @@ class Table(QueryExpression, metaclass=TableMeta):
     def _restricted_table(self) -> Table:
         return self
 
+    def restriction_chain(self) -> tuple[Table, list[Any]]:
+        return self, []
+
     def _foreign_key_source(self) -> tuple[TableInfo, dict[str, str]]:
         return self.info, {}
 
@@ -232,7 +240,9 @@ class Table(QueryExpression, metaclass=TableMeta):
         if skip_duplicates and replace:
             raise DataError("insert takes skip_duplicates or replace, not both.")
         on_conflict: OnConflict = "skip" if skip_duplicates else "replace" if replace else "error"
-        if on_conflict == "error" and not ignore_extra_fields and self.held_quickly(rows):
+        scope = make_scope.get()
+        quick = on_conflict == "error" and not ignore_extra_fields and scope is not None
+        if quick and self.held_quickly(scope, rows):
             return
         if isinstance(rows, QueryExpression):
             rows = rows.to_polars() if has_codecs(rows.heading) else rows.to_arrow()
@@ -240,18 +250,16 @@ class Table(QueryExpression, metaclass=TableMeta):
         data = prepare(
             rows, self.info, ignore_extra_fields=ignore_extra_fields, on_conflict=on_conflict
         )
-        if direct_inserts_allowed.get():
-            from djframe.autopopulate import check_make_scope
-
-            check_make_scope(self, data)
+        if scope is not None:
+            scope.check(self, data)
         insert_rows(self.connection, self.info, data, on_conflict, objects)
 
-    def held_quickly(self, rows: Any) -> bool:
+    def held_quickly(self, scope: MakeScope, rows: Any) -> bool:
         """Within a make of a populate group: hold dict rows of given keys as they are."""
-        from djframe.autopopulate import dicts_in_scope
-        from djframe.pending import hold_dicts
-
-        return dicts_in_scope(self, rows) and hold_dicts(self.connection, self.info, rows)
+        held = held_rows.get()
+        if held is None or not scope.admits(self, rows):
+            return False
+        return held.hold_dicts(self.connection, self.info, rows)
 
     def insert1(self, row: Any, **options: Any) -> None:
         """Insert one row (a dict); ``options`` are those of :meth:`insert`."""
@@ -264,7 +272,7 @@ class Table(QueryExpression, metaclass=TableMeta):
             "imported",
             "computed",
         }
-        if auto and not (allowed or direct_inserts_allowed.get()):
+        if auto and not (allowed or make_scope.get() is not None):
             raise AccessError(
                 f"{type(self).__name__} is filled by populate(): its rows come from make(). "
                 "Insert into it only inside make, or pass allow_direct_insert=True."
@@ -297,7 +305,7 @@ class Table(QueryExpression, metaclass=TableMeta):
         data = prepare([row], self.info, complete=False)
         conn = self.connection
         with conn.transaction, conn.temporary(data) as source:
-            found = conn.fetch_scalar(
+            found = conn.fetch_count(
                 f"SELECT count(*) FROM {self.info.sql_name} t JOIN {quote(source)} s USING ({', '.join(quote(k) for k in key)})"
             )
             if found != 1:
@@ -307,7 +315,7 @@ class Table(QueryExpression, metaclass=TableMeta):
             # None restores an attribute's default, as in DataJoint.
             where = f"In {type(self).__name__}"
             sets = ", ".join(
-                f"{quote(n)} = {value_sql(self.heading[n], f's.{quote(n)}', conn.backend.dialect, where)}"
+                f"{quote(n)} = {cast_term(self.heading[n], f's.{quote(n)}', conn.backend.dialect, where)}"
                 for n in changes
             )
             match = " AND ".join(f"{self.info.sql_name}.{quote(k)} = s.{quote(k)}" for k in key)

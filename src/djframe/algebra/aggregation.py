@@ -14,9 +14,10 @@ import ibis
 import ibis.expr.types as ir
 from sqlglot import exp
 
-from djframe.algebra.expression import LowerContext, QueryExpression, joinable, operand
+from djframe.algebra.expression import QueryExpression, operand
 from djframe.algebra.lineage import check_namesakes, namesakes
-from djframe.algebra.sqlexpr import parse_sql, translate
+from djframe.compile.fragments import parse_sql, translate
+from djframe.compile.lower import LowerContext, joinable
 from djframe.errors import QueryError
 from djframe.heading import Attribute, Heading
 

@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from djframe.algebra.lineage import check_namesakes, namesakes
-from djframe.algebra.sqlexpr import translate
+from djframe.compile.fragments import translate
+from djframe.compile.lower import joinable
 from djframe.errors import QueryError
+from djframe.frames import as_frame
 from djframe.heading import Heading
 
 if TYPE_CHECKING:
-    from djframe.algebra.expression import LowerContext
+    from djframe.compile.lower import LowerContext
 
 __all__ = ["AndList", "Not", "predicate", "restricted"]
 
@@ -39,18 +40,6 @@ class Not:
     """The negation of a condition: ``A & dj.Not(c)`` is ``A - c``."""
 
     condition: Any
-
-
-def as_frame(condition: Any) -> pa.Table | None:
-    """A local frame as Arrow, or None if ``condition`` is not one."""
-    if isinstance(condition, pa.Table):
-        return condition
-    module = type(condition).__module__.split(".")[0]
-    if module == "polars" and hasattr(condition, "to_arrow"):
-        return condition.to_arrow()
-    if module == "pandas" and hasattr(condition, "to_dict"):
-        return pa.Table.from_pandas(condition, preserve_index=False)
-    return None
 
 
 def literal_for(value: Any, column: ir.Value) -> ir.Value:
@@ -97,8 +86,6 @@ def restricted(
         for part in condition:
             table = restricted(table, heading, part, ctx, semantic_check)
         return table
-    from djframe.algebra.expression import joinable
-
     negated = isinstance(condition, Not)
     positive = condition.condition if negated else condition
     # Inside a correlated EXISTS, DuckDB cannot flatten a semi-join: keep a filter there.

@@ -8,21 +8,17 @@ Ibis compiles for the backend's dialect.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from djframe._typing import PartIntegrity
 from djframe.algebra.condition import Not, restricted
 from djframe.algebra.lineage import check_namesakes, namesakes
-from djframe.algebra.sqlexpr import referenced_names, translate
+from djframe.compile.fragments import referenced_names, translate
+from djframe.compile.lower import LowerContext, TableRelation, joinable
 from djframe.errors import MissingAttributeError, QueryError
 from djframe.heading import Attribute, Heading
 from djframe.results import ResultsMixin
@@ -30,37 +26,7 @@ from djframe.results import ResultsMixin
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
-__all__ = ["Join", "LowerContext", "Projection", "QueryExpression", "Restriction", "as_expression"]
-
-_frame_names = itertools.count()
-
-
-class LowerContext:
-    """Collects the local frames an expression restricts by, to upload before it runs."""
-
-    def __init__(self) -> None:
-        self.frames: dict[str, pa.Table] = {}
-        self.correlated = False
-        """True while lowering the inside of a correlated ``EXISTS``, where DuckDB cannot
-        flatten a semi-join or antijoin: restrictions there stay filters."""
-
-    @contextmanager
-    def inside_exists(self) -> Iterator[None]:
-        """Lower the relation an ``EXISTS`` tests (see :attr:`correlated`)."""
-        outer, self.correlated = self.correlated, True
-        try:
-            yield
-        finally:
-            self.correlated = outer
-
-    def relation(self, data: pa.Table) -> ir.Table:
-        return ibis.table(ibis.schema(data.schema), name=self.register(data))
-
-    def register(self, data: pa.Table) -> str:
-        """A fresh name for local rows the query reads (uploaded when it runs)."""
-        name = f"_djframe_frame_{next(_frame_names)}"
-        self.frames[name] = data
-        return name
+__all__ = ["Join", "Projection", "QueryExpression", "Restriction", "as_expression"]
 
 
 def as_expression(value: Any) -> Any:
@@ -189,6 +155,15 @@ class QueryExpression(ResultsMixin):
         """The order results come in when none is asked for (a Top's order), else None."""
         return None
 
+    def restriction_chain(self) -> tuple[TableRelation, list[Any]] | None:
+        """``(table, conditions outermost first)`` if this is a table restricted by
+        conditions (none for the table itself), else None (see :mod:`djframe.compile.cache`)."""
+        return None
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        """This restriction chain with its dicts' values replaced from ``values``."""
+        return self
+
     def delete(
         self, *, prompt: bool | None = None, part_integrity: PartIntegrity = "enforce"
     ) -> int:
@@ -222,6 +197,20 @@ class Restriction(QueryExpression):
 
     def _restricted_table(self) -> Any:
         return self.source._restricted_table()
+
+    def restriction_chain(self) -> tuple[TableRelation, list[Any]] | None:
+        inner = self.source.restriction_chain()
+        return None if inner is None else (inner[0], [self.condition, *inner[1]])
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        if not isinstance(self.condition, Mapping):
+            return self
+        names = self.heading.names
+        condition = {  # this level's values first: the cache reads them outside in
+            name: value if name not in names or value is None else next(values)
+            for name, value in self.condition.items()
+        }
+        return Restriction(self.source.with_values(values), condition, self.semantic_check)
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
@@ -264,18 +253,6 @@ def join_key(a: Heading, b: Heading) -> list[str]:
     if b.determines(a):
         return b.primary_key
     return a.primary_key + [k for k in b.primary_key if k not in a.primary_key]
-
-
-def joinable(table: ir.Table, partner: ir.Table | None = None) -> ir.Table:
-    """``table``, or a view of it if it is a join or the same relation as ``partner``.
-
-    Ibis extends a join chain (a join's, a union's outer join) in place and then rejects
-    predicates on the chain's own columns; and ``t[n] == t[n]`` is ambiguous in a self-join.
-    Other relations join as they are: a view would only add a node that every compiler pass
-    walks.
-    """
-    same = partner is not None and table.op() == partner.op()
-    return table.view() if same or isinstance(table.op(), ops.JoinChain) else table
 
 
 class Join(QueryExpression):

@@ -15,15 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import ibis.expr.types as ir
 
-from djframe.algebra.expression import LowerContext, QueryExpression
+from djframe.algebra.expression import QueryExpression
+from djframe.compile.lower import LowerContext
+from djframe.compile.sql import OrderBy, OrderKey, parse_order
 from djframe.errors import QueryError
 
 if TYPE_CHECKING:
     from djframe.heading import Heading
-    from djframe.results import OrderBy
 
 __all__ = ["Limited", "Top", "apply_top"]
 
@@ -80,28 +80,11 @@ def _is_list_of_str(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
 
 
-def same_order(a: OrderBy, b: OrderBy) -> bool:
-    def items(order: OrderBy) -> list[str]:
-        listed = [order] if isinstance(order, str) else list(order or [])
-        return [" ".join(item.split()).upper() for item in listed]
-
-    return items(a) == items(b)
-
-
-def order_keys(heading: Heading, order_by: OrderBy) -> list[tuple[str, bool]]:
-    """``order_by`` as (attribute, descending) pairs, the primary key appended as tie-breaker."""
-    listed = [order_by] if isinstance(order_by, str) else list(order_by or [])
-    keys: list[tuple[str, bool]] = []
-    for item in listed:
-        name, _, direction = item.strip().partition(" ")
-        direction = direction.strip().upper()
-        if direction not in {"", "ASC", "DESC"}:
-            raise QueryError(f"Cannot order by {item!r}: write 'name', 'name ASC' or 'name DESC'.")
-        for n in heading.primary_key if name == "KEY" else [name]:
-            heading[n]  # raises MissingAttributeError naming the attribute
-            keys.append((n, direction == "DESC"))
-    named = {n for n, _ in keys}
-    return keys + [(n, False) for n in heading.primary_key if n not in named]
+def order_keys(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
+    """``order_by`` parsed, the primary key appended as tie-breaker."""
+    keys = parse_order(heading, order_by)
+    named = {key.name for key in keys}
+    return keys + [OrderKey(n) for n in heading.primary_key if n not in named]
 
 
 class Limited(QueryExpression):
@@ -121,18 +104,18 @@ class Limited(QueryExpression):
 
     @property
     def default_order(self) -> list[str]:
-        return [f"{name} DESC" if desc else name for name, desc in self.ordering]
+        return [key.text() for key in self.ordering]
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
-        ordered = table.order_by([ibis.desc(n) if d else ibis.asc(n) for n, d in self.ordering])
+        ordered = table.order_by([key.ibis() for key in self.ordering])
         return ordered.limit(self.top.limit, offset=self.top.offset)
 
 
 def apply_top(source: QueryExpression, top: Top) -> QueryExpression:
     """``source & top``, merged with a Top directly underneath when the orders agree."""
     if isinstance(source, Limited) and (
-        top.order_by is None or same_order(top.order_by, source.top.order_by)
+        top.order_by is None or order_keys(source.heading, top.order_by) == source.ordering
     ):
         return Limited(source.source, source.top.then(top))
     if top.order_by is None:

@@ -12,8 +12,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from djframe.algebra.expression import LowerContext, QueryExpression, operand
+from djframe.algebra.expression import QueryExpression, operand
 from djframe.algebra.lineage import check_namesakes
+from djframe.compile.lower import LowerContext
 from djframe.errors import QueryError
 from djframe.heading import Heading
 

@@ -13,7 +13,8 @@ from typing import Any
 import ibis.expr.types as ir
 
 from djframe.algebra.aggregation import aggregates
-from djframe.algebra.expression import LowerContext, QueryExpression, as_expression
+from djframe.algebra.expression import QueryExpression, as_expression
+from djframe.compile.lower import LowerContext
 from djframe.errors import QueryError
 from djframe.heading import Attribute, Heading
 

@@ -1,8 +1,10 @@
 """The SQL engines behind a connection, each behind the one :class:`Backend` protocol.
 
 A backend moves SQL text in and Arrow data out; it knows nothing of tables, headings or
-lineage. Features ask a backend for a capability (``enforces_foreign_keys``), never for its
-name. :func:`open_backend` picks the implementation from a URL.
+lineage. Features ask a backend for a capability (``enforces_foreign_keys``,
+``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``session_id()``), never for
+its name or dialect: every optional feature is declared here. :func:`open_backend` picks the
+implementation from a URL.
 """
 
 from __future__ import annotations
@@ -30,10 +32,36 @@ class Backend(Protocol):
     one transaction), so djframe declares no foreign keys there and checks them itself."""
     url: str
     """The URL it was opened with, password redacted."""
+    path: str | None
+    """The database file of an embedded engine (``":memory:"`` in memory), else None."""
+    decimals_as_text: bool
+    """True when ``decimal`` columns must leave the engine as text to reach Arrow exactly
+    (ADBC gives PostgreSQL's ``numeric`` as an opaque type)."""
+    locks_claimed_rows: bool
+    """True when job claims lock their rows (``FOR UPDATE SKIP LOCKED``), so concurrent
+    workers skip each other's claims instead of conflicting at commit."""
+    appends_arrow: bool
+    """True when :meth:`append_arrow` loads rows straight into a table."""
 
     def execute(self, sql: str) -> None: ...
 
     def fetch_arrow(self, sql: str) -> pa.Table: ...
+
+    def fetch_arrow_views(self, sql: str) -> pa.Table:
+        """Like :meth:`fetch_arrow`, but strings may come as views (cheaper for Polars)."""
+        ...
+
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        """Append rows whose columns have the table's Arrow types (see :attr:`appends_arrow`)."""
+        ...
+
+    def session_id(self) -> int | None:
+        """The server's id of this database session, or None where there are no sessions."""
+        ...
+
+    def live_sessions_sql(self) -> str | None:
+        """A query of the ids of the sessions alive on the server, or None."""
+        ...
 
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]: ...
 

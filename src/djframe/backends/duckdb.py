@@ -98,6 +98,9 @@ class DuckDBBackend:
     name: BackendName = "duckdb"
     dialect = "duckdb"
     enforces_foreign_keys = False
+    decimals_as_text = False
+    locks_claimed_rows = False
+    appends_arrow = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -105,6 +108,8 @@ class DuckDBBackend:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path: str | None = path
+        self._owned: str | None = path
+        """The database this connection holds open (None for a sibling, or once closed)."""
         try:
             self.con = _open(path)
         except duckdb.IOException as exc:
@@ -126,7 +131,7 @@ class DuckDBBackend:
         twin.con = self.con.cursor()
         if self.path != ":memory:":
             twin.con.execute(f"USE {CATALOG}")
-        twin.path = None  # closing a sibling closes its cursor only
+        twin._owned = None  # closing a sibling closes its cursor only
         twin._streams = OpenStreams()
         twin.con.execute(_STRING_VIEWS)
         return twin
@@ -181,13 +186,22 @@ class DuckDBBackend:
         self._streams.drain()
         self.con.unregister(name)
 
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        raise NotImplementedError("DuckDB inserts from a registered relation instead")
+
+    def session_id(self) -> int | None:
+        return None
+
+    def live_sessions_sql(self) -> str | None:
+        return None
+
     def close(self) -> None:
-        if self.path is None:
+        if self._owned is None:
             self.con.close()  # a sibling, or closed already (closing twice is harmless)
             return
         self.con.close()
-        _release(self.path)
-        self.path = None
+        _release(self._owned)
+        self._owned = None
 
     def translate_error(self, exc: Exception) -> Exception | None:
         message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")

@@ -64,6 +64,10 @@ class PostgresBackend:
     name: BackendName = "postgres"
     dialect = "postgres"
     enforces_foreign_keys = True
+    decimals_as_text = True
+    locks_claimed_rows = True
+    appends_arrow = True
+    path = None
 
     def __init__(self, url: str) -> None:
         from adbc_driver_postgresql import dbapi
@@ -137,6 +141,15 @@ class PostgresBackend:
         """
         self._streams.drain()
         self.cursor.adbc_ingest(table, data, mode="append", db_schema_name=schema)
+
+    def fetch_arrow_views(self, sql: str) -> pa.Table:
+        return self.fetch_arrow(sql)
+
+    def session_id(self) -> int | None:
+        return int(self.fetch_scalar("SELECT pg_backend_pid()"))  # type: ignore[call-overload]
+
+    def live_sessions_sql(self) -> str | None:
+        return "SELECT pid FROM pg_stat_activity"
 
     def close(self) -> None:
         self._finalizer()

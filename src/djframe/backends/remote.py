@@ -37,7 +37,7 @@ def parent_database(path: str) -> RemoteBackend | None:
     database, address, key = (os.environ.get(name) for name in ENVIRONMENT)
     if database is None or database != path or address is None or key is None:
         return None
-    return RemoteBackend(Client(address, authkey=bytes.fromhex(key)), f"duckdb:///{path}")
+    return RemoteBackend(Client(address, authkey=bytes.fromhex(key)), f"duckdb:///{path}", path)
 
 
 class RemoteBackend:
@@ -46,10 +46,14 @@ class RemoteBackend:
     name: BackendName = "duckdb"
     dialect = "duckdb"
     enforces_foreign_keys = False
+    decimals_as_text = False
+    locks_claimed_rows = False
+    appends_arrow = False
 
-    def __init__(self, pipe: Pipe, url: str) -> None:
+    def __init__(self, pipe: Pipe, url: str, path: str) -> None:
         self.pipe = pipe
         self.url = url
+        self.path = path
 
     def call(self, method: str, *args: Any) -> Any:
         self.pipe.send((method, args))
@@ -64,8 +68,20 @@ class RemoteBackend:
     def fetch_arrow(self, sql: str) -> pa.Table:
         return self.call("fetch_arrow", sql)
 
+    def fetch_arrow_views(self, sql: str) -> pa.Table:
+        return self.fetch_arrow(sql)
+
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         yield from self.fetch_arrow(sql).to_batches(batch_size)
+
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        raise NotImplementedError("DuckDB inserts from a registered relation instead")
+
+    def session_id(self) -> int | None:
+        return None
+
+    def live_sessions_sql(self) -> str | None:
+        return None
 
     def fetch_scalar(self, sql: str) -> object:
         return self.call("fetch_scalar", sql)

@@ -5,7 +5,7 @@ the schema's default object store and ``<name@store>`` in a named one (see
 :mod:`djframe.store`); the SQL row then holds only the object's id. Codecs register
 themselves by subclassing :class:`Codec`. This module holds the base class, the registry and
 the reading of codec type text; the built-in codecs live in :mod:`djframe.codecs.builtin`,
-and applying codecs to whole columns in :mod:`djframe.codecs.columns`.
+and applying codecs to whole columns in :mod:`djframe.store.columns`.
 
 Examples
 --------

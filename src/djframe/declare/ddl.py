@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 
-from djframe.catalog import TableInfo, quote
-from djframe.declare.types import (
+from djframe._sql import literal, quote
+from djframe.catalog import TableInfo
+from djframe.heading import Attribute
+from djframe.types import (
     BOOL_WORDS,
     INT_RANGES,
     SQL_CLOCKS,
     CoreType,
-    quote_literal,
     unquote,
 )
-from djframe.heading import Attribute
 
 __all__ = ["SINGLETON", "create_table_sql", "default_sql"]
 
@@ -41,7 +41,7 @@ def default_sql(attr: Attribute, where: str) -> str:
         return f"DEFAULT {'TRUE' if BOOL_WORDS[value.lower()] else 'FALSE'}"
     if core is not None and core.name in NUMERIC and _NUMBER.match(value):
         return f"DEFAULT {value}"
-    return f"DEFAULT {quote_literal(value)}"
+    return f"DEFAULT {literal(value)}"
 
 
 def column_sql(attr: Attribute, dialect: str, where: str) -> str:

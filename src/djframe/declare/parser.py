@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from djframe.catalog import IndexSpec
 from djframe.errors import DefinitionError
 
-__all__ = ["AttributeSpec", "Definition", "ForeignKeySpec", "IndexSpec", "parse_definition"]
+__all__ = ["AttributeSpec", "Definition", "ForeignKeySpec", "parse_definition"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _INDEX = re.compile(r"^(?P<unique>unique\s+)?index\s*\((?P<attrs>[^)]*)\)\s*$", re.I)
@@ -42,12 +43,6 @@ class ForeignKeySpec:
     """The Python expression after ``->``: ``Session``, ``Person.proj(parent='person_id')``."""
     in_key: bool
     nullable: bool = False
-    unique: bool = False
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    attributes: tuple[str, ...]
     unique: bool = False
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from djframe._typing import Tier
 from djframe.catalog import ForeignKey, TableInfo
 from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
-from djframe.declare.types import default_problem, parse_type, unquote
 from djframe.errors import DefinitionError, DjframeError
 from djframe.heading import Attribute, Heading
+from djframe.types import default_problem, parse_type, unquote
 
 __all__ = ["resolve_definition"]
 

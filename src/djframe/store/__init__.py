@@ -15,13 +15,12 @@ file); ``@name`` names a store of ``dj.config["stores"]``::
 or, in ``djframe.toml``, ``[stores.cold]`` with ``location = ...`` and ``[stores.cold.options]``.
 
 Every Delta commit carries metadata naming the djframe table and the values of
-:data:`commit_context` (populate sets ``job_id`` and ``code_version`` there).
+:data:`djframe.session.commit_context` (populate sets ``job_id`` and ``code_version`` there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,15 +30,7 @@ from djframe.settings import DEFAULTS, config
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
-__all__ = ["Store", "as_store", "commit_context", "named_store", "store_for"]
-
-commit_context: ContextVar[Mapping[str, str] | None] = ContextVar(
-    "djframe_commit_context", default=None
-)
-"""Metadata for every Delta commit made in this context, e.g. ``{"job_id": ..., "code_version":
-...}``; each key is recorded as ``djframe.<key>`` in the commit's metadata. Populate sets it
-around each make; ``commit_context.set({...})`` / ``.reset(token)`` elsewhere."""
-
+__all__ = ["Store", "as_store", "named_store", "store_for"]
 
 class Store:
     """An object store root: a local folder or an ``s3://`` URI, with storage options.
@@ -94,7 +85,7 @@ def as_store(value: Any, connection: Connection | None = None) -> Store:
         value = config["store"]
     text = str(value)
     if text == DEFAULTS["store"] and not config.is_set("store") and connection is not None:
-        database = getattr(connection.backend, "path", None)
+        database = connection.backend.path
         if database and database != ":memory:":
             text = str(Path(database).resolve().parent / DEFAULTS["store"])
     return Store(text, config["store.options"])
@@ -130,7 +121,7 @@ def store_for(
         return named_store(store_name)
     if default is not None:
         return as_store(default, connection)
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     schema = table_class(connection, full_name)._schema
     return as_store(schema.store if schema is not None else None, connection)

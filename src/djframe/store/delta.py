@@ -44,7 +44,8 @@ import pyarrow as pa
 
 from djframe.codecs import Payload
 from djframe.errors import StoreError
-from djframe.store import Store, commit_context
+from djframe.session import commit_context
+from djframe.store import Store
 from djframe.store.files import Files, payload_files
 
 if TYPE_CHECKING:

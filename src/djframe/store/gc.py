@@ -154,7 +154,7 @@ def collect(
     removed, how many files vacuum deleted and how many payload files no readable version
     names any more were deleted (the last two: would be deleted, in a dry run).
     """
-    from djframe.schema import table_class
+    from djframe.registry import table_class
 
     rows: list[dict[str, Any]] = []
     for info in schema.tables.values():

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from djframe.catalog import quote
+from djframe._sql import plain_literal, quote
+from djframe.compile.lower import LowerContext
+from djframe.compile.sql import final_relation, sql_of
+from djframe.frames import as_frame
 
 if TYPE_CHECKING:
-    from djframe.algebra.expression import LowerContext, QueryExpression
     from djframe.catalog import TableInfo
-    from djframe.table import Table
+    from djframe.compile.lower import Relation, TableRelation
 
 __all__ = ["dict_restrictions", "query_sql", "table_sql"]
 
@@ -56,7 +58,7 @@ class Template:
 _cache: OrderedDict[tuple[Any, ...], Template | None] = OrderedDict()
 
 
-def query_sql(expr: QueryExpression, ctx: LowerContext, **options: Any) -> str:
+def query_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
     """The SQL of ``final_relation(expr, ctx, **options)``, from the cache when it can be."""
     restricted = frame_restriction(expr)
     if restricted is not None:
@@ -73,18 +75,15 @@ def query_sql(expr: QueryExpression, ctx: LowerContext, **options: Any) -> str:
             return ibis_sql(expr, ctx, **options)
     else:
         _cache.move_to_end(key)
-    return template.render([sql_literal(v) for v in values])
+    return template.render([plain_literal(v) for v in values])
 
 
-def ibis_sql(expr: QueryExpression, ctx: LowerContext, **options: Any) -> str:
-    from djframe.results import compile_sql, final_relation
-
-    relation = final_relation(expr, ctx, **options)
-    return compile_sql(relation, dialect=expr.connection.backend.dialect)
+def ibis_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
+    return sql_of(expr, final_relation(expr, ctx, **options))
 
 
 def frame_query_sql(
-    expr: QueryExpression,
+    expr: Relation,
     ctx: LowerContext,
     info: TableInfo,
     frame: pa.Table,
@@ -108,20 +107,18 @@ def frame_query_sql(
     return sql
 
 
-def frame_restriction(expr: QueryExpression) -> tuple[TableInfo, pa.Table] | None:
+def frame_restriction(expr: Relation) -> tuple[TableInfo, pa.Table] | None:
     """``(table, the frame's matching columns)`` for a table restricted by a local frame."""
-    from djframe.algebra.condition import as_frame
-    from djframe.algebra.expression import Restriction
-    from djframe.table import Table
-
-    if not isinstance(expr, Restriction) or not isinstance(expr.source, Table):
+    chain = expr.restriction_chain()
+    if chain is None or len(chain[1]) != 1:
         return None
-    frame = as_frame(expr.condition)
+    table, (condition,) = chain
+    frame = as_frame(condition)
     if frame is None:
         return None
-    heading = expr.source.info.heading
+    heading = table.info.heading
     names = [n for n in frame.column_names if n in heading]
-    return (expr.source.info, frame.select(names)) if names else None
+    return (table.info, frame.select(names)) if names else None
 
 
 def options_key(options: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -138,7 +135,7 @@ def remember(key: tuple[Any, ...], template: Template | None) -> None:
 
 # -- shapes ------------------------------------------------------------------------------
 def query_shape(
-    expr: QueryExpression, options: Mapping[str, Any]
+    expr: Relation, options: Mapping[str, Any]
 ) -> tuple[tuple[Any, ...], TableInfo, list[Any]] | None:
     """``(cache key, table, values)`` for a table restricted by dicts, else None."""
     restricted = dict_restrictions(expr)
@@ -165,27 +162,19 @@ def query_shape(
     return key, info, values
 
 
-def dict_restrictions(expr: QueryExpression) -> tuple[Table, list[Mapping[str, Any]]] | None:
+def dict_restrictions(expr: Relation) -> tuple[TableRelation, list[Mapping[str, Any]]] | None:
     """``(table, its dicts, outermost first)`` for a table restricted by dicts only, else None."""
-    from djframe.algebra.expression import Restriction
-    from djframe.table import Table
-
-    conditions: list[Mapping[str, Any]] = []
-    node: Any = expr
-    while isinstance(node, Restriction):
-        if not isinstance(node.condition, Mapping):
-            return None
-        conditions.append(node.condition)
-        node = node.source
-    if not conditions or not isinstance(node, Table):
+    chain = expr.restriction_chain()
+    if chain is None:
         return None
-    return node, conditions
+    table, conditions = chain
+    if not conditions or not all(isinstance(c, Mapping) for c in conditions):
+        return None
+    return table, conditions
 
 
-def table_sql(table: Table) -> str:
+def table_sql(table: TableRelation) -> str:
     """The SQL that selects a whole table's columns as results read them (cached)."""
-    from djframe.algebra.expression import LowerContext
-
     info = table.info
     key = ("table", table.connection.backend.dialect, id(info))
     template = _cache.get(key)
@@ -213,43 +202,20 @@ def placeholders(values: list[Any]) -> list[Any]:
     ]
 
 
-def sql_literal(value: Any) -> str:
-    """The literal Ibis writes for an int or a printable string (in both dialects)."""
-    if isinstance(value, int):
-        return str(value)
-    return "'" + value.replace("'", "''") + "'"
-
-
 def compile_template(
-    expr: QueryExpression, info: TableInfo, values: list[Any], options: Mapping[str, Any]
+    expr: Relation, info: TableInfo, values: list[Any], options: Mapping[str, Any]
 ) -> Template | None:
     """Compile the shape of ``expr`` with placeholders; None if they cannot be found again."""
-    from djframe.algebra.expression import LowerContext
-
     marks = placeholders(values)
-    stand_in = with_values(expr, iter(marks))
+    stand_in = expr.with_values(iter(marks))
     ctx = LowerContext()
     sql = ibis_sql(stand_in, ctx, **options)
     if ctx.frames:
         return None
     parts = [sql]
     for mark in marks:
-        head, *rest = parts[-1].split(sql_literal(mark))
+        head, *rest = parts[-1].split(plain_literal(mark))
         if len(rest) != 1:
             return None  # not found exactly once: do not guess
         parts[-1:] = [head, rest[0]]
     return Template(info, tuple(parts))
-
-
-def with_values(expr: QueryExpression, values: Any) -> QueryExpression:
-    """``expr`` (a restriction chain) with its dicts' values replaced from ``values``."""
-    from djframe.algebra.expression import Restriction
-
-    if not isinstance(expr, Restriction):
-        return expr
-    names = expr.heading.names
-    condition = {  # this level's values first: query_shape reads them outside in
-        name: value if name not in names or value is None else next(values)
-        for name, value in expr.condition.items()
-    }
-    return Restriction(with_values(expr.source, values), condition, expr.semantic_check)

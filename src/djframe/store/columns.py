@@ -11,7 +11,7 @@ stored object of a result in one scan per Delta table and decodes the values.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from djframe.codecs import CodecSpec, Payload, parse_codec
 from djframe.errors import DataError, DjframeError
+from djframe.frames import frame_kind, to_arrow
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -81,21 +82,21 @@ class PendingObjects:
 
 def take_columns(rows: Any, names: list[str]) -> tuple[Any, dict[str, list[Any]]]:
     """Split the codec columns (as Python values) from the rest of the input."""
-    module = type(rows).__module__.split(".")[0]
-    if isinstance(rows, pa.Table | pa.RecordBatch):
+    kind = frame_kind(rows)
+    if kind == "arrow":
         present = [n for n in names if n in rows.column_names]
         values = {n: rows.column(n).to_pylist() for n in present}
         rest = rows.select([n for n in rows.column_names if n not in present])
         return rest, values
-    if module == "polars":
+    if kind == "polars":
         frame = rows.lazy().collect() if hasattr(rows, "lazy") else rows
         present = [n for n in names if n in frame.columns]
         values = {n: series_values(frame.get_column(n)) for n in present}
         return frame.drop(present), values
-    if module == "pandas":
+    if kind == "pandas":
         present = [n for n in names if n in rows.columns]
         return rows.drop(columns=present), {n: rows[n].tolist() for n in present}
-    if isinstance(rows, Iterable) and not isinstance(rows, str | bytes | Mapping):
+    if kind == "rows":
         listed = list(rows)
         if listed and all(isinstance(r, Mapping) for r in listed):
             present = [n for n in names if n in listed[0]]
@@ -147,7 +148,6 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
 
     Input without codec columns is returned as it is.
     """
-    from djframe.insert import to_arrow
     from djframe.store.delta import new_object_ids
 
     pending = PendingObjects(info)

@@ -20,6 +20,7 @@ from functools import cached_property
 import polars as pl
 import pyarrow as pa
 
+from djframe._sql import literal
 from djframe.errors import UnknownTypeError
 
 __all__ = ["CoreType", "default_problem", "parse_type", "unquote"]
@@ -88,7 +89,7 @@ class CoreType:
 
     def __str__(self) -> str:
         if self.name == "enum":
-            return "enum(" + ", ".join(quote_literal(str(v)) for v in self.args) + ")"
+            return "enum(" + ", ".join(literal(str(v)) for v in self.args) + ")"
         if self.args:
             return f"{self.name}({','.join(str(a) for a in self.args)})"
         return self.name
@@ -149,15 +150,11 @@ class CoreType:
     def check(self, column: str, dialect: str) -> str | None:
         """A CHECK constraint for what the SQL type alone does not enforce, if any."""
         if self.name == "enum":
-            values = ", ".join(quote_literal(str(v)) for v in self.args)
+            values = ", ".join(literal(str(v)) for v in self.args)
             return f"{column} IN ({values})"
         if self.name == "int8" and dialect == "postgres":
             return f"{column} BETWEEN -128 AND 127"
         return None
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def parse_enum_values(body: str, text: str) -> tuple[str, ...]:

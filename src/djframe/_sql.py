@@ -1,0 +1,113 @@
+"""SQL text djframe writes itself: quoted identifiers and literals, the same on every backend.
+
+Every literal djframe puts into a statement is written here: plain literals (job columns,
+cached query shapes), literals cast to a SQL type (keys, small inserts) and ``VALUES``
+relations of them. Queries over user data are compiled by Ibis instead; this module is for
+the statements around them (catalog, job queue, provenance, inserts).
+
+Examples
+--------
+>>> quote("lab", "subject")
+'"lab"."subject"'
+>>> literal("it's")
+"'it''s'"
+>>> typed_literal(3, "INTEGER")
+'CAST(3 AS INTEGER)'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ["inlinable", "literal", "plain_literal", "quote", "typed_literal", "values_relation"]
+
+
+def quote(*names: str) -> str:
+    """Quote and join SQL identifiers: ``quote("s", "t")`` is ``"s"."t"``."""
+    return ".".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
+def literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def plain_literal(value: Any) -> str:
+    """An untyped literal: NULL, TRUE/FALSE, a number as Python writes it, else a string.
+
+    Ints and printable strings are written exactly as Ibis writes them, in both dialects
+    (the query cache relies on it).
+
+    Examples
+    --------
+    >>> plain_literal(None), plain_literal(True), plain_literal(7), plain_literal("a")
+    ('NULL', 'TRUE', '7', "'a'")
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return literal(str(value))
+
+
+def typed_literal(value: Any, sql_type: str) -> str:
+    """A literal of ``value`` cast to ``sql_type``."""
+    if value is None:
+        return f"CAST(NULL AS {sql_type})"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return f"CAST({value!r} AS {sql_type})"
+    if isinstance(value, dt.datetime):
+        return f"CAST({literal(value.isoformat(sep=' '))} AS {sql_type})"
+    if isinstance(value, dt.date | dt.time):
+        return f"CAST({literal(value.isoformat())} AS {sql_type})"
+    return f"CAST({literal(str(value))} AS {sql_type})"  # strings, decimals, nan and inf
+
+
+def values_relation(
+    rows: Sequence[Sequence[Any]], names: Sequence[str], types: Sequence[str], *, alias: str
+) -> str:
+    """``(VALUES (...), ...) AS alias(names)``, each value a literal cast to its SQL type.
+
+    Examples
+    --------
+    >>> values_relation([(1, 2)], ["a", "b"], ["BIGINT", "INTEGER"], alias="k")
+    '(VALUES (CAST(1 AS BIGINT), CAST(2 AS INTEGER))) AS k("a", "b")'
+    """
+    body = ", ".join(
+        "(" + ", ".join(typed_literal(v, t) for v, t in zip(row, types, strict=True)) + ")"
+        for row in rows
+    )
+    return f"(VALUES {body}) AS {alias}({', '.join(quote(n) for n in names)})"
+
+
+def inlinable(data: pa.Table) -> bool:
+    """Whether every column of ``data`` holds values :func:`typed_literal` writes exactly."""
+    return all(_inlinable(field.type) for field in data.schema)
+
+
+def _inlinable(kind: pa.DataType) -> bool:
+    if pa.types.is_timestamp(kind):
+        return kind.tz is None
+    return any(
+        check(kind)
+        for check in (
+            pa.types.is_integer,
+            pa.types.is_floating,
+            pa.types.is_boolean,
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_date,
+            pa.types.is_time,
+            pa.types.is_decimal,
+            pa.types.is_null,
+        )
+    )

@@ -1,0 +1,150 @@
+"""The final step of every query: order, limit and export casts, then SQL text.
+
+:func:`final_relation` adds what a result needs on top of an expression's lowering: its order
+(one parser, :func:`parse_order`, for ``to_polars(order_by=...)`` and ``dj.Top`` alike), limit
+and offset, and casts of what an engine cannot export cleanly (uuid and json to text; decimals
+to text where the backend says so). :func:`compile_sql` turns it into the backend's dialect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.backends.sql.compilers as sc
+import ibis.expr.types as ir
+
+from djframe.errors import QueryError
+
+if TYPE_CHECKING:
+    from djframe.compile.lower import LowerContext, Relation
+    from djframe.heading import Heading
+
+__all__ = ["OrderBy", "OrderKey", "compile_sql", "final_relation", "parse_order"]
+
+OrderBy = str | Sequence[str] | None
+"""``"KEY"``, an attribute with an optional direction (``"score DESC"``, ``"score DESC NULLS
+FIRST"``), a list of those, or None."""
+
+TEXT_ON_EXPORT = frozenset({"uuid", "json"})
+"""Core types that leave the engine as text (and become Python values in ``to_dicts``)."""
+
+_ORDER_ITEM = re.compile(
+    r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:\s+(?P<direction>ASC|DESC))?"
+    r"(?:\s+NULLS\s+(?P<nulls>FIRST|LAST))?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One attribute of an order: descending or not, nulls first or last (the default)."""
+
+    name: str
+    descending: bool = False
+    nulls_first: bool = False
+
+    def ibis(self) -> Any:
+        sort = ibis.desc if self.descending else ibis.asc
+        return sort(self.name, nulls_first=self.nulls_first)
+
+    def text(self) -> str:
+        """The key written as ``order_by`` takes it: ``"score DESC NULLS FIRST"``."""
+        nulls = " NULLS FIRST" if self.nulls_first else ""
+        return f"{self.name}{' DESC' if self.descending else ''}{nulls}"
+
+
+def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
+    """``order_by`` as :class:`OrderKey` s; ``KEY`` stands for the primary key.
+
+    Examples
+    --------
+    >>> from djframe.heading import Heading
+    >>> [k.name for k in parse_order(Heading([]).with_key([]), None)]
+    []
+    """
+    if order_by is None:
+        return []
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    keys: list[OrderKey] = []
+    for item in items:
+        match = _ORDER_ITEM.match(item) if isinstance(item, str) else None
+        if match is None:
+            raise QueryError(
+                f"Cannot order by {item!r}: write 'name', 'name ASC' or 'name DESC' (optionally "
+                "followed by NULLS FIRST or NULLS LAST), 'KEY', or a list of those."
+            )
+        descending = (match["direction"] or "").upper() == "DESC"
+        nulls_first = (match["nulls"] or "").upper() == "FIRST"
+        names = heading.primary_key if match["name"] == "KEY" else [match["name"]]
+        for name in names:
+            heading[name]  # raises MissingAttributeError naming the attribute
+            keys.append(OrderKey(name, descending, nulls_first))
+    return keys
+
+
+def compile_sql(relation: ir.Expr, dialect: str, *, pretty: bool = False) -> str:
+    """The SQL text of an Ibis expression in a backend's dialect.
+
+    Ibis' own compiler, called directly: :func:`ibis.to_sql` would first rebuild the graph to
+    unbind its tables (lowered expressions hold unbound tables only) and indent the text.
+    Queries run as one line; ``sql()`` shows them indented. Ibis' pass that merges nested
+    SELECTs is skipped for djframe's own queries (the engines flatten them the same way; the
+    pass was a fifth of a compile), and the user's Ibis setting is restored.
+
+    Examples
+    --------
+    >>> t = ibis.table({"x": "int64"}, name="t")
+    >>> compile_sql(t.filter(t.x > 3), "duckdb")
+    'SELECT * FROM "t" AS "t0" WHERE "t0"."x" > 3'
+    """
+    compiler = getattr(sc, dialect).compiler
+    with selects_unfused():
+        tree = compiler.to_sqlglot(relation)
+    return str(tree.sql(dialect=compiler.dialect, pretty=pretty, copy=False))
+
+
+@contextmanager
+def selects_unfused() -> Iterator[None]:
+    """Ibis compiles without merging nested SELECTs while the block runs."""
+    options = ibis.options.sql
+    fused, options.fuse_selects = options.fuse_selects, False
+    try:
+        yield
+    finally:
+        options.fuse_selects = fused
+
+
+def final_relation(
+    expr: Relation,
+    ctx: LowerContext,
+    *,
+    order_by: OrderBy = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> ir.Table:
+    """The relation a query's results are read from: ordered, limited, export-cast."""
+    table = expr.lower(ctx)
+    keys = parse_order(expr.heading, expr.default_order if order_by is None else order_by)
+    if keys:
+        table = table.order_by([key.ibis() for key in keys])
+    if limit is not None or offset:
+        table = table.limit(limit, offset=offset or 0)
+    text = TEXT_ON_EXPORT | ({"decimal"} if expr.connection.backend.decimals_as_text else set())
+    columns = {}
+    for attr in expr.heading:
+        column = table[attr.name]
+        if attr.type is not None and attr.type.name in text:
+            column = column.cast("string")
+        columns[attr.name] = column
+    return table.select(**columns)
+
+
+def sql_of(expr: Relation, relation: ir.Expr) -> str:
+    """``relation`` (lowered from ``expr``) as SQL for ``expr``'s backend."""
+    return compile_sql(relation, dialect=expr.connection.backend.dialect)
