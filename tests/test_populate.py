@@ -186,7 +186,7 @@ def test_make_batch_in_small_batches(pipe: SimpleNamespace) -> None:
 
 
 def test_quick_batches_grow_unless_batch_size_is_given(pipe: SimpleNamespace) -> None:
-    from djframe.autopopulate import (
+    from djframe.compute.populator import (
         BATCH_GROWTH,
         BATCH_GROWTH_LIMIT,
         PopulateOptions,

@@ -15,8 +15,9 @@ from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
-from djframe.autopopulate import populate_pipeline as populate
 from djframe.codecs import Codec
+from djframe.compute.autopopulate import Computed, Imported
+from djframe.compute.populate import populate_pipeline as populate
 from djframe.connection import Connection, connect
 from djframe.diagram import Diagram
 from djframe.errors import (
@@ -43,7 +44,7 @@ from djframe.heading import Attribute, Heading
 from djframe.schema import Schema, list_schemas, virtual_schema
 from djframe.settings import config
 from djframe.store import Store
-from djframe.table import Computed, Imported, Lookup, Manual, Part, Table
+from djframe.table import Lookup, Manual, Part, Table
 
 __version__ = "0.1.0.dev0"
 

@@ -10,6 +10,7 @@ opened without the Python classes that made it (:func:`djframe.virtual_schema`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from djframe._typing import Tier
 from djframe.heading import Attribute, Heading
 
 if TYPE_CHECKING:
-    from djframe.backends import Backend
+    import pyarrow as pa
 
 __all__ = ["CATALOG", "ForeignKey", "IndexSpec", "TableInfo", "is_hidden", "read_catalog"]
 
@@ -133,9 +134,9 @@ def delete_catalog_sql(schema: str, table: str) -> str:
     return f"DELETE FROM {quote(schema, CATALOG)} WHERE table_name = {literal(table)}"
 
 
-def read_catalog(backend: Backend, schema: str) -> dict[str, TableInfo]:
-    """Every table of a schema, by SQL table name."""
-    rows = backend.fetch_arrow(f"SELECT * FROM {quote(schema, CATALOG)}").to_pylist()
+def read_catalog(fetch_arrow: Callable[[str], pa.Table], schema: str) -> dict[str, TableInfo]:
+    """Every table of a schema, by SQL table name (``fetch_arrow`` runs the query)."""
+    rows = fetch_arrow(f"SELECT * FROM {quote(schema, CATALOG)}").to_pylist()
     return {row["table_name"]: TableInfo.from_row(schema, row) for row in rows}
 
 

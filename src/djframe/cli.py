@@ -112,7 +112,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_populate(args: argparse.Namespace) -> int:
-    from djframe.autopopulate import populate_pipeline
+    from djframe.compute.populate import populate_pipeline
 
     schemas = schemas_of(load_pipeline(args.pipeline))
     restrictions = [json.loads(r) for r in args.restrict]
@@ -145,7 +145,7 @@ def cmd_populate(args: argparse.Namespace) -> int:
 
 
 def _auto(target: Any) -> list[Any]:
-    from djframe.autopopulate import auto_tables
+    from djframe.compute.populate import auto_tables
 
     return auto_tables([target])
 

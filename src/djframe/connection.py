@@ -180,7 +180,7 @@ class Connection:
         """Read a schema's catalog into this connection; returns its tables by SQL name."""
         for name in [n for n, t in self.tables.items() if t.schema == schema]:
             del self.tables[name]
-        infos = read_catalog(self.backend, schema)
+        infos = read_catalog(self.backend.fetch_arrow, schema)
         self.tables.update({info.full_name: info for info in infos.values()})
         self._graph = None
         return infos

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from djframe._sql import quote
 from djframe._typing import PartIntegrity
 from djframe.catalog import TableInfo, delete_catalog_sql
-from djframe.compile.lower import LowerContext
+from djframe.compile.lower import LowerContext, Relation, TableRelation
 from djframe.compile.sql import sql_of
 from djframe.errors import AccessError, IntegrityError, QueryError
 from djframe.graph import dependents_first
@@ -26,16 +26,14 @@ from djframe.results import running
 from djframe.settings import config
 
 if TYPE_CHECKING:
-    from djframe.algebra.expression import QueryExpression
     from djframe.connection import Connection
-    from djframe.table import Table
 
 __all__ = ["cascade", "confirm", "delete", "delete_quick", "delete_rows", "drop"]
 
 _snapshot_names = itertools.count()
 
 
-def table_of(conn: Connection, full_name: str) -> Table:
+def table_of(conn: Connection, full_name: str) -> TableRelation:
     from djframe.registry import table_class
 
     return table_class(conn, full_name)()
@@ -49,19 +47,19 @@ def confirm(question: str, prompt: bool | None) -> bool:
     return input(f"{question} [yes/No]: ").strip().lower() in {"yes", "y"}
 
 
-def restrict_child(child: Table, conditions: list[QueryExpression]) -> QueryExpression:
+def restrict_child(child: TableRelation, conditions: list[Relation]) -> Relation:
     """Rows of ``child`` that match any of the conditions (OR over the edges and roots)."""
     return child.restrict(conditions, semantic_check=False)
 
 
-def edge_condition(parent: QueryExpression, attr_map: dict[str, str]) -> QueryExpression:
+def edge_condition(parent: Relation, attr_map: dict[str, str]) -> Relation:
     """The parent's doomed rows, renamed to the child's foreign-key attributes."""
     return parent.proj(**{c: p for c, p in attr_map.items() if c != p})
 
 
 def cascade(
-    conn: Connection, roots: dict[str, list[QueryExpression]]
-) -> dict[str, QueryExpression]:
+    conn: Connection, roots: dict[str, list[Relation]]
+) -> dict[str, Relation]:
     """The rows to delete in each affected table, by full name, leaves first.
 
     ``roots`` gives, per table, the expressions whose rows are doomed outright; every
@@ -69,7 +67,7 @@ def cascade(
     """
     graph = conn.graph
     order = list(reversed(dependents_first(graph, roots)))
-    doomed: dict[str, QueryExpression] = {}
+    doomed: dict[str, Relation] = {}
     for name in order:
         own = roots.get(name, [])
         edges = [
@@ -85,11 +83,11 @@ def cascade(
     return {name: doomed[name] for name in reversed(order)}
 
 
-def plan_delete(expr: QueryExpression, mode: PartIntegrity) -> dict[str, QueryExpression]:
+def plan_delete(expr: Relation, mode: PartIntegrity) -> dict[str, Relation]:
     """The cascade of ``expr``; with ``mode="cascade"`` widened to the masters of doomed parts."""
     conn = expr.connection
     conn.load_all_schemas()
-    roots: dict[str, list[QueryExpression]] = {root_table(expr).full_name: [expr]}
+    roots: dict[str, list[Relation]] = {root_table(expr).full_name: [expr]}
     plan = cascade(conn, roots)
     widened: set[tuple[str, str]] = set()
     while mode == "cascade":
@@ -108,7 +106,7 @@ def plan_delete(expr: QueryExpression, mode: PartIntegrity) -> dict[str, QueryEx
     return plan
 
 
-def root_table(expr: QueryExpression) -> TableInfo:
+def root_table(expr: Relation) -> TableInfo:
     table = expr._restricted_table()
     if table is None:
         raise QueryError(
@@ -145,7 +143,7 @@ class Cancelled(Exception):
 
 
 @contextmanager
-def snapshots(conn: Connection, plan: dict[str, QueryExpression]) -> Iterator[dict[str, str]]:
+def snapshots(conn: Connection, plan: dict[str, Relation]) -> Iterator[dict[str, str]]:
     """Fix the doomed keys of every table in temporary tables, before anything is deleted.
 
     A restriction may read a table the cascade deletes from first (``Subject & Pairing``), so
@@ -162,7 +160,7 @@ def snapshots(conn: Connection, plan: dict[str, QueryExpression]) -> Iterator[di
                 conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
 
 
-def snapshot(conn: Connection, info: TableInfo, rows: QueryExpression) -> str:
+def snapshot(conn: Connection, info: TableInfo, rows: Relation) -> str:
     name = f"_djframe_doomed_{next(_snapshot_names)}"
     keep = info.heading.primary_key or info.heading.names
     ctx = LowerContext()
@@ -192,7 +190,7 @@ def delete_rows(conn: Connection, info: TableInfo, source: str) -> None:
 
 
 def delete(
-    expr: QueryExpression,
+    expr: Relation,
     *,
     prompt: bool | None,
     part_integrity: PartIntegrity,
@@ -218,7 +216,7 @@ def delete(
     return counts[root.full_name]
 
 
-def delete_quick(expr: QueryExpression) -> int:
+def delete_quick(expr: Relation) -> int:
     """Delete without cascading; refused where another table still references the rows."""
     conn = expr.connection
     info = root_table(expr)
@@ -235,7 +233,7 @@ def delete_quick(expr: QueryExpression) -> int:
     return count
 
 
-def check_unreferenced(conn: Connection, info: TableInfo, expr: QueryExpression) -> None:
+def check_unreferenced(conn: Connection, info: TableInfo, expr: Relation) -> None:
     """Where the engine does not enforce foreign keys, refuse to orphan child rows."""
     for _, child, data in conn.graph.out_edges(info.full_name, data=True):
         rows = restrict_child(table_of(conn, child), [edge_condition(expr, data["attr_map"])])
@@ -252,7 +250,7 @@ def job_queues(conn: Connection, names: list[str]) -> list[str]:
     return [q for q in queues if q in conn.tables]
 
 
-def drop(table: Table, *, prompt: bool | None) -> None:
+def drop(table: TableRelation, *, prompt: bool | None) -> None:
     """Drop a table and every table downstream of it, leaves first, in one transaction."""
     conn = table.connection
     conn.load_all_schemas()

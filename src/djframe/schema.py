@@ -255,7 +255,7 @@ class Schema:
 
         See :func:`djframe.autopopulate.populate_pipeline` for the options.
         """
-        from djframe.autopopulate import populate_pipeline
+        from djframe.compute.populate import populate_pipeline
 
         return populate_pipeline(self, **options)
 
@@ -290,39 +290,6 @@ class Schema:
                 f"Cannot drop schema {self.name!r}: tables of other schemas depend on it "
                 f"({', '.join(outside)}). Drop those tables (or their schemas) first."
             )
-
-
-def companion_table(
-    target: type[Table],
-    base: type[Table],
-    definition: str,
-    context: dict[str, Any],
-    *,
-    create: bool = True,
-) -> Table | None:
-    """The hidden table that serves ``target`` (its job queue, its provenance), named
-    ``base.prefix + target's name`` and declared on first use when ``create``."""
-    info, schema = target._info, target._schema
-    assert info is not None and schema is not None
-    name = base.prefix + info.name
-    conn = schema.connection
-    full_name = f"{info.schema}.{name}"
-    if full_name not in conn.tables:
-        conn.load_schema(info.schema)
-    if full_name not in conn.tables:
-        if not create:
-            return None
-        cls = type(
-            f"{target.__name__}{base.__name__.removesuffix('Table')}",
-            (base,),
-            {
-                "definition": definition,
-                "__module__": target.__module__,
-                "table_name_for": classmethod(lambda _cls, _class_name: name),
-            },
-        )
-        schema.declare(cls, context)
-    return registry.table_class(conn, full_name)()
 
 
 def indented(text: str, prefix: str = "    ") -> str:

@@ -77,7 +77,7 @@ def table_status(schema: Schema, info: TableInfo) -> dict[str, Any]:
 
 def jobs_summary(schema: Schema, info: TableInfo) -> dict[str, int]:
     """Jobs by status, without declaring a queue that does not exist yet."""
-    from djframe.jobs import STATUSES
+    from djframe.compute.jobs import STATUSES
     from djframe.registry import table_class
 
     queue = f"{info.schema}.~~{info.name}"

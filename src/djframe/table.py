@@ -32,21 +32,11 @@ if TYPE_CHECKING:
 
     import polars as pl
 
-    from djframe.autopopulate import PopulateResult
     from djframe.connection import Connection
-    from djframe.jobs import JobTable
     from djframe.schema import Schema
     from djframe.store.history import AsOf
 
-__all__ = [
-    "AutoPopulate",
-    "Computed",
-    "Imported",
-    "Lookup",
-    "Manual",
-    "Part",
-    "Table",
-]
+__all__ = ["Lookup", "Manual", "Part", "Table"]
 
 CLASS_LEVEL = {
     "heading",
@@ -399,94 +389,6 @@ class Lookup(Table):
     tier: ClassVar[Tier] = "lookup"
     prefix = "#"
     contents: ClassVar[Any] = ()
-
-
-class AutoPopulate(Table):
-    """What Imported and Computed tables share: populate, the job queue, provenance."""
-
-    def populate(self, *restrictions: Any, **options: Any) -> PopulateResult:
-        """Compute the missing rows: ``(key_source & restrictions) - self``.
-
-        Options: ``reserve_jobs`` (claim keys from the job queue, so several workers can
-        share the work), ``processes`` (worker processes), ``display_progress`` (a progress
-        bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
-        errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
-        make_batch call; by default ``populate.batch_size``, growing while batches are quick),
-        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs`` and
-        ``priority``.
-
-        Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
-
-        Examples
-        --------
-        >>> Features.populate(display_progress=True)  # doctest: +SKIP
-        {'success_count': 12, 'error_list': []}
-        """
-        from djframe.autopopulate import populate
-
-        return populate(self, *restrictions, **options)
-
-    @property
-    def key_source(self) -> QueryExpression:
-        """The keys make is called with: the join of the primary parents (overridable)."""
-        from djframe.autopopulate import key_source
-
-        return key_source(self)
-
-    def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
-        """``(remaining, total)`` keys of ``key_source & restrictions``."""
-        from djframe.algebra.condition import AndList
-        from djframe.autopopulate import source_of
-
-        source = source_of(self)
-        if restrictions:
-            source = source & AndList(restrictions)
-        total = len(source.proj())
-        remaining = len(source.proj() - self)
-        if display:
-            done = total - remaining
-            share = 100 * done / total if total else 100.0
-            print(f"{type(self).__name__}: {done}/{total} ({share:.1f}%) done, {remaining} to go")
-        return remaining, total
-
-    @property
-    def jobs(self) -> JobTable:
-        """This table's job queue (``~~table``), declared on first use."""
-        from djframe.jobs import jobs_of
-
-        return jobs_of(type(self))
-
-    def provenance(self, key: Any = None) -> pl.DataFrame:
-        """How the rows (matching ``key``, if given) were computed: job, code version, times,
-        user, host and the digest of their upstream rows."""
-        from djframe.provenance import provenance_of
-
-        table = provenance_of(type(self))
-        assert table is not None
-        rows = table if key is None else table & key
-        return rows.to_polars(order_by="KEY")
-
-    def stale(self) -> pl.DataFrame:
-        """Keys whose upstream rows or code version changed since they were computed, with
-        the ``cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
-        from djframe.provenance import code_version, stale_keys
-        from djframe.settings import config
-
-        return stale_keys(self, code_version(type(self), config["populate.code_version"]))
-
-
-class Imported(AutoPopulate):
-    """Rows brought in by ``make`` from outside data."""
-
-    tier: ClassVar[Tier] = "imported"
-    prefix = "_"
-
-
-class Computed(AutoPopulate):
-    """Rows computed by ``make`` from other tables."""
-
-    tier: ClassVar[Tier] = "computed"
-    prefix = "__"
 
 
 class Part(Table):

@@ -124,7 +124,7 @@ class DuckDBBackend:
     def sibling(self) -> DuckDBBackend:
         """Another connection to the same database, with transactions of its own.
 
-        Worker threads of :mod:`djframe.workers` write through siblings: DuckDB lets one
+        Worker threads of :mod:`djframe.compute.workers` write through siblings: DuckDB lets one
         process write a file, but many connections in it at once.
         """
         twin = copy.copy(self)

@@ -82,9 +82,19 @@ class Relation(Protocol):
         """A restriction chain with its dicts' values replaced from ``values`` (outside in)."""
         ...
 
+    def proj(self, *attributes: Any, **named: str) -> Relation: ...
+
+    def restrict(self, condition: Any, *, semantic_check: bool = True) -> Relation: ...
+
+    def _restricted_table(self) -> TableRelation | None:
+        """The table this expression restricts, or None if it is not a restricted table."""
+        ...
+
 
 class TableRelation(Relation, Protocol):
     """A declared table."""
+
+    _info: Any
 
     @property
     def info(self) -> TableInfo: ...

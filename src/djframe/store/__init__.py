@@ -22,15 +22,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from djframe.errors import StoreError
 from djframe.settings import DEFAULTS, config
 
 if TYPE_CHECKING:
+    from djframe.catalog import TableInfo
     from djframe.connection import Connection
+    from djframe.heading import Heading
 
-__all__ = ["Store", "as_store", "named_store", "store_for"]
+__all__ = ["Store", "StoredSchema", "StoredTable", "as_store", "named_store", "store_for"]
+
+
+class StoredTable(Protocol):
+    """A table as the store sees it (a :class:`djframe.Table`)."""
+
+    connection: Connection
+
+    @property
+    def info(self) -> TableInfo: ...
+
+    @property
+    def heading(self) -> Heading: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    def proj(self, *attributes: Any, **named: str) -> Any: ...
+
+
+class StoredSchema(Protocol):
+    """A schema as the store sees it (a :class:`djframe.Schema`)."""
+
+    connection: Connection
+    store: Any
+
+    @property
+    def tables(self) -> Mapping[str, TableInfo]: ...
 
 class Store:
     """An object store root: a local folder or an ``s3://`` URI, with storage options.

@@ -26,10 +26,8 @@ from djframe.store.history import store_attributes
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
-    from djframe.schema import Schema
-    from djframe.store import Store
+    from djframe.store import Store, StoredSchema, StoredTable
     from djframe.store.files import Files
-    from djframe.table import Table
 
 __all__ = ["collect"]
 
@@ -45,7 +43,7 @@ REPORT_SCHEMA = {
 }
 
 
-def referenced_ids(table: Table, names: list[str]) -> set[str]:
+def referenced_ids(table: StoredTable, names: list[str]) -> set[str]:
     data = table.proj(*names).to_arrow()
     return {str(v) for name in names for v in data.column(name).to_pylist() if v is not None}
 
@@ -91,7 +89,7 @@ def sweep_files(store: Store, uri: str, cutoff: float, dry_run: bool) -> int:
 
 
 def collect_table(
-    table: Table,
+    table: StoredTable,
     default_store: Any,
     *,
     dry_run: bool,
@@ -113,7 +111,7 @@ def collect_table(
 
 
 def collect_objects(
-    table: Table,
+    table: StoredTable,
     attrs: list[Attribute],
     store: Store,
     uri: str,
@@ -142,7 +140,7 @@ def collect_objects(
 
 
 def collect(
-    schema: Schema,
+    schema: StoredSchema,
     *,
     dry_run: bool = True,
     retention_hours: float | None = None,

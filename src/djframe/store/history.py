@@ -22,8 +22,7 @@ from djframe.errors import DataError
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
-    from djframe.store import Store
-    from djframe.table import Table
+    from djframe.store import Store, StoredTable
 
 __all__ = ["AsOf", "store_attributes", "table_history"]
 
@@ -36,7 +35,7 @@ METADATA = {
 """Commit metadata keys djframe writes, and the history column each one becomes."""
 
 
-def store_attributes(table: Table) -> dict[str, list[Attribute]]:
+def store_attributes(table: StoredTable) -> dict[str, list[Attribute]]:
     """A table's store-typed attributes, by store name (``""`` for the default store)."""
     groups: dict[str, list[Attribute]] = defaultdict(list)
     for attr in table.heading:
@@ -47,7 +46,7 @@ def store_attributes(table: Table) -> dict[str, list[Attribute]]:
     return dict(groups)
 
 
-def table_stores(table: Table) -> dict[str, tuple[Store, str]]:
+def table_stores(table: StoredTable) -> dict[str, tuple[Store, str]]:
     from djframe.store import store_for
 
     out = {}
@@ -57,7 +56,7 @@ def table_stores(table: Table) -> dict[str, tuple[Store, str]]:
     return out
 
 
-def table_history(table: Table) -> pl.DataFrame:
+def table_history(table: StoredTable) -> pl.DataFrame:
     """One row per Delta commit of the table's objects, newest first."""
     from djframe.store.delta import history
 
@@ -95,7 +94,7 @@ class AsOf:
     """
 
     def __init__(
-        self, table: Table, version: int | dt.datetime, keys: pl.DataFrame | None = None
+        self, table: StoredTable, version: int | dt.datetime, keys: pl.DataFrame | None = None
     ) -> None:
         if not isinstance(version, int | dt.datetime):
             raise DataError(

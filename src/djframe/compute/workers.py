@@ -33,10 +33,22 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from djframe.backends import resolved
+from djframe.backends.remote import DatabaseServer
+from djframe.compute.drive import (
+    check_can_populate,
+    drive,
+    plan_keys,
+    progress_bar,
+    queue,
+    run_reserved,
+    terminating_on_sigterm,
+)
+from djframe.compute.jobs import missing_keys
+from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
 from djframe.errors import JobError
 
 if TYPE_CHECKING:
-    from djframe.autopopulate import PopulateOptions, PopulateResult, Populator
     from djframe.table import Table
 
 __all__ = ["populate_in_processes", "populate_together"]
@@ -79,8 +91,6 @@ def populate_in_processes(
     table: Table, restrictions: Sequence[Any], options: PopulateOptions
 ) -> PopulateResult:
     """Plan in this process, compute in ``options.processes`` workers, gather their results."""
-    from djframe.autopopulate import progress_bar
-
     tasks, total = plan_tasks(table, restrictions, options, options.processes)
     pool = WorkerPool(tasks, table.connection, database_file(table.connection))
     with progress_bar(table, total, options.display_progress) as advance:
@@ -95,8 +105,6 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
     A table's workers start at once and take keys as soon as its auto-populated ancestors
     among ``tables`` have made the rows those keys need; they stop when the ancestors are done.
     """
-    from djframe.autopopulate import check_can_populate, progress_bar
-
     for table in tables:
         check_can_populate(table, options.processes)
     workers = max(1, options.processes // len(tables))
@@ -131,8 +139,6 @@ def plan_tasks(
     table: Table, restrictions: Sequence[Any], options: PopulateOptions, workers: int
 ) -> tuple[list[WorkerTask], int]:
     """The keys of ``table`` to compute (queued when reserving), as tasks for ``workers``."""
-    from djframe.autopopulate import Populator, plan_keys, queue
-
     module, qualname = importable_name(type(table))
     planner = Populator(table, options)
     keys, stale = plan_keys(table, restrictions, planner.version, options)
@@ -148,8 +154,6 @@ def plan_tasks(
 
 def summarize(outcomes: list[Outcome], options: PopulateOptions) -> PopulateResult:
     """One result from the workers' outcomes; the first failure is raised unless suppressed."""
-    from djframe.autopopulate import PopulateResult
-
     success = sum(o.result["success_count"] for o in outcomes)
     errors = [e for o in outcomes for e in o.result["error_list"]]
     failure = next((o.failure for o in outcomes if o.failure is not None), None)
@@ -160,12 +164,9 @@ def summarize(outcomes: list[Outcome], options: PopulateOptions) -> PopulateResu
 
 def database_file(conn: Any) -> str | None:
     """The DuckDB file workers must reach through this process, or None on PostgreSQL."""
-    from djframe.backends import resolved
-    from djframe.backends.duckdb import database_path
-
-    if conn.backend.name != "duckdb":
-        return None
-    path = database_path(conn._url)
+    path = conn.backend.path
+    if path is None:
+        return None  # a server: workers connect to it themselves
     if path == ":memory:":
         raise JobError(
             "populate(processes=...) cannot share an in-memory DuckDB database with worker "
@@ -188,8 +189,6 @@ class WorkerPool:
         self.tasks, self.conn, self.duckdb_path = tasks, conn, duckdb_path
 
     def run(self, advance: Any) -> list[Outcome]:
-        from djframe.backends.remote import DatabaseServer
-
         server = None
         if self.duckdb_path is not None:
             server = DatabaseServer(self.conn.backend, self.duckdb_path)
@@ -271,8 +270,6 @@ def died(process: Any, task: WorkerTask) -> Outcome:
 # -- inside a worker process ----------------------------------------------------------------------
 def work(task: WorkerTask, report: Pipe) -> None:
     """A worker's life: reach the database, import the table, compute, report."""
-    from djframe.autopopulate import Populator, run_reserved, terminating_on_sigterm
-
     populator: Populator | None = None
     try:
         with terminating_on_sigterm():
@@ -283,12 +280,8 @@ def work(task: WorkerTask, report: Pipe) -> None:
             advance = lambda n: report.send(("progress", n))  # noqa: E731
             if task.upstream:
                 follow(populator, [import_table(*u)() for u in task.upstream], advance)
-            elif task.options.reserve_jobs:
-                run_reserved(populator, keys, advance)
             else:
-                for chunk in populator.chunks(keys):
-                    populator.run(chunk)
-                    advance(len(chunk))
+                drive(populator, keys, advance)
         report.send(("done", (dict(populator.result()), None)))
     except BaseException as exc:
         result = dict(populator.result()) if populator is not None else {}
@@ -303,8 +296,6 @@ def follow(populator: Populator, upstream: list[Table], advance: Any) -> None:
 
     Keys go through the job queue, so several workers of one table share them.
     """
-    from djframe.autopopulate import missing_keys, queue, run_reserved
-
     while True:
         finished = all(upstream_done(table) for table in upstream)
         keys = missing_keys(populator.table, ())
@@ -323,8 +314,6 @@ FOLLOW_PAUSE = 0.2
 
 def upstream_done(table: Table) -> bool:
     """No key of ``table`` is left to compute and none is being computed."""
-    from djframe.autopopulate import missing_keys
-
     return missing_keys(table, ()).is_empty() and len(table.jobs.reserved) == 0  # type: ignore[attr-defined]
 
 

@@ -1,6 +1,6 @@
 """Rows a running ``make`` inserted, held back and written in bulk when its group of keys ends.
 
-populate runs the makes of several keys in one transaction (see :mod:`djframe.autopopulate`);
+populate runs the makes of several keys in one transaction (see :mod:`djframe.compute.populate`);
 their inserts into the populated table and its parts are checked at once (columns, types,
 scope) but written together, one statement per table, before the transaction commits. A
 query through djframe that reads one of those tables writes them first, so a make still

@@ -21,22 +21,27 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import polars as pl
 import pyarrow as pa
 
 from djframe._sql import literal, plain_literal, quote
 from djframe._typing import Tier
-from djframe.errors import ConflictError
+from djframe.algebra.condition import AndList
+from djframe.compute.companions import companion_table
+from djframe.compute.keys import source_of
+from djframe.errors import ConflictError, QueryError
 from djframe.keyset import key_relation
+from djframe.registry import table_class
 from djframe.table import Table
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
     from djframe.connection import Connection
 
-__all__ = ["JobTable", "Worker", "jobs_of"]
+__all__ = ["JobTable", "Worker", "jobs_of", "missing_keys", "queued_keys", "retried"]
 
 T = TypeVar("T")
 
@@ -44,6 +49,7 @@ STATUSES = ("pending", "reserved", "success", "error", "ignore")
 MESSAGE_LIMIT = 2047
 STACK_LIMIT = 16000
 DEFAULT_PRIORITY = 5
+CLAIM_TRIES = 20
 NOW = "CAST(now() AS TIMESTAMP)"
 """The database's clock, as the naive timestamps the job columns hold."""
 
@@ -113,8 +119,6 @@ class JobTable(Table):
     @property
     def target(self) -> type[Table]:
         """The table whose keys this queue holds."""
-        from djframe.registry import table_class
-
         return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
 
     def with_status(self, status: str) -> QueryExpression:
@@ -169,8 +173,6 @@ class JobTable(Table):
         ``orphan_timeout`` seconds), and puts ``success`` jobs whose rows were deleted back to
         ``pending``.
         """
-        from djframe.autopopulate import missing_keys
-
         todo = missing_keys(self.target(), restrictions, skip=STATUSES)
         added = self.add_pending(todo, priority=priority, delay=delay)
         re_pended = self.repend_deleted_successes()
@@ -244,8 +246,6 @@ class JobTable(Table):
 
     def ignore(self, keys: Any) -> None:
         """Mark keys (a frame, a list of dicts or a dict) as ``ignore``: populate skips them."""
-        import polars as pl
-
         frame = pl.DataFrame(keys if not isinstance(keys, dict) else [keys])
         frame = frame.select(self.info.heading.primary_key)
         self.record(frame, "ignore")
@@ -289,24 +289,43 @@ class JobTable(Table):
             f"reserved_time = {NOW}, {worker.assignments()} "
             f"WHERE ({names}) IN ({claim}) RETURNING {names}"
         )
-        return retried(lambda: conn.fetch_arrow(statement, action="reserving jobs"), conn)
+        claim = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
+        return retried(claim, tries=CLAIM_TRIES, pause=True)
 
 
-def retried(attempt: Callable[[], T], conn: Connection, tries: int = 20) -> T:
-    """Run ``attempt`` in a transaction, again after a conflict with a concurrent one.
+def retried(
+    attempt: Callable[[], T],
+    *,
+    tries: int,
+    pause: bool = False,
+    conflict: Callable[[Exception], bool] = lambda exc: isinstance(exc, ConflictError),
+) -> T:
+    """Run ``attempt`` again after it lost a write conflict with a concurrent transaction.
 
-    DuckDB detects conflicting updates (two workers claiming the same job) at commit and
-    aborts one; the loser simply tries again.
+    DuckDB detects conflicting updates (two workers claiming the same job, two makes writing
+    one table) at commit and aborts one; the loser simply tries again, up to ``tries`` times
+    in all, after a short random ``pause`` when asked. ``conflict`` says which errors are
+    conflicts; any other error, and the last conflict, are raised.
     """
     for number in range(tries):
         try:
-            with conn.transaction:
-                return attempt()
-        except ConflictError:
-            if number == tries - 1:
+            return attempt()
+        except Exception as exc:
+            if not conflict(exc) or number == tries - 1:
                 raise
-            time.sleep(random.uniform(0, 0.01 * (number + 1)))
+            if pause:
+                time.sleep(random.uniform(0, 0.01 * (number + 1)))
     raise AssertionError("unreachable")
+
+
+def transaction_of(conn: Connection, attempt: Callable[[], T]) -> Callable[[], T]:
+    """``attempt`` run in a transaction of its own on ``conn``."""
+
+    def run() -> T:
+        with conn.transaction:
+            return attempt()
+
+    return run
 
 
 def process_alive(pid: int) -> bool:
@@ -333,7 +352,39 @@ def jobs_definition(target: type[Table]) -> str:
 
 def jobs_of(target: type[Table] | Table) -> JobTable:
     """The job queue of ``target``, declared on first use."""
-    from djframe.schema import companion_table
-
     cls = target if isinstance(target, type) else type(target)
     return companion_table(cls, JobTable, jobs_definition(cls), {})  # type: ignore[return-value]
+
+
+# -- what is left to compute -------------------------------------------------------------
+def missing_keys(
+    table: Table, restrictions: Sequence[Any], *, skip: Sequence[str] = ("error", "ignore")
+) -> pl.DataFrame:
+    """Keys of ``key_source & restrictions`` not in ``table`` nor queued with a status in ``skip``."""
+    source = source_of(table)
+    if restrictions:
+        source = source & AndList(restrictions)
+    todo = source.proj() - table
+    key = table.heading.primary_key
+    missing = [k for k in key if k not in todo.heading]
+    if missing:
+        raise QueryError(
+            f"The key_source of {type(table).__name__} lacks the key attribute(s) {missing}."
+        )
+    keys = todo.proj().to_polars(order_by="KEY").select(key)
+    skipped = queued_keys(table, skip) if skip and not keys.is_empty() else None
+    if skipped is None or skipped.is_empty():
+        return keys
+    skipped = skipped.cast(dict(keys.schema))  # type: ignore[arg-type]
+    return keys.join(skipped, on=key, how="anti", nulls_equal=True, maintain_order="left")
+
+
+def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
+    """The keys of ``table``'s jobs with one of ``statuses`` (one plain query: usually none)."""
+    jobs = jobs_of(type(table))
+    names = ", ".join(quote(k) for k in table.heading.primary_key)
+    wanted = ", ".join(literal(s) for s in statuses)
+    sql = f"SELECT {names} FROM {jobs.info.sql_name} WHERE status IN ({wanted})"
+    frame = pl.from_arrow(table.connection.fetch_arrow(sql, action="reading the job queue"))
+    assert isinstance(frame, pl.DataFrame)
+    return frame

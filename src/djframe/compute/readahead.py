@@ -1,7 +1,7 @@
 """Read-ahead for populate: the point queries of a group of makes answered by one query.
 
 A make typically reads its inputs with a point query, ``(Parent & key).fetch1("v")``, and
-populate runs many quick makes in one transaction (see :mod:`djframe.autopopulate`). While
+populate runs many quick makes in one transaction (see :mod:`djframe.compute.populate`). While
 such a group runs, a query that restricts one table by dicts of values, some of them key
 values among the group's keys, is answered from one query that fetched the rows of that table for
 every key of the group at once; each make then gets its own rows, exactly those its point

@@ -25,6 +25,7 @@ import polars as pl
 
 from djframe._sql import literal, quote
 from djframe._typing import Tier
+from djframe.compute.companions import companion_table
 from djframe.table import Table
 
 if TYPE_CHECKING:
@@ -179,8 +180,6 @@ def provenance_definition(target: type[Table]) -> str:
 
 def provenance_of(target: type[Table], *, create: bool = True) -> ProvenanceTable | None:
     """The provenance table of ``target``, declared on first use when ``create``."""
-    from djframe.schema import companion_table
-
     definition = provenance_definition(target)
     found = companion_table(
         target, ProvenanceTable, definition, {target.__name__: target}, create=create

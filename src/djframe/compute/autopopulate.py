@@ -1,0 +1,101 @@
+"""The auto-populated tiers: :class:`Imported` and :class:`Computed`, DataJoint's mixin shape.
+
+:class:`AutoPopulate` is what they share: ``populate``, ``key_source``, ``progress``, the job
+queue (``jobs``), ``provenance`` and ``stale``. Their rows come from ``make`` (or
+``make_batch``, or the tripartite ``make_fetch``/``make_compute``/``make_insert``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from djframe._typing import Tier
+from djframe.algebra.condition import AndList
+from djframe.compute.jobs import JobTable, jobs_of
+from djframe.compute.keys import key_source, source_of
+from djframe.compute.populate import populate
+from djframe.compute.provenance import code_version, provenance_of, stale_keys
+from djframe.settings import config
+from djframe.table import Table
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from djframe.algebra.expression import QueryExpression
+    from djframe.compute.populator import PopulateResult
+
+__all__ = ["AutoPopulate", "Computed", "Imported"]
+
+
+class AutoPopulate(Table):
+    """What Imported and Computed tables share: populate, the job queue, provenance."""
+
+    def populate(self, *restrictions: Any, **options: Any) -> PopulateResult:
+        """Compute the missing rows: ``(key_source & restrictions) - self``.
+
+        Options: ``reserve_jobs`` (claim keys from the job queue, so several workers can
+        share the work), ``processes`` (worker processes), ``display_progress`` (a progress
+        bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
+        errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
+        make_batch call; by default ``populate.batch_size``, growing while batches are quick),
+        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs`` and
+        ``priority``.
+
+        Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
+
+        Examples
+        --------
+        >>> Features.populate(display_progress=True)  # doctest: +SKIP
+        {'success_count': 12, 'error_list': []}
+        """
+        return populate(self, *restrictions, **options)
+
+    @property
+    def key_source(self) -> QueryExpression:
+        """The keys make is called with: the join of the primary parents (overridable)."""
+        return key_source(self)
+
+    def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
+        """``(remaining, total)`` keys of ``key_source & restrictions``."""
+        source = source_of(self)
+        if restrictions:
+            source = source & AndList(restrictions)
+        total = len(source.proj())
+        remaining = len(source.proj() - self)
+        if display:
+            done = total - remaining
+            share = 100 * done / total if total else 100.0
+            print(f"{type(self).__name__}: {done}/{total} ({share:.1f}%) done, {remaining} to go")
+        return remaining, total
+
+    @property
+    def jobs(self) -> JobTable:
+        """This table's job queue (``~~table``), declared on first use."""
+        return jobs_of(type(self))
+
+    def provenance(self, key: Any = None) -> pl.DataFrame:
+        """How the rows (matching ``key``, if given) were computed: job, code version, times,
+        user, host and the digest of their upstream rows."""
+        table = provenance_of(type(self))
+        assert table is not None
+        rows = table if key is None else table & key
+        return rows.to_polars(order_by="KEY")
+
+    def stale(self) -> pl.DataFrame:
+        """Keys whose upstream rows or code version changed since they were computed, with
+        the ``cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
+        return stale_keys(self, code_version(type(self), config["populate.code_version"]))
+
+
+class Imported(AutoPopulate):
+    """Rows brought in by ``make`` from outside data."""
+
+    tier: ClassVar[Tier] = "imported"
+    prefix = "_"
+
+
+class Computed(AutoPopulate):
+    """Rows computed by ``make`` from other tables."""
+
+    tier: ClassVar[Tier] = "computed"
+    prefix = "__"
