@@ -4,6 +4,7 @@ arrive in several batches, completely, even while other statements run on the co
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -136,3 +137,45 @@ def test_display_width_shortens_long_cells(schema: dj.Schema) -> None:
         assert "xxxxxxxxx…" in Note()._repr_html_()
     with dj.config.override(**{"display.width": 120}):
         assert "x" * 100 in Note()._repr_html_()
+
+
+@pytest.fixture
+def scored(schema: dj.Schema) -> type[dj.Manual]:
+    @schema
+    class Score(dj.Manual):
+        definition = """
+        k : int32
+        ---
+        f = null : float64
+        """
+
+    Score.insert([{"k": 1, "f": 2.0}, {"k": 2, "f": None}, {"k": 3, "f": 5.0}])
+    return Score
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        ("f desc nulls last", [3, 1, 2]),
+        ("f DESC NULLS FIRST", [2, 3, 1]),
+        ("f asc nulls first", [2, 1, 3]),
+        ("f", [1, 3, 2]),
+        (["f DESC", "KEY"], [3, 1, 2]),
+    ],
+)
+def test_one_order_parser_for_results_and_top(
+    scored: type[dj.Manual], order_by: Any, expected: list[int]
+) -> None:
+    assert scored.to_polars(order_by=order_by)["k"].to_list() == expected
+    top = scored & dj.Top(limit=None, order_by=order_by)
+    assert top.to_polars()["k"].to_list() == expected
+
+
+@pytest.mark.parametrize("order_by", ["f DOWN", "f desc nulls", "f; drop", "", "KEY KEY"])
+def test_an_order_it_cannot_read_is_refused_everywhere(
+    scored: type[dj.Manual], order_by: str
+) -> None:
+    with pytest.raises(dj.QueryError, match="Cannot order by"):
+        scored.to_polars(order_by=order_by)
+    with pytest.raises(dj.QueryError, match="Cannot order by"):
+        scored & dj.Top(2, order_by=order_by)

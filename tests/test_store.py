@@ -534,3 +534,26 @@ def test_virtual_schema_reads_objects_from_the_store_it_is_given(
     Result.insert1({"result_id": 1, "trace": trace})
     lab = dj.virtual_schema(oschema.name, connection=oschema.connection, store=store)
     assert np.array_equal(lab.Result.fetch1("trace"), trace)
+
+
+def test_virtual_schema_on_a_fresh_connection_reads_its_own_store(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Classes made by virtual_schema(store=S) on a connection that never saw the schema
+    are bound to it, so their objects are read from S, not from the default store."""
+    url = (
+        f"duckdb:///{tmp_path}/fresh.duckdb"
+        if backend == "duckdb"
+        else str(request.getfixturevalue("pg_url"))
+    )
+    store = dj.Store(tmp_path / "elsewhere")
+    name = f"fresh_{os.getpid()}_{next(_numbers)}"
+    trace = np.arange(5, dtype="float64")
+    with dj.connect(url) as first:
+        schema = dj.Schema(name, connection=first, store=store)
+        declare_results(schema).insert1({"result_id": 1, "trace": trace})
+    with dj.connect(url) as second:
+        lab = dj.virtual_schema(name, connection=second, store=store)
+        assert lab.Result._schema is lab.schema
+        assert np.array_equal(lab.Result.fetch1("trace"), trace)
+        lab.schema.drop(prompt=False)

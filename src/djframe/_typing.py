@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["BackendName", "OnConflict", "PartIntegrity", "Tier"]
+__all__ = ["BackendName", "DescribeFormat", "JobStatus", "OnConflict", "PartIntegrity", "Tier"]
 
 BackendName = Literal["duckdb", "postgres"]
 """The SQL engines djframe runs on."""
@@ -17,3 +17,9 @@ Tier = Literal["manual", "lookup", "imported", "computed", "part", "jobs", "prov
 
 PartIntegrity = Literal["enforce", "ignore", "cascade"]
 """How a delete treats master-part groups (as in DataJoint 2.x)."""
+
+JobStatus = Literal["pending", "reserved", "success", "error", "ignore"]
+"""The status of a key in a job queue (as in DataJoint 2.x)."""
+
+DescribeFormat = Literal["text", "json"]
+"""What ``Schema.describe`` gives: the definitions, or the pipeline as a JSON document."""

@@ -20,6 +20,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from djframe.compute.populate import auto_tables, populate_pipeline
+from djframe.demo import run_demo
+from djframe.diagram import Diagram
+from djframe.registry import table_class
+from djframe.schema import Schema
+from djframe.status import describe_schema, jobs_summary
+
 __all__ = ["main"]
 
 
@@ -43,8 +50,6 @@ def load_pipeline(name: str) -> ModuleType:
 
 
 def schemas_of(module: ModuleType) -> list[Any]:
-    from djframe.schema import Schema
-
     found = [value for value in vars(module).values() if isinstance(value, Schema)]
     if not found:
         raise SystemExit(f"djframe: {module.__name__} defines no dj.Schema.")
@@ -88,8 +93,6 @@ def plain_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 # -- commands --------------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
-    from djframe.status import describe_schema
-
     states = [describe_schema(s) for s in schemas_of(load_pipeline(args.pipeline))]
     for state in states:
         for table in state["tables"]:
@@ -112,8 +115,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_populate(args: argparse.Namespace) -> int:
-    from djframe.compute.populate import populate_pipeline
-
     schemas = schemas_of(load_pipeline(args.pipeline))
     restrictions = [json.loads(r) for r in args.restrict]
     targets = schemas if not args.table else [pick_table(schemas, name) for name in args.table]
@@ -145,14 +146,10 @@ def cmd_populate(args: argparse.Namespace) -> int:
 
 
 def _auto(target: Any) -> list[Any]:
-    from djframe.compute.populate import auto_tables
-
     return auto_tables([target])
 
 
 def pick_table(schemas: list[Any], name: str) -> Any:
-    from djframe.registry import table_class
-
     for schema in schemas:
         for info in schema.user_tables():
             if name in {info.class_name, info.name}:
@@ -161,9 +158,6 @@ def pick_table(schemas: list[Any], name: str) -> Any:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from djframe.registry import table_class
-    from djframe.status import jobs_summary
-
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for schema in schemas_of(load_pipeline(args.pipeline)):
@@ -173,7 +167,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             summary = jobs_summary(schema, info)
             rows.append({"table": info.class_name, **summary})
             if summary["error"] and (args.errors or args.clear_errors):
-                jobs = table_class(schema.connection, info.full_name)().jobs  # type: ignore[attr-defined]
+                jobs = table_class(schema.connection, info.full_name)().jobs
                 found = jobs.errors.to_dicts()
                 errors += [{"table": info.class_name, **e} for e in found]
                 if args.clear_errors:
@@ -192,8 +186,6 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from djframe.diagram import Diagram
-
     schemas = schemas_of(load_pipeline(args.pipeline))
     diagram = Diagram(schemas[0])
     for schema in schemas[1:]:
@@ -220,8 +212,6 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from djframe.demo import run_demo
-
     run_demo(args.folder)
     return 0
 

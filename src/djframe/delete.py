@@ -22,6 +22,7 @@ from djframe.compile.lower import LowerContext, Relation, TableRelation
 from djframe.compile.sql import sql_of
 from djframe.errors import AccessError, IntegrityError, QueryError
 from djframe.graph import dependents_first
+from djframe.registry import forget, table_class
 from djframe.results import running
 from djframe.settings import config
 
@@ -34,8 +35,6 @@ _snapshot_names = itertools.count()
 
 
 def table_of(conn: Connection, full_name: str) -> TableRelation:
-    from djframe.registry import table_class
-
     return table_class(conn, full_name)()
 
 
@@ -57,9 +56,7 @@ def edge_condition(parent: Relation, attr_map: dict[str, str]) -> Relation:
     return parent.proj(**{c: p for c, p in attr_map.items() if c != p})
 
 
-def cascade(
-    conn: Connection, roots: dict[str, list[Relation]]
-) -> dict[str, Relation]:
+def cascade(conn: Connection, roots: dict[str, list[Relation]]) -> dict[str, Relation]:
     """The rows to delete in each affected table, by full name, leaves first.
 
     ``roots`` gives, per table, the expressions whose rows are doomed outright; every
@@ -99,9 +96,9 @@ def plan_delete(expr: Relation, mode: PartIntegrity) -> dict[str, Relation]:
         if not added:
             break
         for master, part in added:
-            widened.add((master, part))  # type: ignore[arg-type]
-            whole = table_of(conn, master).restrict(plan[part].proj(), semantic_check=False)  # type: ignore[arg-type]
-            roots.setdefault(master, []).append(whole)  # type: ignore[arg-type]
+            widened.add((master, part))
+            whole = table_of(conn, master).restrict(plan[part].proj(), semantic_check=False)
+            roots.setdefault(master, []).append(whole)
         plan = cascade(conn, roots)
     return plan
 
@@ -113,7 +110,7 @@ def root_table(expr: Relation) -> TableInfo:
             "Only a table, or a restriction of one (Table & condition), can be deleted from; "
             "this expression joins or projects."
         )
-    return table._info
+    return table.info
 
 
 def check_part_integrity(
@@ -267,6 +264,5 @@ def drop(table: TableRelation, *, prompt: bool | None) -> None:
     for name in names:
         conn.tables.pop(name, None)
     conn._graph = None
-    from djframe.registry import forget
 
     forget(conn, names)

@@ -18,11 +18,16 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from djframe._typing import PartIntegrity
+from djframe.algebra.expression import as_expression
 from djframe.catalog import is_hidden
+from djframe.delete import plan_delete
 from djframe.errors import QueryError
+from djframe.graph import topological
+from djframe.registry import table_class
+from djframe.schema import Schema
 
 if TYPE_CHECKING:
-    from djframe.algebra.expression import QueryExpression
+    from djframe.compile.lower import Relation
     from djframe.connection import Connection
 
 __all__ = ["Diagram"]
@@ -54,8 +59,6 @@ class Diagram:
     """
 
     def __init__(self, source: Any, *, _nodes: set[str] | None = None) -> None:
-        from djframe.schema import Schema
-
         self.nodes: set[str]
         self.connection: Connection
         if isinstance(source, Diagram):
@@ -107,9 +110,6 @@ class Diagram:
     @classmethod
     def cascade(cls, expr: Any, part_integrity: PartIntegrity = "enforce") -> Diagram:
         """The tables a delete of ``expr`` would reach; :meth:`counts` gives the rows."""
-        from djframe.algebra.expression import as_expression
-        from djframe.delete import plan_delete
-
         expression = as_expression(expr)
         plan = plan_delete(expression, part_integrity)
         diagram = cls(_table_of(expression))
@@ -117,12 +117,10 @@ class Diagram:
         diagram._plan = plan
         return diagram
 
-    _plan: dict[str, QueryExpression] | None = None
+    _plan: dict[str, Relation] | None = None
 
     def counts(self) -> dict[str, int]:
         """Rows per table: those a cascade would delete, or all rows of each table."""
-        from djframe.registry import table_class
-
         order = self.topological()
         if self._plan is not None:
             return {name: len(self._plan[name]) for name in order}
@@ -131,8 +129,6 @@ class Diagram:
     # -- drawing ---------------------------------------------------------------------------------
     def topological(self) -> list[str]:
         """The shown tables' full names, parents before children."""
-        from djframe.graph import topological
-
         return topological(self.connection.graph, [n for n in self.nodes if not is_hidden(n)])
 
     def label(self, name: str) -> str:
@@ -248,8 +244,6 @@ class Diagram:
 
 
 def _table_of(source: Any) -> Any:
-    from djframe.algebra.expression import as_expression
-
     expression = as_expression(source)
     table = getattr(expression, "_restricted_table", lambda: None)()
     if table is None:

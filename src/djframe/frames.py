@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 import pyarrow as pa
 
 from djframe.errors import DataError
@@ -134,8 +135,6 @@ def array_for(values: list[Any], attr: Attribute) -> pa.Array:
 
 
 def read_csv(path: Path, heading: Heading) -> pa.Table:
-    import polars as pl
-
     overrides = {a.name: pl.String for a in heading if a.type is not None}
     return pl.read_csv(path, schema_overrides=overrides, try_parse_dates=False).to_arrow()
 

@@ -25,9 +25,7 @@ TIERS: dict[str, type[Any]] = {}
 
 Spawner = Callable[["Connection", "TableInfo"], type[Any]]
 
-_classes: weakref.WeakKeyDictionary[Connection, dict[str, type[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+_classes: weakref.WeakKeyDictionary[Connection, dict[str, type[Any]]] = weakref.WeakKeyDictionary()
 """Bound classes per connection, by full table name, so cascades can restrict any table."""
 _spawner: list[Spawner] = []
 

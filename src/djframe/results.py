@@ -26,6 +26,7 @@ from djframe.compile.sql import TEXT_ON_EXPORT, OrderBy, compile_sql, final_rela
 from djframe.errors import DjframeError, QueryError
 from djframe.session import flush_held, read_ahead
 from djframe.settings import config
+from djframe.store.columns import decode_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,9 +101,31 @@ def running(expr: Relation, sql: str, ctx: LowerContext) -> Iterator[Any]:
 
 
 class ResultsMixin:
-    """Result methods shared by tables and expressions."""
+    """Result methods shared by tables and expressions (each of which is a
+    :class:`~djframe.compile.lower.Relation`; the declarations below say what they provide)."""
 
-    def _run(self: Relation, *, views: bool = False, **kwargs: Any) -> pa.Table:
+    if TYPE_CHECKING:
+        connection: Any
+
+        @property
+        def heading(self) -> Heading: ...
+
+        @property
+        def default_order(self) -> list[str] | None: ...
+
+        def lower(self, ctx: LowerContext) -> ir.Table: ...
+
+        def restriction_chain(self) -> Any: ...
+
+        def with_values(self, values: Iterator[Any]) -> Relation: ...
+
+        def proj(self, *attributes: Any, **named: str) -> Any: ...
+
+        def restrict(self, condition: Any, *, semantic_check: bool = True) -> Relation: ...
+
+        def _restricted_table(self) -> Any: ...
+
+    def _run(self, *, views: bool = False, **kwargs: Any) -> pa.Table:
         """Run the query; ``views``: the Arrow goes to Polars, so string views may stay."""
         ahead = read_ahead.get()  # a make's point query, answered for its whole group
         data = ahead.serve(self, kwargs) if ahead is not None else None
@@ -139,7 +162,7 @@ class ResultsMixin:
         >>> Student.to_polars(order_by="KEY", limit=10)  # doctest: +SKIP
         """
         data = self._run(views=True, order_by=order_by, limit=limit, offset=offset)
-        frame = polars_frame(data, self.heading)  # type: ignore[attr-defined]
+        frame = polars_frame(data, self.heading)
         return decoded_frame(self, data, frame, lazy=lazy)
 
     def to_pandas(
@@ -150,12 +173,10 @@ class ResultsMixin:
         frame = data.to_pandas()
         for name, values in decoded_columns(self, data, lazy=False).items():
             frame[name] = values
-        key = self.heading.primary_key  # type: ignore[attr-defined]
+        key = self.heading.primary_key
         return frame.set_index(key) if key else frame
 
-    def to_arrow_batches(
-        self: Relation, batch_size: int = 100_000
-    ) -> Iterator[pa.RecordBatch]:
+    def to_arrow_batches(self, batch_size: int = 100_000) -> Iterator[pa.RecordBatch]:
         """Stream the result in record batches of at most ``batch_size`` rows."""
         ctx = LowerContext()
         sql = sql_of(self, final_relation(self, ctx))
@@ -178,7 +199,7 @@ class ResultsMixin:
         """The result as a list of dicts, one per row (uuid and json as Python values, codec
         attributes decoded; ``lazy=True``: stored values as references that load on access)."""
         data = self.to_arrow(order_by=order_by, limit=limit, offset=offset)
-        heading = self.heading  # type: ignore[attr-defined]
+        heading = self.heading
         special = {
             a.name: a.type.name
             for a in heading
@@ -196,7 +217,7 @@ class ResultsMixin:
 
     def keys(self, **kwargs: Any) -> list[dict[str, Any]]:
         """The primary-key values of the result, as dicts."""
-        return self.proj().to_dicts(**kwargs)  # type: ignore[attr-defined]
+        return self.proj().to_dicts(**kwargs)
 
     def fetch1(self, *attributes: str, lazy: bool = False) -> Any:
         """The one row of the result: a dict, or the values of ``attributes``.
@@ -212,8 +233,8 @@ class ResultsMixin:
         row = rows[0]
         if not attributes:
             return row
-        names = self.heading.primary_key if attributes == ("KEY",) else attributes  # type: ignore[attr-defined]
-        values = tuple(row[a] if a in row else self.heading[a] for a in names)  # type: ignore[attr-defined]
+        names = self.heading.primary_key if attributes == ("KEY",) else attributes
+        values = tuple(row[a] if a in row else self.heading[a] for a in names)
         if attributes == ("KEY",):
             return dict(zip(names, values, strict=True))
         return values[0] if len(values) == 1 else values
@@ -223,7 +244,7 @@ class ResultsMixin:
         return self.to_polars(order_by="KEY", limit=n)
 
     # -- size and membership -------------------------------------------------------------
-    def __len__(self: Relation) -> int:
+    def __len__(self) -> int:
         ctx = LowerContext()
         sql = sql_of(self, self.lower(ctx).count())
         with running(self, sql, ctx) as conn:
@@ -239,11 +260,11 @@ class ResultsMixin:
         return iter(self.to_dicts())
 
     # -- SQL -----------------------------------------------------------------------------
-    def to_ibis(self: Relation) -> ir.Table:
+    def to_ibis(self) -> ir.Table:
         """The Ibis expression this query lowers to (over unbound tables)."""
         return self.lower(LowerContext())
 
-    def sql(self: Relation) -> str:
+    def sql(self) -> str:
         """The SQL this query compiles to on its connection's backend."""
         relation = self.lower(LowerContext())
         return compile_sql(relation, dialect=self.connection.backend.dialect, pretty=True)
@@ -258,14 +279,14 @@ class ResultsMixin:
             frame, count = self._preview()
         except DjframeError as exc:
             return f"<{type(self).__name__}: cannot be shown: {exc}>"
-        key = ", ".join(self.heading.primary_key)  # type: ignore[attr-defined]
+        key = ", ".join(self.heading.primary_key)
         width = int(config["display.width"])
         with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
             return f"{frame}\n{count} rows; primary key: ({key})"
 
     def _repr_html_(self) -> str:
         frame, count = self._preview()
-        key = set(self.heading.primary_key)  # type: ignore[attr-defined]
+        key = set(self.heading.primary_key)
         head = "".join(
             f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
             for c in frame.columns
@@ -296,7 +317,6 @@ def decoded_columns(expr: Any, data: pa.Table, *, lazy: bool) -> dict[str, list[
     heading = expr.heading
     if not any(a.codec for a in heading):
         return {}
-    from djframe.store.columns import decode_columns
 
     return decode_columns(expr.connection, heading, data, lazy=lazy)
 

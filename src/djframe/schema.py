@@ -9,6 +9,7 @@ built from the catalog.
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from collections.abc import Mapping
@@ -17,19 +18,24 @@ from typing import TYPE_CHECKING, Any
 
 from djframe import registry
 from djframe._sql import quote
+from djframe._typing import DescribeFormat
 from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, is_hidden
 from djframe.connection import Connection, default_connection
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
+from djframe.delete import confirm
 from djframe.errors import DefinitionError, IntegrityError, MissingTableError
+from djframe.graph import topological
 from djframe.settings import config
+from djframe.store.gc import collect
 from djframe.table import Lookup, Part, Table
 
 if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["Schema", "list_schemas", "virtual_schema"]
+
 
 class Schema:
     """A database schema, and the decorator that declares tables in it.
@@ -182,8 +188,6 @@ class Schema:
     # -- introspection -------------------------------------------------------------------
     def list_tables(self) -> list[str]:
         """The schema's tables (SQL names), parents before children."""
-        from djframe.graph import topological
-
         self.connection.load_schema(self.name)
         names = [t.full_name for t in self.user_tables()]
         return [n.split(".", 1)[1] for n in topological(self.connection.graph, names)]
@@ -217,13 +221,11 @@ class Schema:
         >>> schema.gc()  # doctest: +SKIP
         >>> schema.gc(dry_run=False, retention_hours=24 * 7)  # doctest: +SKIP
         """
-        from djframe.store.gc import collect
-
         return collect(
             self, dry_run=dry_run, retention_hours=retention_hours, min_age_seconds=min_age_seconds
         )
 
-    def describe(self, format: str = "text") -> str:
+    def describe(self, format: DescribeFormat = "text") -> str:
         """The schema's definitions (``"text"``), or the whole pipeline as JSON (``"json"``):
         tables, tiers, attributes with types and lineage, foreign keys, codecs, row counts,
         remaining work and jobs, for tools and automated agents.
@@ -237,8 +239,6 @@ class Schema:
         from djframe.status import describe_schema
 
         if format == "json":
-            import json
-
             return json.dumps(describe_schema(self), indent=2, default=str)
         if format != "text":
             raise ValueError(f"describe(format=...) takes 'text' or 'json', not {format!r}.")
@@ -253,7 +253,7 @@ class Schema:
     def populate(self, **options: Any) -> dict[str, Any]:
         """Bring every Imported and Computed table of the schema up to date, parents first.
 
-        See :func:`djframe.autopopulate.populate_pipeline` for the options.
+        See :func:`djframe.compute.populate.populate_pipeline` for the options.
         """
         from djframe.compute.populate import populate_pipeline
 
@@ -261,8 +261,6 @@ class Schema:
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop the schema with all its tables and rows."""
-        from djframe.delete import confirm
-
         if not self.exists:
             return
         if not confirm(f"Drop schema {self.name!r} with all its tables?", prompt):

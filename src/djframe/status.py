@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from djframe.compute.jobs import STATUSES
+from djframe.registry import table_class
+from djframe.settings import redact
+
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.schema import Schema
@@ -20,8 +24,6 @@ AUTO = {"imported", "computed"}
 
 def describe_schema(schema: Schema) -> dict[str, Any]:
     """The whole schema as JSON-ready data (see the module documentation)."""
-    from djframe.settings import redact
-
     schema.connection.load_schema(schema.name)
     order = schema.list_tables()
     infos = {i.name: i for i in schema.user_tables()}
@@ -65,22 +67,17 @@ def describe_table(schema: Schema, info: TableInfo) -> dict[str, Any]:
 
 def table_status(schema: Schema, info: TableInfo) -> dict[str, Any]:
     """Rows, and for auto-populated tables the remaining keys and the jobs by status."""
-    from djframe.registry import table_class
-
     table = table_class(schema.connection, info.full_name)()
     status: dict[str, Any] = {"rows": len(table)}
     if info.tier in AUTO:
-        remaining, total = table.progress()  # type: ignore[attr-defined]
+        remaining, total = table.progress()
         status |= {"remaining": remaining, "total": total, "jobs": jobs_summary(schema, info)}
     return status
 
 
 def jobs_summary(schema: Schema, info: TableInfo) -> dict[str, int]:
     """Jobs by status, without declaring a queue that does not exist yet."""
-    from djframe.compute.jobs import STATUSES
-    from djframe.registry import table_class
-
     queue = f"{info.schema}.~~{info.name}"
     if queue not in schema.connection.tables:
         return dict.fromkeys(STATUSES, 0) | {"total": 0}
-    return table_class(schema.connection, queue)().progress()  # type: ignore[attr-defined]
+    return table_class(schema.connection, queue)().progress()

@@ -10,22 +10,26 @@ methods (``Student & key``, ``Student.to_polars()``). The tiers say where rows c
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
+import networkx as nx
 
 from djframe._sql import quote
 from djframe._typing import OnConflict, Tier
 from djframe.algebra.expression import QueryExpression
 from djframe.catalog import TableInfo, is_hidden
-from djframe.compile.lower import LowerContext
+from djframe.compile.lower import LowerContext, TableRelation
+from djframe.delete import drop
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
 from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
+from djframe.store.history import AsOf, table_history
 
 if TYPE_CHECKING:
     import datetime
@@ -201,10 +205,10 @@ class Table(QueryExpression, metaclass=TableMeta):
         )
         return hidden.select(*schema)
 
-    def _restricted_table(self) -> Table:
+    def _restricted_table(self) -> TableRelation:
         return self
 
-    def restriction_chain(self) -> tuple[Table, list[Any]]:
+    def restriction_chain(self) -> tuple[TableRelation, list[Any]]:
         return self, []
 
     def _foreign_key_source(self) -> tuple[TableInfo, dict[str, str]]:
@@ -231,8 +235,8 @@ class Table(QueryExpression, metaclass=TableMeta):
             raise DataError("insert takes skip_duplicates or replace, not both.")
         on_conflict: OnConflict = "skip" if skip_duplicates else "replace" if replace else "error"
         scope = make_scope.get()
-        quick = on_conflict == "error" and not ignore_extra_fields and scope is not None
-        if quick and self.held_quickly(scope, rows):
+        quick = on_conflict == "error" and not ignore_extra_fields
+        if quick and scope is not None and self.held_quickly(scope, rows):
             return
         if isinstance(rows, QueryExpression):
             rows = rows.to_polars() if has_codecs(rows.heading) else rows.to_arrow()
@@ -316,8 +320,6 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop this table and every table that depends on it."""
-        from djframe.delete import drop
-
         if self.info.master and self.master_tier() is not None:
             raise AccessError(f"{type(self).__name__} is a part table; drop its master instead.")
         drop(self, prompt=prompt)
@@ -325,8 +327,6 @@ class Table(QueryExpression, metaclass=TableMeta):
     # -- description ---------------------------------------------------------------------
     def describe(self) -> str:
         """The table's definition, as declared (dedented)."""
-        import textwrap
-
         return textwrap.dedent(self.info.definition.strip("\n")).strip()
 
     def parents(self) -> list[str]:
@@ -339,14 +339,10 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     def ancestors(self) -> list[str]:
         """Full names of every table this one depends on, directly or not."""
-        import networkx as nx
-
         return visible(nx.ancestors(self.connection.graph, self.full_name))
 
     def descendants(self) -> list[str]:
         """Full names of every table that depends on this one, directly or not."""
-        import networkx as nx
-
         return visible(nx.descendants(self.connection.graph, self.full_name))
 
     # -- stored objects: versions and time travel (djframe.store) ----------------------------
@@ -354,8 +350,6 @@ class Table(QueryExpression, metaclass=TableMeta):
         """The versions of this table's stored objects, newest first: one row per Delta commit
         with ``store``, ``version``, ``timestamp``, ``operation`` (Delta's) and djframe's
         metadata (``table``, ``action``, ``job_id``, ``code_version``)."""
-        from djframe.store.history import table_history
-
         return table_history(self)
 
     def as_of(self, version: int | datetime.datetime) -> AsOf:
@@ -366,8 +360,6 @@ class Table(QueryExpression, metaclass=TableMeta):
         --------
         >>> Features.as_of(0).to_polars()  # doctest: +SKIP
         """
-        from djframe.store.history import AsOf
-
         return AsOf(self, version)
 
     def parts(self) -> list[str]:

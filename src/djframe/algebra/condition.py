@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.compile.fragments import translate
@@ -115,12 +116,16 @@ def relation_match(
         return None
     if getattr(type(expression), "is_universal", False) is True:
         return None
-    names = (
-        check_namesakes(heading, expression.heading, "restrict")
-        if semantic_check
-        else namesakes(heading, expression.heading)
-    )
+    names = matching_names(heading, expression.heading, semantic_check)
     return (expression.lower(ctx), names) if names else None
+
+
+def matching_names(heading: Heading, other: Heading, semantic_check: bool) -> list[str]:
+    """The namesakes a restriction matches on (lineage-checked unless ``semantic_check``
+    is off)."""
+    if semantic_check:
+        return check_namesakes(heading, other, "restrict")
+    return namesakes(heading, other)
 
 
 def predicate(
@@ -141,21 +146,10 @@ def predicate(
     if isinstance(condition, Mapping):
         return dict_predicate(table, condition)
     if (frame := as_frame(condition)) is not None:
-        names = [n for n in frame.column_names if n in heading]
-        if not names:  # nothing in common: true when the frame has rows, as for an expression
-            return ibis.literal(frame.num_rows > 0)
-        return matches(table, ctx.relation(frame.select(names)), names)
+        return frame_predicate(table, heading, frame, ctx)
     expression = as_expression(condition)
     if isinstance(expression, QueryExpression):
-        if getattr(type(expression), "is_universal", False) is True:
-            return ibis.literal(True)
-        names = (
-            check_namesakes(heading, expression.heading, "restrict")
-            if semantic_check
-            else namesakes(heading, expression.heading)
-        )
-        with ctx.inside_exists():
-            return matches(table, expression.lower(ctx), names)
+        return expression_predicate(table, heading, expression, ctx, semantic_check)
     if isinstance(condition, list | tuple | set | frozenset):
         parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
         return ibis.or_(*parts) if parts else ibis.literal(False)
@@ -168,3 +162,24 @@ def predicate(
         "dj.AndList, dj.Not, a bool, a table or expression, a Polars/Arrow/pandas frame, a SQL "
         "string, or an Ibis predicate such as _.x > 3."
     )
+
+
+def frame_predicate(
+    table: ir.Table, heading: Heading, frame: pa.Table, ctx: LowerContext
+) -> ir.BooleanValue:
+    """Rows matching a local frame on its columns that are attributes here."""
+    names = [n for n in frame.column_names if n in heading]
+    if not names:  # nothing in common: true when the frame has rows, as for an expression
+        return ibis.literal(frame.num_rows > 0)
+    return matches(table, ctx.relation(frame.select(names)), names)
+
+
+def expression_predicate(
+    table: ir.Table, heading: Heading, expression: Any, ctx: LowerContext, semantic_check: bool
+) -> ir.BooleanValue:
+    """Rows matching another expression on the namesakes (a correlated EXISTS)."""
+    if getattr(type(expression), "is_universal", False) is True:
+        return ibis.literal(True)
+    names = matching_names(heading, expression.heading, semantic_check)
+    with ctx.inside_exists():
+        return matches(table, expression.lower(ctx), names)

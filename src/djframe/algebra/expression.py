@@ -19,6 +19,7 @@ from djframe.algebra.condition import Not, restricted
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.compile.fragments import referenced_names, translate
 from djframe.compile.lower import LowerContext, TableRelation, joinable
+from djframe.delete import delete, delete_quick
 from djframe.errors import MissingAttributeError, QueryError
 from djframe.heading import Attribute, Heading
 from djframe.results import ResultsMixin
@@ -172,14 +173,10 @@ class QueryExpression(ResultsMixin):
         Returns the number of rows deleted from this table. Asks first only in an interactive
         session with ``dj.config["safemode"]`` on, unless ``prompt`` says otherwise.
         """
-        from djframe.delete import delete
-
         return delete(self, prompt=prompt, part_integrity=part_integrity)
 
     def delete_quick(self) -> int:
         """Delete these rows without cascading; refused where other rows still reference them."""
-        from djframe.delete import delete_quick
-
         return delete_quick(self)
 
 

@@ -10,6 +10,7 @@ implementation from a URL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ import pyarrow as pa
 from djframe._typing import BackendName
 from djframe.errors import ConfigError
 
-__all__ = ["Backend", "open_backend"]
+__all__ = ["Backend", "Embedded", "open_backend"]
 
 
 class Backend(Protocol):
@@ -86,9 +87,26 @@ class Backend(Protocol):
         ...
 
 
-def resolved(path: str) -> str:
-    from pathlib import Path
+class Embedded:
+    """The capabilities of an engine with no server: no sessions, no row locks, its foreign
+    keys checked by djframe, rows inserted from a registered relation."""
 
+    enforces_foreign_keys = False
+    decimals_as_text = False
+    locks_claimed_rows = False
+    appends_arrow = False
+
+    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
+        raise NotImplementedError("an embedded engine inserts from a registered relation")
+
+    def session_id(self) -> int | None:
+        return None
+
+    def live_sessions_sql(self) -> str | None:
+        return None
+
+
+def resolved(path: str) -> str:
     return path if path == ":memory:" else str(Path(path).resolve())
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from djframe import errors
 from djframe._typing import BackendName
+from djframe.backends import Embedded
 from djframe.backends.streams import OpenStreams
 
 __all__ = ["DuckDBBackend", "plain_strings"]
@@ -92,15 +93,11 @@ def _release(path: str) -> None:
         root.close()
 
 
-class DuckDBBackend:
+class DuckDBBackend(Embedded):
     """A DuckDB database file or in-memory database."""
 
     name: BackendName = "duckdb"
     dialect = "duckdb"
-    enforces_foreign_keys = False
-    decimals_as_text = False
-    locks_claimed_rows = False
-    appends_arrow = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -185,15 +182,6 @@ class DuckDBBackend:
     def unregister(self, name: str) -> None:
         self._streams.drain()
         self.con.unregister(name)
-
-    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
-        raise NotImplementedError("DuckDB inserts from a registered relation instead")
-
-    def session_id(self) -> int | None:
-        return None
-
-    def live_sessions_sql(self) -> str | None:
-        return None
 
     def close(self) -> None:
         if self._owned is None:

@@ -67,7 +67,7 @@ class PostgresBackend:
     decimals_as_text = True
     locks_claimed_rows = True
     appends_arrow = True
-    path = None
+    path: str | None = None
 
     def __init__(self, url: str) -> None:
         from adbc_driver_postgresql import dbapi

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from djframe import errors
 from djframe._typing import BackendName
+from djframe.backends import Embedded
 
 __all__ = ["DatabaseServer", "RemoteBackend", "parent_database", "serve"]
 
@@ -40,20 +41,16 @@ def parent_database(path: str) -> RemoteBackend | None:
     return RemoteBackend(Client(address, authkey=bytes.fromhex(key)), f"duckdb:///{path}", path)
 
 
-class RemoteBackend:
+class RemoteBackend(Embedded):
     """The worker's side: every call is a request to the parent and waits for its answer."""
 
     name: BackendName = "duckdb"
     dialect = "duckdb"
-    enforces_foreign_keys = False
-    decimals_as_text = False
-    locks_claimed_rows = False
-    appends_arrow = False
 
     def __init__(self, pipe: Pipe, url: str, path: str) -> None:
         self.pipe = pipe
         self.url = url
-        self.path = path
+        self.path: str | None = path
 
     def call(self, method: str, *args: Any) -> Any:
         self.pipe.send((method, args))
@@ -73,15 +70,6 @@ class RemoteBackend:
 
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         yield from self.fetch_arrow(sql).to_batches(batch_size)
-
-    def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
-        raise NotImplementedError("DuckDB inserts from a registered relation instead")
-
-    def session_id(self) -> int | None:
-        return None
-
-    def live_sessions_sql(self) -> str | None:
-        return None
 
     def fetch_scalar(self, sql: str) -> object:
         return self.call("fetch_scalar", sql)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
+import pyarrow as pa
 
 from djframe.codecs import Codec, Payload
 from djframe.codecs.blob import pack, unpack
@@ -76,14 +78,10 @@ class FrameCodec(Codec):
     store_only = True
 
     def validate(self, value: Any) -> None:
-        import polars as pl
-
         if not isinstance(value, pl.DataFrame):
             raise DataError(f"<frame@> stores Polars DataFrames; got a {type(value).__name__}.")
 
     def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Payload:
-        import pyarrow as pa
-
         sink = pa.BufferOutputStream()
         table = value.to_arrow()
         with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -91,9 +89,6 @@ class FrameCodec(Codec):
         return Payload(sink.getvalue(), {"rows": value.height})
 
     def decode(self, stored: Payload, *, key: dict[str, Any] | None = None) -> Any:
-        import polars as pl
-        import pyarrow as pa
-
         table = pa.ipc.open_stream(pa.py_buffer(stored.data)).read_all()
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)

@@ -90,11 +90,11 @@ class Relation(Protocol):
         """The table this expression restricts, or None if it is not a restricted table."""
         ...
 
+    def __len__(self) -> int: ...
+
 
 class TableRelation(Relation, Protocol):
     """A declared table."""
-
-    _info: Any
 
     @property
     def info(self) -> TableInfo: ...

@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 
 from djframe._sql import literal, plain_literal, quote
-from djframe._typing import Tier
+from djframe._typing import JobStatus, Tier
 from djframe.algebra.condition import AndList
 from djframe.compute.companions import companion_table
 from djframe.compute.keys import source_of
@@ -45,7 +45,7 @@ __all__ = ["JobTable", "Worker", "jobs_of", "missing_keys", "queued_keys", "retr
 
 T = TypeVar("T")
 
-STATUSES = ("pending", "reserved", "success", "error", "ignore")
+STATUSES: tuple[JobStatus, ...] = ("pending", "reserved", "success", "error", "ignore")
 MESSAGE_LIMIT = 2047
 STACK_LIMIT = 16000
 DEFAULT_PRIORITY = 5
@@ -121,7 +121,7 @@ class JobTable(Table):
         """The table whose keys this queue holds."""
         return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
 
-    def with_status(self, status: str) -> QueryExpression:
+    def with_status(self, status: JobStatus) -> QueryExpression:
         """The jobs in ``status`` (one of pending, reserved, success, error, ignore)."""
         return self & {"status": status}
 
@@ -229,7 +229,7 @@ class JobTable(Table):
             return 0
         return self._set_status("pending", f"status = 'reserved' AND ({' OR '.join(clauses)})")
 
-    def _set_status(self, status: str, condition: str, alias: str = "j") -> int:
+    def _set_status(self, status: JobStatus, condition: str, alias: str = "j") -> int:
         conn = self.connection
         where = f"FROM {self.info.sql_name} {alias} WHERE {condition}"
         with conn.transaction:
@@ -250,7 +250,7 @@ class JobTable(Table):
         frame = frame.select(self.info.heading.primary_key)
         self.record(frame, "ignore")
 
-    def record(self, keys: Any, status: str, **values: Any) -> None:
+    def record(self, keys: Any, status: JobStatus, **values: Any) -> None:
         """Set ``status`` (and other columns) for ``keys``, adding jobs that are not queued."""
         conn = self.connection
         key = self.info.heading.primary_key
@@ -289,8 +289,8 @@ class JobTable(Table):
             f"reserved_time = {NOW}, {worker.assignments()} "
             f"WHERE ({names}) IN ({claim}) RETURNING {names}"
         )
-        claim = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
-        return retried(claim, tries=CLAIM_TRIES, pause=True)
+        take = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
+        return retried(take, tries=CLAIM_TRIES, pause=True)
 
 
 def retried(

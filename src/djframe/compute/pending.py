@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import pyarrow as pa
 
 from djframe._typing import OnConflict
+from djframe.insert import check_duplicates, insert_rows, prepare
 from djframe.session import held_rows
 
 if TYPE_CHECKING:
@@ -123,8 +124,6 @@ class Held:
 
     def write(self) -> None:
         """Insert every held row (one statement per table and policy); nothing stays held."""
-        from djframe.insert import check_duplicates, insert_rows
-
         rows, self.rows = self.rows, {}
         self.written += bool(rows)
         token = held_rows.set(None)  # the inserts below go to the database
@@ -144,8 +143,6 @@ class Held:
 def checked(chunks: list[Chunk], info: TableInfo) -> list[pa.Table]:
     """The held chunks as checked Arrow tables: the dicts of all inserts that name the same
     attributes are checked and converted together."""
-    from djframe.insert import prepare
-
     tables = [chunk for chunk in chunks if isinstance(chunk, pa.Table)]
     by_names: dict[frozenset[str], list[dict[str, Any]]] = {}
     for chunk in chunks:

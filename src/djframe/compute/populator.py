@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import time
 import traceback
 import uuid
@@ -70,8 +71,6 @@ class PopulateResult(dict[str, Any]):
     """``{"success_count": n, "error_list": [(key, message), ...]}`` with a notebook view."""
 
     def _repr_html_(self) -> str:
-        import html
-
         errors = "".join(
             f"<li><code>{html.escape(str(k))}</code>: {html.escape(str(m))}</li>"
             for k, m in self["error_list"][:10]

@@ -19,6 +19,7 @@ import inspect
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import polars as pl
@@ -216,8 +217,6 @@ def source_hash(target: type[Table]) -> str:
 
 @cache
 def git_commit(path: str) -> str:
-    from pathlib import Path
-
     folder = Path(path).resolve().parent
     try:
         commit = subprocess.run(

@@ -39,9 +39,9 @@ from djframe.session import read_ahead
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
+    from djframe.compile.lower import TableRelation
     from djframe.connection import Connection
     from djframe.heading import Heading
-    from djframe.table import Table
 
 __all__ = ["ReadAhead", "reading_ahead"]
 
@@ -110,13 +110,13 @@ class ReadAhead:
             self.allowed[names] = set(self.keys.select(names).iter_rows())
         return self.allowed[names]
 
-    def rows_of(self, table: Table, names: tuple[str, ...]) -> Rows | None:
+    def rows_of(self, table: TableRelation, names: tuple[str, ...]) -> Rows | None:
         slot = (table.full_name, names)
         if slot not in self.fetched:
             self.fetched[slot] = self.fetch(table, names)
         return self.fetched[slot]
 
-    def fetch(self, table: Table, names: tuple[str, ...]) -> Rows | None:
+    def fetch(self, table: TableRelation, names: tuple[str, ...]) -> Rows | None:
         """One query for the rows of ``table`` matching any of the group's keys."""
         if any(a.type is not None and a.type.name in WIDE_TYPES for a in table.heading):
             return None
@@ -139,7 +139,7 @@ class ReadAhead:
         return Rows(data, by_key)
 
 
-def point_query(expr: QueryExpression) -> tuple[Table, dict[str, Any]] | None:
+def point_query(expr: QueryExpression) -> tuple[TableRelation, dict[str, Any]] | None:
     """``(table, {attribute: value})`` for a table restricted by dicts of plain values."""
     restricted = dict_restrictions(expr)
     if restricted is None:

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import polars as pl
 import pyarrow as pa
 
@@ -129,8 +130,6 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
 
 
 def ancestors_among(table: Table, tables: Sequence[Table]) -> list[Table]:
-    import networkx as nx
-
     above = nx.ancestors(table.connection.graph, table.full_name)
     return [t for t in tables if t.full_name in above]
 

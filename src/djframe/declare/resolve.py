@@ -13,9 +13,11 @@ from typing import Any
 
 from djframe._typing import Tier
 from djframe.catalog import ForeignKey, TableInfo
+from djframe.codecs import parse_codec
 from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
 from djframe.errors import DefinitionError, DjframeError
 from djframe.heading import Attribute, Heading
+from djframe.store import named_store
 from djframe.types import default_problem, parse_type, unquote
 
 __all__ = ["resolve_definition"]
@@ -83,13 +85,9 @@ def inherited_attributes(
 def codec_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -> Attribute:
     """An attribute of a codec type: its SQL column has the codec's type (an object id for
     store types), and it remembers the codec and the table whose store keeps its objects."""
-    from djframe.codecs import parse_codec
-
     try:
         codec = parse_codec(spec.type_text)
         if codec.store:
-            from djframe.store import named_store
-
             named_store(codec.store)
     except DjframeError as exc:
         kind = type(exc) if isinstance(exc, DefinitionError) else DefinitionError

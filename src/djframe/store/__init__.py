@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from djframe.errors import StoreError
-from djframe.settings import DEFAULTS, config
+from djframe.registry import table_class
+from djframe.settings import DEFAULTS, config, hide_secrets
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -61,6 +62,7 @@ class StoredSchema(Protocol):
     @property
     def tables(self) -> Mapping[str, TableInfo]: ...
 
+
 class Store:
     """An object store root: a local folder or an ``s3://`` URI, with storage options.
 
@@ -87,8 +89,6 @@ class Store:
         return f"{self.location}/{schema}/{folder}"
 
     def __repr__(self) -> str:
-        from djframe.settings import hide_secrets
-
         options = (
             f", storage_options={hide_secrets(self.storage_options)}"
             if self.storage_options
@@ -150,7 +150,6 @@ def store_for(
         return named_store(store_name)
     if default is not None:
         return as_store(default, connection)
-    from djframe.registry import table_class
 
     schema = table_class(connection, full_name)._schema
     return as_store(schema.store if schema is not None else None, connection)

@@ -10,16 +10,21 @@ stored object of a result in one scan per Delta table and decodes the values.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from djframe.codecs import CodecSpec, Payload, parse_codec
 from djframe.errors import DataError, DjframeError
 from djframe.frames import frame_kind, to_arrow
+from djframe.store import store_for
+from djframe.store.delta import new_object_ids, read_objects, write_objects
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -52,9 +57,6 @@ class PendingObjects:
 
         ``kept`` (object ids), when given, limits the write to rows the database kept.
         """
-        from djframe.store import store_for
-        from djframe.store.delta import write_objects
-
         groups: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
         for attr in self.info.heading:
             if not attr.codec or attr.name not in data.column_names:
@@ -109,8 +111,6 @@ def take_columns(rows: Any, names: list[str]) -> tuple[Any, dict[str, list[Any]]
 
 def series_values(series: Any) -> list[Any]:
     """A Polars column as Python values; fixed-size array columns as numpy arrays per row."""
-    import polars as pl
-
     if isinstance(series.dtype, pl.Array):
         return list(series.to_numpy())
     return list(series.to_list())
@@ -130,8 +130,6 @@ def encode_values(spec: CodecSpec, values: list[Any], where: str) -> list[Any]:
 
 
 def column_array(encoded: list[Any], attr: Attribute) -> pa.Array:
-    import json
-
     assert attr.type is not None
     if attr.type.name == "json":
         encoded = [v if v is None or isinstance(v, str) else json.dumps(v) for v in encoded]
@@ -148,8 +146,6 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
 
     Input without codec columns is returned as it is.
     """
-    from djframe.store.delta import new_object_ids
-
     pending = PendingObjects(info)
     names = [a.name for a in info.heading if a.codec]
     if not names:
@@ -190,13 +186,9 @@ class LazyValue:
         self.spec, self.store, self.uri, self.oid = spec, store, uri, oid
 
     def load(self) -> Any:
-        from djframe.store.delta import read_objects
-
         return self.spec.decode(read_objects(self.store, self.uri, [self.oid])[self.oid])
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        import numpy as np
-
         return np.asarray(self.load(), dtype=dtype)
 
     def __repr__(self) -> str:
@@ -227,9 +219,6 @@ def decode_columns(
 def decode_stored(
     connection: Connection, attr: Attribute, spec: CodecSpec, oids: list[Any], lazy: bool
 ) -> list[Any]:
-    from djframe.store import store_for
-    from djframe.store.delta import read_objects
-
     if attr.object_table is None:
         raise DataError(f"{attr.name} ({attr.codec}) does not say which table stores its objects.")
     schema, table = attr.object_table.split(".", 1)

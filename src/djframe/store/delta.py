@@ -38,15 +38,18 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlparse
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from djframe.codecs import Payload
 from djframe.errors import StoreError
 from djframe.session import commit_context
 from djframe.store import Store
-from djframe.store.files import Files, payload_files
+from djframe.store.files import Files, payload_files, payload_path
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -227,8 +230,6 @@ def write_objects(
     If anything fails, nothing is committed and the files written are removed (best effort:
     ``schema.gc()`` removes what a crash leaves).
     """
-    from djframe.store.files import payload_path
-
     if not oids:
         return
     paths = [
@@ -343,10 +344,6 @@ def dataset(table: DeltaTable) -> Any:
     which reads about twice as fast as deltalake's Python file handler."""
     uri = table.table_uri
     if uri.startswith("file://") or "://" not in uri:
-        from urllib.parse import unquote, urlparse
-
-        import pyarrow.fs as pafs
-
         root = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
         return table.to_pyarrow_dataset(
             filesystem=pafs.SubTreeFileSystem(root, pafs.LocalFileSystem())
@@ -425,8 +422,6 @@ def latest_objects(
     store: Store, uri: str, key: Sequence[str], version: int | dt.datetime
 ) -> tuple[pa.Table, DeltaTable] | None:
     """At ``version``: for each key and attribute, the object written last (ids only)."""
-    import polars as pl
-
     table = open_table(store, uri, version)
     if table is None:
         return None

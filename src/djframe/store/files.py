@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from djframe.errors import StoreError
 
@@ -209,8 +210,6 @@ class LocalFiles(Files):
         )
 
     def filesystem(self) -> Any:
-        import pyarrow.fs as pafs
-
         return pafs.SubTreeFileSystem(self.root, pafs.LocalFileSystem())
 
 
@@ -246,13 +245,10 @@ class RemoteFiles(Files):
         return True
 
     def listing(self, folder: str) -> list[str]:
-        import pyarrow.fs as pafs
-
         infos = self.handler.get_file_info_selector(folder, True, True)
         return sorted(i.path for i in infos if i.type == pafs.FileType.File)
 
     def filesystem(self) -> Any:
-        import pyarrow.fs as pafs
         from deltalake.fs import DeltaStorageHandler
 
         return pafs.PyFileSystem(DeltaStorageHandler(self.root, self.options or None))

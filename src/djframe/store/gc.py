@@ -21,7 +21,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
+from djframe.registry import table_class
+from djframe.store import store_for
+from djframe.store.delta import delete_objects, list_objects, object_time, vacuum
+from djframe.store.files import FOLDER, payload_files
 from djframe.store.history import store_attributes
 
 if TYPE_CHECKING:
@@ -51,9 +57,6 @@ def referenced_ids(table: StoredTable, names: list[str]) -> set[str]:
 def indexed_paths(files: Files) -> set[str]:
     """The payload files named by the index files present in the table's folder (those of
     every version that can still be read, and of commits in progress)."""
-    import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
-
     filesystem = files.filesystem()
     listed = filesystem.get_file_info(pafs.FileSelector("", allow_not_found=True))
     named: set[str] = set()
@@ -70,8 +73,6 @@ def indexed_paths(files: Files) -> set[str]:
 
 def older_than(path: str, cutoff: float) -> bool:
     """Whether a payload file (named by its object id) was made before ``cutoff``."""
-    from djframe.store.delta import object_time
-
     try:
         return object_time(path.rsplit("/", 1)[-1]) < cutoff
     except ValueError:
@@ -80,8 +81,6 @@ def older_than(path: str, cutoff: float) -> bool:
 
 def sweep_files(store: Store, uri: str, cutoff: float, dry_run: bool) -> int:
     """Delete the payload files no readable version names (count them, in a dry run)."""
-    from djframe.store.files import FOLDER, payload_files
-
     files = payload_files(store, uri)
     named = indexed_paths(files)
     doomed = [p for p in files.listing(FOLDER) if p not in named and older_than(p, cutoff)]
@@ -96,8 +95,6 @@ def collect_table(
     retention_hours: float | None,
     min_age_seconds: float,
 ) -> list[dict[str, Any]]:
-    from djframe.store import store_for
-
     rows = []
     cutoff = time.time() - min_age_seconds
     for name, attrs in store_attributes(table).items():
@@ -121,8 +118,6 @@ def collect_objects(
 ) -> dict[str, Any]:
     """Remove the index rows of unreferenced objects, then vacuum (with ``retention_hours``).
     ``objects`` is None when there is no Delta table (yet)."""
-    from djframe.store.delta import delete_objects, list_objects, object_time, vacuum
-
     listed = list_objects(store, uri)
     if listed is None:
         return {"objects": None, "unreferenced": 0, "removed": 0, "vacuumed_files": 0}
@@ -152,8 +147,6 @@ def collect(
     removed, how many files vacuum deleted and how many payload files no readable version
     names any more were deleted (the last two: would be deleted, in a dry run).
     """
-    from djframe.registry import table_class
-
     rows: list[dict[str, Any]] = []
     for info in schema.tables.values():
         if not any(a.object_table == info.full_name for a in info.heading):

@@ -19,6 +19,8 @@ import polars as pl
 
 from djframe.codecs import parse_codec
 from djframe.errors import DataError
+from djframe.store import store_for
+from djframe.store.delta import history, latest_objects, read_version_objects
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
@@ -47,8 +49,6 @@ def store_attributes(table: StoredTable) -> dict[str, list[Attribute]]:
 
 
 def table_stores(table: StoredTable) -> dict[str, tuple[Store, str]]:
-    from djframe.store import store_for
-
     out = {}
     for name in store_attributes(table):
         store = store_for(table.connection, table.full_name, name)
@@ -58,8 +58,6 @@ def table_stores(table: StoredTable) -> dict[str, tuple[Store, str]]:
 
 def table_history(table: StoredTable) -> pl.DataFrame:
     """One row per Delta commit of the table's objects, newest first."""
-    from djframe.store.delta import history
-
     rows = []
     for name, (store, uri) in table_stores(table).items():
         for commit in history(store, uri):
@@ -140,8 +138,6 @@ class AsOf:
         attrs: list[Attribute],
         out: dict[tuple[Any, ...], dict[str, Any]],
     ) -> None:
-        from djframe.store.delta import latest_objects, read_version_objects
-
         key = self.table.heading.primary_key
         found = latest_objects(store, uri, key, self.version)
         if found is None:
