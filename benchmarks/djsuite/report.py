@@ -178,10 +178,27 @@ def markdown(summary: dict[str, Any], top: int = 15) -> str:
     lines += ["", f"Of the tests in *{INTERNALS}*, by topic:", ""]
     lines += ["| topic | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines += _count_rows(summary, "private_names_by_topic")
+    shown: list[tuple[str, list[Any]]] = []
     for name, b in summary["backends"].items():
+        causes = b["causes"][:top]
+        same = [other for other, listed in shown if _same_counts(listed, causes)]
+        if same:
+            lines += ["", f"Top {top} root causes on {name}: as on {same[0]}."]
+            continue
+        shown.append((name, causes))
         lines += ["", f"Top {top} root causes on {name}:", ""]
-        lines += [_cause_item(rank, entry) for rank, entry in enumerate(b["causes"][:top], 1)]
+        lines += [_cause_item(rank, entry) for rank, entry in enumerate(causes, 1)]
+    header = "| module | " + " | ".join(names) + " |"
+    lines += ["", "Passed/applicable per test module:", "", header]
+    lines += ["|---|" + "---:|" * len(names)]
+    for module, counts in summary["modules"].items():
+        cells = " | ".join("{}/{}".format(*counts.get(name, [0, 0])) for name in names)
+        lines.append(f"| {module.removeprefix('tests/')} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def _same_counts(one: list[dict[str, Any]], other: list[dict[str, Any]]) -> bool:
+    return [(e["cause"], e["tests"]) for e in one] == [(e["cause"], e["tests"]) for e in other]
 
 
 def _count_rows(summary: dict[str, Any], key: str) -> list[str]:
