@@ -156,6 +156,8 @@ def print_summary(summary: dict[str, Any], top: int = 15) -> None:
         print("  failing tests by group (first error):")
         for group, count in backend["groups"].items():
             print(f"    {count:4d}  {group}")
+        shared = sum(backend["in_shared_fixtures"].values())
+        print(f"  {shared} stopped in the suite's shared fixtures (tests/conftest.py)")
         print("  stopped by DataJoint-private names, by topic:")
         for topic, count in backend["private_names_by_topic"].items():
             print(f"    {count:4d}  {topic}")
