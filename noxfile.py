@@ -1,8 +1,9 @@
 """Nox sessions for djframe: tests, lint, the demo, the benchmarks and the docs.
 
-`nox` runs lint and tests; `nox -s tests` is what CI runs (see .ci/run). Each session
-gets its own reusable virtualenv under .nox/. This file does not set up PostgreSQL:
-the test suite starts its own throwaway server (tests/_postgres.py).
+`nox` runs lint and tests; `nox -s tests` is what CI runs (see .ci/run); `nox -s djsuite`
+measures djframe with DataJoint 2.3.5's own test suite. Each session gets its own reusable
+virtualenv under .nox/. This file does not set up PostgreSQL: the test suite starts its own
+throwaway server (tests/_postgres.py).
 
 Sessions use Python 3.11, the CI's version, when the machine has it, and otherwise
 the Python running nox; pick another with e.g. `nox -s tests --force-python 3.12`.
@@ -26,6 +27,11 @@ LINT_PATHS = ("src", "tests", "benchmarks")
 PASSTHROUGH_ENV = ("CI", "DJFRAME_TEST_PG_URL")
 # The baselines of `nox -s bench`: DataJoint 2.3.5 reaches PostgreSQL through psycopg2.
 BENCH_DEPS = ("datajoint[postgres]==2.3.5", "psycopg2-binary", "matplotlib")
+# What DataJoint 2.3.5's own test suite imports (its "test" extra, less testcontainers: the
+# runner brings its own database and a moto S3 server). DataJoint itself is installed only to
+# collect its suite; the runs import djframe under its name (benchmarks/djsuite).
+DJSUITE_DEPS = ("datajoint[postgres]==2.3.5", "faker", "matplotlib", "ipython", "requests",
+                "s3fs>=2023.1.0", "polars", "pyarrow")  # fmt: skip
 # The documentation site: MkDocs with the Material theme and API pages from docstrings.
 # ruff formats the signatures on the API pages.
 DOCS_DEPS = ("mkdocs>=1.6,<2", "mkdocs-material>=9.5,<10", "mkdocstrings[python]>=0.26", "ruff")
@@ -66,6 +72,19 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".", *BENCH_DEPS)
     env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
     session.run("python", "-m", "benchmarks.run", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def djsuite(session: nox.Session) -> None:
+    """Run DataJoint 2.3.5's test suite against djframe on DuckDB and PostgreSQL (issue 13).
+
+    Prints passed/applicable per backend and test module and the top root causes of the
+    failures; writes benchmarks/results/djsuite.json. Arguments after `--` go to the runner:
+    `nox -s djsuite -- --backends duckdb`, `-- --markdown report.md`, `-- -- -k fetch`.
+    """
+    session.install("-e", ".[test]", *DJSUITE_DEPS)
+    env = {name: os.environ[name] for name in PASSTHROUGH_ENV if name in os.environ}
+    session.run("python", "-m", "benchmarks.djsuite", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
