@@ -371,18 +371,18 @@ def insert_rows(
 
     ``objects`` (from :func:`encode_rows`) go to their store after the SQL statement has
     passed and before the transaction commits: a row is never committed without its objects,
-    and objects of a transaction that fails are left for ``schema.gc()``.
+    and objects of a transaction that fails are left for ``schema.gc()``. Within a group of
+    makes, rows and objects are held and written together when the group ends: one
+    statement and one Delta commit per table for the whole group.
     """
     if data.num_rows == 0:
         return
     held = held_rows.get()
     if held is not None and held.takes(conn, info):
-        if not objects:
-            if on_conflict == "error":
-                check_duplicates(data, info, on_conflict)  # refused now, not when written
-            held.hold(info, data, on_conflict)  # written with the rest of its make's group
-            return
-        held.wrote_directly()
+        if on_conflict == "error":
+            check_duplicates(data, info, on_conflict)  # refused now, not when written
+        held.hold(info, data, on_conflict, objects)  # written with its make's group
+        return
     data_changing(conn)
     try:
         with conn.transaction:

@@ -58,14 +58,14 @@ class RowHolder(Protocol):
         does not take is counted as written at once)."""
         ...
 
-    def hold(self, info: TableInfo, data: pa.Table, on_conflict: OnConflict) -> None: ...
+    def hold(
+        self, info: TableInfo, data: pa.Table, on_conflict: OnConflict, objects: Any = None
+    ) -> None:
+        """Hold checked rows (and the stored objects they refer to, written with them)."""
+        ...
 
     def hold_dicts(self, conn: Any, info: TableInfo, rows: Any) -> bool:
         """Hold rows given as dicts unconverted (checked when written); True if held."""
-        ...
-
-    def wrote_directly(self) -> None:
-        """An insert on the holder's connection went to the database at once."""
         ...
 
     def flush_for(self, conn: Any, sql: str) -> None:

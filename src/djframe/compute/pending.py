@@ -2,10 +2,12 @@
 
 populate runs the makes of several keys in one transaction (see :mod:`djframe.compute.populate`);
 their inserts into the populated table and its parts are checked at once (columns, types,
-scope) but written together, one statement per table, before the transaction commits. A
-query through djframe that reads one of those tables writes them first, so a make still
-sees its own rows. Inserts that carry stored objects, and inserts into other tables, are
-written at once as usual.
+scope) but written together, one statement per table, before the transaction commits; the
+stored objects they carry (``<npy@>`` arrays, ...) go to the store together too, one Delta
+commit per table and store for the whole group, after the rows' statement and before the
+commit, so no committed row ever points to a missing object. A query through djframe that
+reads one of those tables writes them first, so a make still sees its own rows. Inserts into
+other tables are written at once as usual.
 
 Examples
 --------
@@ -26,6 +28,7 @@ import pyarrow as pa
 from djframe._typing import OnConflict
 from djframe.insert import check_duplicates, insert_rows, prepare
 from djframe.session import held_rows
+from djframe.store.columns import PendingObjects, encode_rows
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -34,8 +37,17 @@ if TYPE_CHECKING:
 __all__ = ["Held", "holding"]
 
 
-Chunk: TypeAlias = "pa.Table | list[dict[str, Any]]"
-"""Rows held by one insert: checked Arrow, or dicts checked when written."""
+@dataclass(frozen=True)
+class Stored:
+    """Checked rows of one insert with the stored objects they refer to."""
+
+    data: pa.Table
+    objects: PendingObjects
+
+
+Chunk: TypeAlias = "pa.Table | list[dict[str, Any]] | Stored"
+"""Rows held by one insert: checked Arrow, dicts checked when written, or checked rows with
+their objects."""
 
 
 @dataclass
@@ -83,13 +95,18 @@ class Held:
         self.direct += 1
         return False
 
-    def wrote_directly(self) -> None:
-        self.direct += 1
-
-    def hold(self, info: TableInfo, data: Chunk, on_conflict: OnConflict) -> None:
-        """Hold checked rows, or dicts to be checked when written (see :meth:`hold_dicts`)."""
+    def hold(
+        self,
+        info: TableInfo,
+        data: Chunk,
+        on_conflict: OnConflict,
+        objects: PendingObjects | None = None,
+    ) -> None:
+        """Hold checked rows (with the objects they refer to), or dicts to be checked when
+        written (see :meth:`hold_dicts`)."""
         slot = self.rows.setdefault((info.full_name, on_conflict), (info, []))
-        slot[1].append(data)
+        stored = objects and isinstance(data, pa.Table)
+        slot[1].append(Stored(data, objects) if stored else data)  # type: ignore[arg-type]
 
     def hold_dicts(self, conn: Connection, info: TableInfo, rows: Any) -> bool:
         """Hold a make's rows given as dicts (``insert1(row)``) as they are; True if held.
@@ -97,14 +114,15 @@ class Held:
         Converting and checking one row costs far more than the make that gives it, so the
         rows of a group's makes are converted and checked together when written: a row that
         fails then fails its group, which runs again key by key and so finds the make that
-        gave it. Rows that name unknown or too few attributes, or go to a table with stored
-        objects, take the usual path (and its error at once).
+        gave it; their codec values (``<npy@>`` arrays, ...) are encoded together then too.
+        Rows that name unknown or too few attributes take the usual path (and its error at
+        once).
         """
         if not self.accepts(conn, info) or not isinstance(rows, list) or not rows:
             return False
         heading = info.heading
         first = rows[0]
-        if not isinstance(first, dict) or any(attr.codec for attr in heading):
+        if not isinstance(first, dict):
             return False
         names = first.keys()
         if not all(name in heading for name in names) or not names >= set(heading.primary_key):
@@ -131,33 +149,60 @@ class Held:
             order = sorted(rows, key=lambda slot: self.tables.index(slot[0]))
             for slot in order:
                 (_, on_conflict), (info, chunks) = slot, rows[slot]
-                for tables in same_columns(checked(chunks, info)):
-                    data = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-                    if len(tables) > 1:  # as if inserted one at a time: repeats are refused
-                        data = check_duplicates(data, info, on_conflict)
-                    insert_rows(self.connection, info, data, on_conflict)
+                self.write_chunks(info, chunks, on_conflict)
         finally:
             held_rows.reset(token)
 
+    def write_chunks(self, info: TableInfo, chunks: list[Chunk], on_conflict: OnConflict) -> None:
+        """One statement per set of columns, and one object write for the rows it carries."""
+        for group in same_columns(checked(chunks, info)):
+            tables = [data for data, _ in group]
+            parts = [objects for _, objects in group if objects]
+            objects = PendingObjects.joined(info, parts) if parts else None
+            self.insert(info, tables, on_conflict, objects)
 
-def checked(chunks: list[Chunk], info: TableInfo) -> list[pa.Table]:
-    """The held chunks as checked Arrow tables: the dicts of all inserts that name the same
-    attributes are checked and converted together."""
-    tables = [chunk for chunk in chunks if isinstance(chunk, pa.Table)]
+    def insert(
+        self,
+        info: TableInfo,
+        tables: list[pa.Table],
+        on_conflict: OnConflict,
+        objects: PendingObjects | None,
+    ) -> None:
+        data = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        if len(tables) > 1:  # as if inserted one at a time: repeats are refused
+            data = check_duplicates(data, info, on_conflict)
+        insert_rows(self.connection, info, data, on_conflict, objects)
+
+
+def checked(chunks: list[Chunk], info: TableInfo) -> list[tuple[pa.Table, PendingObjects | None]]:
+    """The held chunks as checked Arrow tables with their objects: the dicts of all inserts
+    that name the same attributes are checked and converted together."""
+    tables: list[tuple[pa.Table, PendingObjects | None]] = []
     by_names: dict[frozenset[str], list[dict[str, Any]]] = {}
     for chunk in chunks:
         if isinstance(chunk, list):
             by_names.setdefault(frozenset(chunk[0]), []).extend(chunk)
-    return tables + [prepare(dicts, info) for dicts in by_names.values()]
+        elif isinstance(chunk, Stored):
+            tables.append((chunk.data, chunk.objects))
+        else:
+            tables.append((chunk, None))
+    return tables + [encoded(dicts, info) for dicts in by_names.values()]
 
 
-def same_columns(tables: list[pa.Table]) -> list[list[pa.Table]]:
+def encoded(rows: list[dict[str, Any]], info: TableInfo) -> tuple[pa.Table, PendingObjects | None]:
+    """Held dict rows encoded (codec values) and checked, in one pass for all of them."""
+    data, objects = encode_rows(rows, info)
+    return prepare(data, info), objects or None
+
+
+def same_columns(
+    tables: list[tuple[pa.Table, PendingObjects | None]],
+) -> list[list[tuple[pa.Table, PendingObjects | None]]]:
     """``tables`` grouped by their columns (each group goes in one statement)."""
-    groups: dict[tuple[str, ...], list[pa.Table]] = {}
-    for table in tables:
-        groups.setdefault(tuple(sorted(table.column_names)), []).append(
-            table.select(sorted(table.column_names))
-        )
+    groups: dict[tuple[str, ...], list[tuple[pa.Table, PendingObjects | None]]] = {}
+    for table, objects in tables:
+        names = tuple(sorted(table.column_names))
+        groups.setdefault(names, []).append((table.select(list(names)), objects))
     return list(groups.values())
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,15 @@ class PendingObjects:
 
     def __bool__(self) -> bool:
         return bool(self.payloads)
+
+    @classmethod
+    def joined(cls, info: TableInfo, parts: Iterable[PendingObjects | None]) -> PendingObjects:
+        """The objects of several inserts into one table, to be written together."""
+        joined = cls(info)
+        for part in parts:
+            if part:
+                joined.payloads.update(part.payloads)
+        return joined
 
     def write(self, connection: Connection, data: pa.Table, kept: set[str] | None = None) -> None:
         """Write the objects the final rows ``data`` refer to: one Delta commit per store.
