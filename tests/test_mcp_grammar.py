@@ -255,7 +255,7 @@ def test_refused_names_touch_nothing(lab: Namespace) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["grammar", "evaluate"], ids=lambda m: m
+    "module", ["grammar", "evaluate", "payload", "safety", "docs"], ids=lambda m: m
 )
 def test_examples_in_docstrings_run(module: str) -> None:
     found = importlib.import_module(f"djframe.mcp.{module}")
