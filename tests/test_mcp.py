@@ -360,3 +360,41 @@ def test_the_demo_pipeline_served(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert past["rows"] and past["rows"][0]["spectrum"].startswith("float32[")
 
     serve(setup, scenario)
+
+
+# -- the pieces every answer goes through ----------------------------------------------------
+def test_guarded_tools_redact_answers_and_errors() -> None:
+    from djframe.mcp.safety import ToolFailure, guarded
+
+    url = f"PostgreSQL://ann:{SECRET}@db:5432/lab"
+
+    def answer(text: str) -> list[Any]:
+        return [text, f"at {url}", b"bytes pass"]
+
+    def fail() -> None:
+        raise dj.ConnectionError(f"Cannot reach {url}.")
+
+    assert guarded(answer)("ok") == ["ok", "at PostgreSQL://ann:***@db:5432/lab", b"bytes pass"]
+    with pytest.raises(ToolFailure) as info:
+        guarded(fail)()
+    assert str(info.value) == "ConnectionError: Cannot reach PostgreSQL://ann:***@db:5432/lab."
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_stored_objects_are_omitted_described_or_included() -> None:
+    import numpy as np
+
+    from djframe.mcp.payload import plain_objects, rows_json
+
+    frame = pl.DataFrame(
+        {
+            "key": [1, 2],
+            "trace": pl.Series([np.zeros(3, np.float32), None], dtype=pl.Object),
+            "raw": [b"\x00\x01", b"ok"],
+        }
+    )
+    assert plain_objects(frame, "omit").columns == ["key", "raw"]
+    assert plain_objects(frame, "summary")["trace"].to_list() == ["float32[3]", None]
+    assert plain_objects(frame, "include")["trace"].to_list() == [[0.0, 0.0, 0.0], None]
+    rows = json.loads(rows_json(plain_objects(frame, "omit")))
+    assert rows == [{"key": 1, "raw": "AAE="}, {"key": 2, "raw": "b2s="}]

@@ -1,7 +1,7 @@
 """The documentation pages the server offers as resources, so an agent can learn the model.
 
 The concept pages (``docs/concepts/*.md``) and the page on agents (``docs/agents.md``) are
-read from the package (a wheel carries them in ``djframe/mcp/docs/``) or, in a source
+read from the package (a wheel carries them in ``djframe/mcp/pages/``) or, in a source
 checkout, from the repository's ``docs/`` folder.
 
 Examples
@@ -35,7 +35,7 @@ class DocPage:
 def docs_folder() -> Path | None:
     """Where the pages are: inside the package, else the source checkout's ``docs/``."""
     here = Path(__file__).resolve().parent
-    for folder in (here / "docs", here.parents[2] / "docs"):
+    for folder in (here / "pages", here.parents[2] / "docs"):
         if (folder / "concepts").is_dir():
             return folder
     return None

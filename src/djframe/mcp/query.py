@@ -18,6 +18,7 @@ import base64
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import polars as pl
 from pydantic import Field
 
 import djframe as dj
@@ -92,22 +93,46 @@ class Query:
         `order_by` says otherwise) with its heading; `truncated` and `total_rows` tell when
         more rows match. Lineage errors and unknown attributes come back as errors that say
         how to fix the expression."""
-        if limit is None:
-            limit = min(DEFAULT_LIMIT, self.pipeline.max_rows)
-        if limit > self.pipeline.max_rows:
+        expr = evaluate_text(expression, self.pipeline.namespace)
+        rows = self.limit(limit)
+        frame, meta = self.rows(expr, objects, limit=rows, offset=offset, order_by=order_by)
+        meta = {"expression": expression, **meta}
+        if sql:
+            meta["sql"] = expr.sql()
+        if format == "arrow":
+            attachment = Attachment(arrow_ipc(frame), ARROW_MIME, "djframe://result.arrow")
+            return [document(meta), attachment]
+        return document(meta, frame)
+
+    def limit(self, asked: int | None) -> int:
+        """The row limit: the one asked for, within the server's maximum, or the default."""
+        maximum = self.pipeline.max_rows
+        if asked is None:
+            return min(DEFAULT_LIMIT, maximum)
+        if asked > maximum:
             raise PipelineError(
-                f"limit={limit} is above this server's maximum of {self.pipeline.max_rows} rows "
+                f"limit={asked} is above this server's maximum of {maximum} rows "
                 "(djframe mcp --max-rows). Page with offset, or aggregate first."
             )
-        expr = evaluate_text(expression, self.pipeline.namespace)
+        return asked
+
+    def rows(
+        self,
+        expr: dj.QueryExpression,
+        objects: ObjectMode,
+        *,
+        limit: int,
+        offset: int,
+        order_by: str | list[str] | None,
+    ) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """At most ``limit`` rows of ``expr``, and what the answer says about them."""
         order = order_by if order_by is not None else default_order(expr)
-        frame, omitted = fetch(
+        fetched, omitted = fetch(
             expr, objects=objects, order_by=order, limit=limit + 1, offset=offset
         )
-        truncated = frame.height > limit
-        frame = frame.head(limit)
-        meta = {
-            "expression": expression,
+        frame = fetched.head(limit)
+        truncated = fetched.height > limit
+        meta: dict[str, Any] = {
             "primary_key": expr.primary_key,
             "attributes": attributes(expr.heading),
             "row_count": frame.height,
@@ -120,14 +145,7 @@ class Query:
                 f"{meta['total_rows']} rows match; {frame.height} are shown. Raise limit (at most "
                 f"{self.pipeline.max_rows}), page with offset, or restrict the query."
             )
-        if sql:
-            meta["sql"] = expr.sql()
-        if format == "arrow":
-            return [
-                document(meta),
-                Attachment(arrow_ipc(frame), ARROW_MIME, "djframe://result.arrow"),
-            ]
-        return document(meta, frame)
+        return frame, meta
 
     def explain(self, expression: Expression) -> str:
         """What a query would return, without running it: its primary key, its attributes

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 
 __all__ = ["ToolFailure", "guarded", "redact"]
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]*)(?P<tail>@)")
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]*)(?P<tail>@)", re.IGNORECASE
+)
 _LOCK = threading.Lock()
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,14 +39,11 @@ def redact(text: str) -> str:
 
 
 def redacted(value: Any) -> Any:
-    """A tool result with its text redacted: a string, or content blocks that carry text."""
+    """A tool result with its text redacted: a string, or a list of strings and attachments."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list):
         return [redacted(v) for v in value]
-    text = getattr(value, "text", None)
-    if isinstance(text, str):
-        return value.model_copy(update={"text": redact(text)})
     return value
 
 
