@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -88,8 +89,10 @@ def counting(
     )
     monkeypatch.setenv("DJFRAME_TEST_MAKE_LOG", str(log))
     monkeypatch.syspath_prepend(str(TESTS))
+    fresh = "pipelines.counting" not in sys.modules
     module = importlib.import_module("pipelines.counting")
-    module = importlib.reload(module)
+    if not fresh:  # a reload of a fresh import would leave its first connection open
+        module = importlib.reload(module)
     module.log = log  # type: ignore[attr-defined]
     yield module
     module.schema.drop(prompt=False)

@@ -70,7 +70,7 @@ def test_diagram_to_stdout_and_file(
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ["status", "populate", "jobs", "diagram", "gc", "demo"]:
+    for command in ["status", "populate", "jobs", "diagram", "gc", "demo", "mcp"]:
         with pytest.raises(SystemExit) as stop:
             main([command, "--help"])
         assert stop.value.code == 0

@@ -166,6 +166,52 @@ def test_connect_postgres(pg_url: str) -> None:
         conn.close()
 
 
+@pytest.fixture
+def file_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "duckdb":
+        return f"duckdb:///{tmp_path / 'pipeline.duckdb'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_read_only_connections_cannot_write(file_url: str, tmp_path: Path) -> None:
+    name = f"readonly_{tmp_path.name[-12:].replace('-', '_')}"
+    writer = dj.connect(file_url)
+    schema = dj.Schema(name, connection=writer)
+
+    @schema
+    class Item(dj.Manual):
+        definition = """
+        item : int32
+        """
+
+    Item.insert1({"item": 1})
+    writer.close()  # DuckDB: one process writes a file, and this one now reads it
+    with dj.config.override(database__read_only=True):
+        reader = dj.connect(file_url)
+    try:
+        lab = dj.virtual_schema(name, connection=reader)
+        assert lab.Item.to_dicts() == [{"item": 1}]
+        with pytest.raises(dj.AccessError, match="read-only"):
+            lab.Item.insert1({"item": 2})
+        with pytest.raises(dj.AccessError, match="read-only"), reader.transaction:
+            reader.execute(f'DROP TABLE "{name}"."item"')
+        assert lab.Item.to_dicts() == [{"item": 1}]
+    finally:
+        reader.close()
+    with dj.connect(file_url) as cleanup:
+        dj.Schema(name, connection=cleanup).drop(prompt=False)
+
+
+def test_read_only_refused_where_the_file_is_open_for_writing(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'busy.duckdb'}"
+    with (
+        dj.connect(url),
+        dj.config.override(database__read_only=True),
+        pytest.raises(dj.ConnectionError, match="open for writing in this process"),
+    ):
+        dj.connect(url)
+
+
 @pytest.mark.parametrize("url", ["mysql://u:p@host/db", "sqlite:///x.db", "pipeline.duckdb", ""])
 def test_bad_url_scheme(url: str) -> None:
     with pytest.raises(dj.ConfigError, match="duckdb://"):

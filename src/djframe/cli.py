@@ -4,8 +4,8 @@ A pipeline is named as an importable module (``djframe status mypkg.pipeline``) 
 a Python file; its schemas are the ``dj.Schema`` objects it defines. Every reporting command
 takes ``--json`` and prints one JSON document; otherwise it prints aligned text tables.
 
-Sub-commands: ``status``, ``populate``, ``jobs``, ``diagram``, ``gc``, ``demo``; each has
-``--help``.
+Sub-commands: ``status``, ``populate``, ``jobs``, ``diagram``, ``gc``, ``demo`` and ``mcp``
+(the pipeline served to agents, :mod:`djframe.mcp`); each has ``--help``.
 """
 
 from __future__ import annotations
@@ -211,6 +211,13 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from djframe.mcp import serve
+
+    serve(args.pipeline, allow_write=args.allow_write, max_rows=args.max_rows)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     run_demo(args.folder)
     return 0
@@ -254,6 +261,15 @@ def parser() -> argparse.ArgumentParser:
     diagram.add_argument("--output", "-o", help="file to write (default: standard output)")
     gc = command("gc", "find (and with --apply remove) unreferenced stored objects", cmd_gc)
     gc.add_argument("--apply", action="store_true", help="remove them (default: dry run)")
+    mcp = command(
+        "mcp", "serve the pipeline to agents (Model Context Protocol, stdio)", cmd_mcp, False
+    )
+    mcp.add_argument(
+        "--allow-write",
+        action="store_true",
+        help="also insert, populate and delete (default: read-only)",
+    )
+    mcp.add_argument("--max-rows", type=int, default=10_000, help="most rows a query returns")
     demo = command("demo", "build and query the demo pipeline (DuckDB, embedded)", cmd_demo, False)
     demo.add_argument("--folder", default="djframe-demo", help="where the demo keeps its data")
     return top

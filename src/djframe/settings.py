@@ -2,9 +2,9 @@
 
 Values come from four places, in rising precedence: built-in defaults, a ``djframe.toml`` file
 (or the ``[tool.djframe]`` table of a ``pyproject.toml``) in the working directory or a parent
-of it, the environment (``DJFRAME_DATABASE_URL``, ``DJFRAME_STORE``, ``DJFRAME_SAFEMODE``), and
-assignments to :data:`config` at run time. Keys are dotted strings (``"database.url"``). This
-module only stores and resolves values; it connects to nothing.
+of it, the environment (``DJFRAME_DATABASE_URL``, ``DJFRAME_READ_ONLY``, ``DJFRAME_STORE``,
+``DJFRAME_SAFEMODE``), and assignments to :data:`config` at run time. Keys are dotted strings
+(``"database.url"``). This module only stores and resolves values; it connects to nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = ["Config", "config", "hide_secrets", "redact"]
 
 DEFAULTS: dict[str, Any] = {
     "database.url": "duckdb:///djframe.duckdb",
+    "database.read_only": False,
     "store": "djframe-store",
     "store.options": {},
     "stores": {},
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
 
 ENVIRONMENT: dict[str, str] = {
     "database.url": "DJFRAME_DATABASE_URL",
+    "database.read_only": "DJFRAME_READ_ONLY",
     "store": "DJFRAME_STORE",
     "safemode": "DJFRAME_SAFEMODE",
 }

@@ -22,6 +22,7 @@ from djframe import errors
 from djframe._typing import BackendName
 from djframe.backends import Embedded
 from djframe.backends.streams import OpenStreams
+from djframe.settings import config
 
 __all__ = ["DuckDBBackend", "plain_strings"]
 
@@ -57,15 +58,16 @@ def quote_path(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
-_shared: dict[str, tuple[duckdb.DuckDBPyConnection, int]] = {}
-"""The one database instance per attached file in this process, with its count of users.
+_shared: dict[str, tuple[duckdb.DuckDBPyConnection, int, bool]] = {}
+"""The one database instance per attached file in this process, with its count of users and
+whether it is read-only.
 
 DuckDB refuses a second instance of a file in one process, so every djframe connection to a
 file gets a cursor of the same instance: its own transactions, the same data.
 """
 
 
-def _open(path: str) -> duckdb.DuckDBPyConnection:
+def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     if path == ":memory:":
         return duckdb.connect()
     key = str(Path(path).resolve())
@@ -73,10 +75,16 @@ def _open(path: str) -> duckdb.DuckDBPyConnection:
         root = duckdb.connect()
         # Attached under a fixed name: a file named like a schema (lab.duckdb holding
         # schema "lab") would otherwise make every "lab"."table" ambiguous.
-        root.execute(f"ATTACH {quote_path(path)} AS {CATALOG}")
-        _shared[key] = (root, 0)
-    root, users = _shared[key]
-    _shared[key] = (root, users + 1)
+        mode = " (READ_ONLY)" if read_only else ""
+        root.execute(f"ATTACH {quote_path(path)} AS {CATALOG}{mode}")
+        _shared[key] = (root, 0, read_only)
+    root, users, opened_read_only = _shared[key]
+    if read_only and not opened_read_only:
+        raise errors.ConnectionError(
+            f"{path} is open for writing in this process already, so it cannot also be opened "
+            "read-only (database.read_only): close the other connections to it first."
+        )
+    _shared[key] = (root, users + 1, opened_read_only)
     cursor = root.cursor()
     cursor.execute(f"USE {CATALOG}")
     return cursor
@@ -86,9 +94,9 @@ def _release(path: str) -> None:
     key = str(Path(path).resolve())
     if path == ":memory:" or key not in _shared:
         return
-    root, users = _shared.pop(key)
+    root, users, read_only = _shared.pop(key)
     if users > 1:
-        _shared[key] = (root, users - 1)
+        _shared[key] = (root, users - 1, read_only)
     else:
         root.close()
 
@@ -108,7 +116,7 @@ class DuckDBBackend(Embedded):
         self._owned: str | None = path
         """The database this connection holds open (None for a sibling, or once closed)."""
         try:
-            self.con = _open(path)
+            self.con = _open(path, read_only=bool(config["database.read_only"]))
         except duckdb.IOException as exc:
             raise errors.ConnectionError(
                 f"Cannot open the DuckDB database {path!r}: {exc}. DuckDB allows one process to "
@@ -199,6 +207,8 @@ class DuckDBBackend(Embedded):
             if "CHECK constraint" in message or "NOT NULL" in message:
                 return errors.DataError(message)
             return errors.IntegrityError(message)
+        if "attached in read-only mode" in message:  # database.read_only is set
+            return errors.AccessError(message)
         if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException)):
             return errors.DataError(message)
         if isinstance(exc, duckdb.CatalogException):

@@ -20,7 +20,7 @@ import pyarrow as pa
 from djframe import errors
 from djframe._typing import BackendName
 from djframe.backends.streams import OpenStreams
-from djframe.settings import redact
+from djframe.settings import config, redact
 
 __all__ = ["PostgresBackend"]
 
@@ -82,6 +82,9 @@ class PostgresBackend:
                 "the server runs and that the user, password and database in the URL are right."
             ) from None
         self.cursor = self.con.cursor()
+        if config["database.read_only"]:
+            # Every transaction of this session is read-only, those djframe begins included.
+            self.cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         self._streams = OpenStreams()
         # The driver refuses to close a connection whose cursor is open, even at exit.
         self._finalizer = weakref.finalize(self, _close, self.cursor, self.con, self._streams)
@@ -167,6 +170,8 @@ class PostgresBackend:
             return errors.IntegrityError(message)
         if state.startswith("23") or state.startswith("22"):
             return errors.DataError(message)
+        if state == "25006":  # read_only_sql_transaction: database.read_only is set
+            return errors.AccessError(message)
         if state in {"42P01", "3F000"}:
             return errors.MissingTableError(message)
         if state.startswith("42"):
