@@ -62,7 +62,7 @@ def test_a_group_of_makes_commits_its_objects_once(
     spectra: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(groups, "GROUP_SECONDS", 60.0)  # one group, however slow the machine
-    schema, Trace, Spectrum = spectra
+    schema, _Trace, Spectrum = spectra
     result = Spectrum.populate(suppress_errors=True)
     assert result["success_count"] == 38
     assert sorted(key["trace_id"] for key, _ in result["error_list"]) == [7, 9]
@@ -82,7 +82,7 @@ def test_objects_of_a_rolled_back_group_never_reach_the_store(
     spectra: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(groups, "GROUP_SECONDS", 60.0)
-    schema, Trace, Spectrum = spectra
+    schema, _Trace, Spectrum = spectra
     with pytest.raises(ValueError, match="negative gain"):
         Spectrum.populate()  # the first error is raised: the group's later keys wait
     assert len(Spectrum) == 7  # keys 0..6 were made before key 7 failed
@@ -95,7 +95,7 @@ def test_without_failures_a_group_is_one_commit(
     spectra: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(groups, "GROUP_SECONDS", 60.0)
-    schema, Trace, Spectrum = spectra
+    _schema, Trace, Spectrum = spectra
     result = Spectrum.populate(Trace & "trace_id < 7")
     assert result["success_count"] == 7
     assert len(Spectrum.history()) == 1 and len(Spectrum.Band.history()) == 1

@@ -11,49 +11,20 @@ Sub-commands: ``status``, ``populate``, ``jobs``, ``diagram``, ``gc``, ``demo`` 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from djframe.compute.populate import auto_tables, populate_pipeline
 from djframe.demo import run_demo
 from djframe.diagram import Diagram
+from djframe.pipelines import load_pipeline, schemas_of
 from djframe.registry import table_class
-from djframe.schema import Schema
 from djframe.status import describe_schema, jobs_summary
 
 __all__ = ["main"]
-
-
-# -- finding the pipeline ----------------------------------------------------------------------
-def load_pipeline(name: str) -> ModuleType:
-    """Import ``name``: a dotted module (from the working directory too) or a ``.py`` file."""
-    if name.endswith(".py") or Path(name).is_file():
-        path = Path(name).resolve()
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        if spec is None or spec.loader is None:
-            raise SystemExit(f"djframe: cannot load the pipeline file {name}.")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
-        return module
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise SystemExit(f"djframe: cannot import the pipeline module {name!r}: {exc}") from None
-
-
-def schemas_of(module: ModuleType) -> list[Any]:
-    found = [value for value in vars(module).values() if isinstance(value, Schema)]
-    if not found:
-        raise SystemExit(f"djframe: {module.__name__} defines no dj.Schema.")
-    return list({s.name: s for s in found}.values())
 
 
 # -- output ----------------------------------------------------------------------------------------

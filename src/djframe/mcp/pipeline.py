@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import djframe as dj
-from djframe.cli import load_pipeline
 from djframe.mcp.evaluate import Namespace
+from djframe.pipelines import load_pipeline
 
 __all__ = ["Pipeline", "PipelineError", "open_pipeline"]
 
