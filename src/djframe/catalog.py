@@ -21,17 +21,44 @@ from djframe.heading import Attribute, Heading
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["CATALOG", "ForeignKey", "IndexSpec", "TableInfo", "is_hidden", "read_catalog"]
+__all__ = [
+    "CATALOG",
+    "JOBS_PREFIX",
+    "PROVENANCE_PREFIX",
+    "ForeignKey",
+    "IndexSpec",
+    "TableInfo",
+    "companion_name",
+    "is_hidden",
+    "read_catalog",
+]
 
 CATALOG = "~catalog"
 HIDDEN = "~"
 """SQL names of the tables djframe keeps for itself (catalog, job queues, provenance) start
 with this."""
+JOBS_PREFIX = "~~"
+"""A table's job queue is named with this prefix and the table's name (``~~features``)."""
+PROVENANCE_PREFIX = "~p~"
+"""A table's provenance is named with this prefix and the table's name (``~p~features``)."""
 
 
 def is_hidden(name: str) -> bool:
     """Whether a table (SQL or full name) is one of djframe's own, not the user's."""
     return name.rsplit(".", 1)[-1].startswith(HIDDEN)
+
+
+def companion_name(full_name: str, prefix: str) -> str:
+    """The full name of the hidden table that serves ``full_name`` (its job queue with
+    :data:`JOBS_PREFIX`, its provenance with :data:`PROVENANCE_PREFIX`).
+
+    Examples
+    --------
+    >>> companion_name("lab.__features", JOBS_PREFIX)
+    'lab.~~__features'
+    """
+    schema, name = full_name.split(".", 1)
+    return f"{schema}.{prefix}{name}"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from djframe._sql import quote
 from djframe._typing import PartIntegrity
-from djframe.catalog import TableInfo, delete_catalog_sql
+from djframe.catalog import (
+    JOBS_PREFIX,
+    PROVENANCE_PREFIX,
+    TableInfo,
+    companion_name,
+    delete_catalog_sql,
+)
 from djframe.compile.lower import LowerContext, Relation, TableRelation
 from djframe.compile.sql import sql_of
 from djframe.errors import AccessError, IntegrityError, QueryError
@@ -221,7 +227,7 @@ def delete_quick(expr: Relation) -> int:
         conn.load_all_schemas()
     with conn.transaction, snapshots(conn, {info.full_name: expr}) as doomed:
         count = count_rows(conn, doomed[info.full_name])
-        provenance = conn.tables.get(f"{info.schema}.~p~{info.name}")
+        provenance = conn.tables.get(companion_name(info.full_name, PROVENANCE_PREFIX))
         if provenance is not None:  # the rows' own record of how they were made goes too
             delete_rows(conn, provenance, doomed[info.full_name])
         if not conn.backend.enforces_foreign_keys:
@@ -243,7 +249,7 @@ def check_unreferenced(conn: Connection, info: TableInfo, expr: Relation) -> Non
 
 def job_queues(conn: Connection, names: list[str]) -> list[str]:
     """The job queues (``~~table``) of the given tables: dropped with them."""
-    queues = [f"{schema}.~~{name}" for schema, name in (n.split(".", 1) for n in names)]
+    queues = [companion_name(name, JOBS_PREFIX) for name in names]
     return [q for q in queues if q in conn.tables]
 
 

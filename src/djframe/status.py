@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from djframe.catalog import JOBS_PREFIX, companion_name
 from djframe.compute.jobs import STATUSES
 from djframe.registry import table_class
 from djframe.settings import redact
@@ -77,7 +78,7 @@ def table_status(schema: Schema, info: TableInfo) -> dict[str, Any]:
 
 def jobs_summary(schema: Schema, info: TableInfo) -> dict[str, int]:
     """Jobs by status, without declaring a queue that does not exist yet."""
-    queue = f"{info.schema}.~~{info.name}"
+    queue = companion_name(info.full_name, JOBS_PREFIX)
     if queue not in schema.connection.tables:
         return dict.fromkeys(STATUSES, 0) | {"total": 0}
     return table_class(schema.connection, queue)().progress()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from djframe.catalog import companion_name
 from djframe.registry import table_class
 
 if TYPE_CHECKING:
@@ -29,9 +30,9 @@ def companion_table(
     ``base.prefix + target's name`` and declared on first use when ``create``."""
     info, schema = target._info, target._schema
     assert info is not None and schema is not None
-    name = base.prefix + info.name
+    full_name = companion_name(info.full_name, base.prefix)
+    name = full_name.split(".", 1)[1]
     conn = schema.connection
-    full_name = f"{info.schema}.{name}"
     if full_name not in conn.tables:
         conn.load_schema(info.schema)
     if full_name not in conn.tables:

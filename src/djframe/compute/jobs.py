@@ -30,6 +30,7 @@ import pyarrow as pa
 from djframe._sql import literal, plain_literal, quote
 from djframe._typing import JobStatus, Tier
 from djframe.algebra.condition import AndList
+from djframe.catalog import JOBS_PREFIX
 from djframe.compute.companions import companion_table
 from djframe.compute.keys import source_of
 from djframe.errors import ConflictError, QueryError
@@ -113,13 +114,15 @@ class JobTable(Table):
     """
 
     tier: ClassVar[Tier] = "jobs"
-    prefix = "~~"
+    prefix = JOBS_PREFIX
 
     # -- views ---------------------------------------------------------------------------
     @property
     def target(self) -> type[Table]:
         """The table whose keys this queue holds."""
-        return table_class(self.connection, f"{self.info.schema}.{self.info.name[2:]}")
+        return table_class(
+            self.connection, f"{self.info.schema}.{self.info.name.removeprefix(self.prefix)}"
+        )
 
     def with_status(self, status: JobStatus) -> QueryExpression:
         """The jobs in ``status`` (one of pending, reserved, success, error, ignore)."""

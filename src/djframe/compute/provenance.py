@@ -26,6 +26,7 @@ import polars as pl
 
 from djframe._sql import literal, quote
 from djframe._typing import Tier
+from djframe.catalog import PROVENANCE_PREFIX
 from djframe.compute.companions import companion_table
 from djframe.table import Table
 
@@ -50,7 +51,7 @@ class ProvenanceTable(Table):
     """The provenance rows of one auto-populated table (see the module documentation)."""
 
     tier: ClassVar[Tier] = "provenance"
-    prefix = "~p~"
+    prefix = PROVENANCE_PREFIX
 
 
 @dataclass(frozen=True)
