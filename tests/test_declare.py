@@ -765,8 +765,9 @@ def declare(schema: dj.Schema, definition: str, base: type = dj.Manual, **ns: ob
 @pytest.mark.parametrize(
     ("definition", "error", "words"),
     [
-        ("id : int\n", dj.UnknownTypeError, ["'int'", "int32", "Bad", "'id'"]),
-        ("id : int32\n---\nx : text\n", dj.UnknownTypeError, ["varchar", "'x'"]),
+        ("id : uint16\n", dj.UnknownTypeError, ["'uint16'", "int32", "Bad", "'id'"]),
+        ("id : int32\n---\nx : string\n", dj.UnknownTypeError, ["varchar", "'x'"]),
+        ("id : int32\n---\nx : int unsigned zerofill\n", dj.UnknownTypeError, ["'x'"]),
         ("id : int24\n", dj.UnknownTypeError, ["int24"]),
         ("id : int32\n---\nx : decimal(50,2)\n", dj.UnknownTypeError, ["decimal", "'x'"]),
         ("id : int32\n---\nx : enum()\n", dj.UnknownTypeError, ["enum", "'x'"]),
@@ -787,7 +788,10 @@ def declare(schema: dj.Schema, definition: str, base: type = dj.Manual, **ns: ob
         ("id : int32\n---\nx : int32\nindex(y)\n", dj.DefinitionError, ["index", "'y'"]),
         ("id : int32\n---\nindex()\n", dj.DefinitionError, ["index"]),
         ("-> Parent.proj(p='nope')\n", dj.DefinitionError, ["nope", "Parent"]),
-        ("-> Parent\nparent_id : int32\n", dj.DefinitionError, ["parent_id", "twice"]),
+        ("-> Parent\nparent_id : int32\n", dj.DefinitionError, ["parent_id", "twice", "lineage"]),
+        ("id : int32\n---\nn : int auto_increment\n", dj.DefinitionError, ["'n'", "primary key"]),
+        ("a : serial\nb : int auto_increment\n", dj.DefinitionError, ["'a'", "'b'", "one"]),
+        ("id = 3 : int auto_increment\n", dj.DefinitionError, ["'id'", "default"]),
         ("id : int32\n---\nx = abc def : int32\n", dj.DefinitionError, ["'x'", "abc def"]),
         ("id = 'abc' : int32\n", (dj.DefinitionError, dj.DataError), ["id"]),
         ("id : int32\n---\nx = 'abc' : int32\n", (dj.DefinitionError, dj.DataError), ["x"]),
@@ -819,12 +823,12 @@ def test_bad_definition(
 
 
 def test_bad_definition_through_decorator_writes_nothing(schema: dj.Schema) -> None:
-    with pytest.raises(dj.UnknownTypeError, match="int32"):
+    with pytest.raises(dj.UnknownTypeError, match="int64"):
 
         @schema
         class Broken(dj.Manual):
             definition = """
-            id : int
+            id : uint32
             """
 
     assert_nothing_declared(schema)
@@ -983,3 +987,183 @@ def test_update_of_unique_indexed_column(schema: dj.Schema) -> None:
     Login.insert1({"login_id": 1, "email": "a@x"})
     Login.update1({"login_id": 1, "email": "b@x"})
     assert Login.fetch1("email") == "b@x"
+
+
+# -- diamonds: namesakes through several foreign keys ---------------------------------------
+
+
+def declare_subject_session_probe(schema: dj.Schema) -> tuple[type, type, type]:
+    @schema
+    class Subject(dj.Manual):
+        definition = """
+        subject_id : int32
+        """
+
+    @schema
+    class Session(dj.Manual):
+        definition = """
+        -> Subject
+        session : int16
+        """
+
+    @schema
+    class Probe(dj.Manual):
+        definition = """
+        -> Subject
+        probe : int16
+        ---
+        model = 'np1' : varchar(8)
+        """
+
+    return Subject, Session, Probe
+
+
+def test_diamond_merges_namesakes_of_one_lineage(schema: dj.Schema) -> None:
+    Subject, Session, Probe = declare_subject_session_probe(schema)
+
+    @schema
+    class Recording(dj.Manual):
+        definition = """
+        -> Session
+        -> Probe
+        ---
+        quality : float64
+        """
+
+    heading = Recording.heading
+    assert heading.primary_key == ["subject_id", "session", "probe"]
+    assert heading["subject_id"].lineage == f"{schema.name}.subject.subject_id"
+    assert sorted(Recording.parents()) == [f"{schema.name}.probe", f"{schema.name}.session"]
+    Subject.insert([{"subject_id": 1}, {"subject_id": 2}])
+    Session.insert1({"subject_id": 1, "session": 1})
+    Probe.insert([{"subject_id": 1, "probe": 7}, {"subject_id": 2, "probe": 8}])
+    Recording.insert1({"subject_id": 1, "session": 1, "probe": 7, "quality": 0.9})
+    with pytest.raises(dj.MissingParentError):  # subject 1 has no probe 8
+        Recording.insert1({"subject_id": 1, "session": 1, "probe": 8, "quality": 0.1})
+    joined = (Recording * Probe * Session).to_dicts()
+    assert joined == [{"subject_id": 1, "session": 1, "probe": 7, "quality": 0.9, "model": "np1"}]
+    assert len(Recording) == 1
+
+
+def test_diamond_in_key_and_below_divider(schema: dj.Schema) -> None:
+    Subject, Session, Probe = declare_subject_session_probe(schema)
+
+    @schema
+    class Placement(dj.Manual):
+        definition = """
+        -> Session
+        ---
+        -> Probe
+        """
+
+    assert Placement.heading.primary_key == ["subject_id", "session"]
+    assert Placement.heading.secondary_attributes == ["probe"]
+    Subject.insert1({"subject_id": 1})
+    Session.insert1({"subject_id": 1, "session": 1})
+    Probe.insert1({"subject_id": 1, "probe": 3})
+    Placement.insert1({"subject_id": 1, "session": 1, "probe": 3})
+    assert Placement.fetch1("probe") == 3
+
+
+def test_diamond_through_renaming_projections(schema: dj.Schema) -> None:
+    @schema
+    class Slice(dj.Manual):
+        definition = """
+        prep : int32
+        slice : int32
+        """
+
+    @schema
+    class Cell(dj.Manual):
+        definition = """
+        -> Slice
+        cell : int32
+        """
+
+    @schema
+    class InputCell(dj.Manual):
+        definition = """
+        -> Cell
+        -> Cell.proj(input="cell")
+        """
+
+    @schema
+    class Synapse(dj.Manual):
+        definition = """
+        -> Cell.proj(pre_slice="slice", pre_cell="cell")
+        -> Cell.proj(post_slice="slice", post_cell="cell")
+        """
+
+    cell = f"{schema.name}.cell.cell"
+    assert InputCell.heading.primary_key == ["prep", "slice", "cell", "input"]
+    assert InputCell.heading["input"].lineage == cell
+    assert Synapse.heading.primary_key == [
+        "prep",
+        "pre_slice",
+        "pre_cell",
+        "post_slice",
+        "post_cell",
+    ]
+    assert Synapse.heading["prep"].lineage == f"{schema.name}.slice.prep"
+    Slice.insert([{"prep": 1, "slice": 1}, {"prep": 1, "slice": 2}, {"prep": 2, "slice": 1}])
+    Cell.insert([{"prep": 1, "slice": 1, "cell": 1}, {"prep": 1, "slice": 2, "cell": 5}])
+    Cell.insert1({"prep": 2, "slice": 1, "cell": 9})
+    Synapse.insert1({"prep": 1, "pre_slice": 1, "pre_cell": 1, "post_slice": 2, "post_cell": 5})
+    with pytest.raises(dj.MissingParentError):  # cell 9 is in prep 2, not prep 1
+        Synapse.insert1({"prep": 1, "pre_slice": 1, "pre_cell": 1, "post_slice": 1, "post_cell": 9})
+    InputCell.insert1({"prep": 1, "slice": 2, "cell": 5, "input": 5})
+    assert len(InputCell * Cell) == 1
+
+
+def test_namesakes_of_different_lineage_are_refused(schema: dj.Schema) -> None:
+    _, Session, _ = declare_subject_session_probe(schema)
+
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        subject_id : int32
+        """
+
+    with pytest.raises(dj.DefinitionError) as info:
+        declare(schema, "-> Session\n-> Animal\n", Session=Session, Animal=Animal)
+    message = str(info.value)
+    for words in (
+        "'subject_id'",
+        f"{schema.name}.subject.subject_id",
+        f"{schema.name}.animal.subject_id",
+        "'-> Session'",
+        "'-> Animal'",
+        'Animal.proj(other_subject_id="subject_id")',
+    ):
+        assert words in message, message
+    assert "{" not in message
+    assert "bad" not in schema.list_tables()
+
+
+@pytest.mark.parametrize(
+    ("definition", "hint"),
+    [
+        ("-> Session\nsubject_id : int32\n", "rename the attribute 'subject_id' declared here"),
+        ("-> Session\n-> Animal.proj(x='subject_id')\n", None),
+        ("id : int32\n---\nnote : int32\nnote : int16\n", "Remove one"),
+    ],
+)
+def test_declared_twice_messages_are_interpolated(
+    schema: dj.Schema, definition: str, hint: str | None
+) -> None:
+    _, Session, _ = declare_subject_session_probe(schema)
+
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        subject_id : int32
+        """
+
+    if hint is None:  # a renamed namesake is no namesake: this one declares fine
+        declare(schema, definition, Session=Session, Animal=Animal)
+        assert "bad" in schema.list_tables()
+        return
+    with pytest.raises(dj.DefinitionError, match="twice") as info:
+        declare(schema, definition, Session=Session, Animal=Animal)
+    assert hint in str(info.value)
+    assert "{" not in str(info.value)

@@ -26,6 +26,7 @@ from djframe.catalog import (
 )
 from djframe.compile.lower import LowerContext, Relation, TableRelation
 from djframe.compile.sql import sql_of
+from djframe.declare.ddl import drop_table_sql
 from djframe.errors import AccessError, IntegrityError, QueryError
 from djframe.graph import dependents_first
 from djframe.registry import forget, table_class
@@ -265,7 +266,8 @@ def drop(table: TableRelation, *, prompt: bool | None) -> None:
     with conn.transaction:
         for name in names:
             info = conn.tables[name]
-            conn.execute(f"DROP TABLE {info.sql_name}", action=f"dropping {info.class_name}")
+            for sql in drop_table_sql(info):
+                conn.execute(sql, action=f"dropping {info.class_name}")
             conn.execute(delete_catalog_sql(info.schema, info.name))
     for name in names:
         conn.tables.pop(name, None)

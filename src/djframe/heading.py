@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from djframe.errors import MissingAttributeError
-from djframe.types import CoreType, parse_type
+from djframe.types import CoreType, NativeType, native_type, parse_type
 
 __all__ = ["Attribute", "Heading"]
 
@@ -26,6 +26,8 @@ class Attribute:
     native secondary and computed attributes. ``codec`` is the codec type as declared
     (``"<npy@>"``), whose SQL column has type ``type``; ``object_table`` (``schema.table``)
     names the table whose object store keeps the values of a store-typed attribute.
+    ``native`` is the native SQL type a definition wrote (``int unsigned``), which ``type``
+    holds (see :func:`djframe.types.native_type`).
     """
 
     name: str
@@ -37,6 +39,17 @@ class Attribute:
     lineage: str | None = None
     codec: str | None = None
     object_table: str | None = None
+    native: str | None = None
+
+    @property
+    def native_type(self) -> NativeType | None:
+        return native_type(self.native) if self.native else None
+
+    @property
+    def auto_increment(self) -> bool:
+        """Whether the table numbers this attribute itself when a row leaves it out."""
+        native = self.native_type
+        return native is not None and native.auto_increment
 
     @property
     def type_name(self) -> str:

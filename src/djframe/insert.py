@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from djframe._sql import inlinable, quote, typed_literal, values_relation
 from djframe._typing import OnConflict
 from djframe.catalog import ForeignKey, TableInfo
-from djframe.declare.ddl import default_sql
+from djframe.declare.ddl import default_sql, sequence_name
 from djframe.errors import (
     DataError,
     DuplicateError,
@@ -57,7 +57,11 @@ def check_columns(
             f"{', '.join(heading.names)}. Pass ignore_extra_fields=True to drop extra columns."
         )
     data = data.select([n for n in data.column_names if n in heading])
-    missing_key = [k for k in heading.primary_key if k not in data.column_names]
+    missing_key = [
+        k
+        for k in heading.primary_key
+        if k not in data.column_names and not heading[k].auto_increment
+    ]
     if missing_key:
         raise MissingKeyError(
             f"Rows for {info.class_name} lack primary-key attribute(s) {missing_key}."
@@ -65,7 +69,9 @@ def check_columns(
     required = [
         a.name
         for a in heading
-        if a.default is None and not a.nullable and a.name not in data.column_names
+        if a.default is None
+        and not (a.nullable or a.auto_increment)
+        and a.name not in data.column_names
     ]
     if required and complete:
         raise DataError(
@@ -117,6 +123,8 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
             check_uuids(column, info.class_name, name)
         if attr.type.name == "json":
             check_json(column, info.class_name, name)
+        if attr.native is not None:
+            check_native_range(column, attr, info.class_name)
         if attr.type.name == "enum":
             allowed = pa.array([str(v) for v in attr.type.args])
             # Nulls were judged above: a default or a nullable attribute takes them.
@@ -126,6 +134,21 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 raise DataError(
                     f"{info.class_name}.{name} must be one of {list(attr.type.args)}; got {bad[0].as_py()!r}."
                 )
+
+
+def check_native_range(column: pa.ChunkedArray, attr: Attribute, table: str) -> None:
+    """Refuse values outside a native type's range (``tinyint unsigned``: 0 to 255)."""
+    native = attr.native_type
+    if native is None or native.low is None or not len(column) or column.null_count == len(column):
+        return
+    least, most = (v.as_py() for v in pc.min_max(column).values())
+    high = native.high
+    wrong = least if least < native.low else most if high is not None and most > high else None
+    if wrong is not None:
+        bounds = f"{native.low} to {high}" if high is not None else f"at least {native.low}"
+        raise DataError(
+            f"{table}.{attr.name} is {native.text}, whose values are {bounds}; got {wrong}."
+        )
 
 
 _UUID = r"^(urn:uuid:)?\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\}?$"
@@ -155,8 +178,8 @@ def check_json(column: pa.ChunkedArray, table: str, name: str) -> None:
 def repeated_key(data: pa.Table, info: TableInfo) -> dict[str, Any] | None:
     """A primary key that two or more of the rows share, or None."""
     key = info.heading.primary_key
-    if not key or data.num_rows < 2:
-        return None
+    if not key or data.num_rows < 2 or not set(key) <= set(data.column_names):
+        return None  # keys the table numbers itself are distinct
     counts = data.group_by(key).aggregate([([], "count_all")])
     if counts.num_rows == data.num_rows:
         return None
@@ -176,7 +199,7 @@ def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -
             )
         return data
     key = info.heading.primary_key
-    if not key or data.num_rows < 2:
+    if not key or data.num_rows < 2 or not set(key) <= set(data.column_names):
         return data
     indices = pa.table({"_i": pa.array(range(data.num_rows))})
     numbered = pa.table([*data.columns, indices["_i"]], names=[*data.column_names, "_i"])
@@ -401,7 +424,6 @@ def write_rows(
     objects: PendingObjects | None,
 ) -> None:
     """The statements of :func:`insert_rows`, inside its transaction."""
-    names = data.column_names
     action = f"inserting into {info.class_name}"
     cast = on_conflict != "error" or not castless(data, info)
     if conn.backend.appends_arrow and not cast and data.num_rows > INLINE_ROWS:
@@ -410,7 +432,23 @@ def write_rows(
             conn.backend.append_arrow(info.schema, info.name, data)
         if objects:
             objects.write(conn, data, None)
-        return
+    else:
+        write_staged(conn, info, data, on_conflict, objects, cast=cast)
+    advance_sequences(conn, info, data)
+
+
+def write_staged(
+    conn: Connection,
+    info: TableInfo,
+    data: pa.Table,
+    on_conflict: OnConflict,
+    objects: PendingObjects | None,
+    *,
+    cast: bool,
+) -> None:
+    """``INSERT ... SELECT`` from the rows staged as VALUES or as a temporary table."""
+    names = data.column_names
+    action = f"inserting into {info.class_name}"
     with staged(conn, info, data, inline=not objects) as source:
         if not conn.backend.enforces_foreign_keys:
             check_parents(conn, info, source, names, data)
@@ -419,6 +457,17 @@ def write_rows(
         if objects:
             kept = kept_objects(conn, info, source, names) if on_conflict == "skip" else None
             objects.write(conn, data, kept)
+
+
+def advance_sequences(conn: Connection, info: TableInfo, data: pa.Table) -> None:
+    """Where rows gave an auto_increment attribute its values, the next value numbered
+    follows the largest of them (as MySQL does)."""
+    for name in data.column_names:
+        attr = info.heading[name]
+        highest = pc.max(data.column(name)).as_py() if attr.auto_increment else None
+        if highest is not None:
+            sql = conn.backend.advance_sequence_sql(info.schema, sequence_name(info, attr), highest)
+            conn.fetch_arrow(sql, action=f"numbering {info.class_name}")
 
 
 @contextmanager

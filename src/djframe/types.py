@@ -4,6 +4,11 @@ A :class:`CoreType` is what a definition line names (``varchar(40)``, ``decimal(
 ``enum('F','M')``). It is portable: the same name declares the same column on DuckDB and
 PostgreSQL, and comes back as the same Polars type. Codec types (``<blob>``, ``<npy@>``) are
 not core types; they live in :mod:`djframe.codecs`.
+
+DataJoint 2.3.5 also passes native SQL types through (``int unsigned``, ``double``,
+``longblob``, ``timestamp``, ``int auto_increment`` ...). :func:`native_type` reads each of
+them as the core type that holds its values (a :class:`NativeType`), with the range the
+native type allows and whether it counts by itself; :func:`read_type` reads either kind.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import polars as pl
 import pyarrow as pa
@@ -23,7 +28,15 @@ import pyarrow as pa
 from djframe._sql import literal
 from djframe.errors import UnknownTypeError
 
-__all__ = ["CoreType", "default_problem", "parse_type", "unquote"]
+__all__ = [
+    "CoreType",
+    "NativeType",
+    "default_problem",
+    "native_type",
+    "parse_type",
+    "read_type",
+    "unquote",
+]
 
 SIMPLE = {
     "int8": (pa.int8(), pl.Int8, "TINYINT", "SMALLINT"),
@@ -37,7 +50,9 @@ SIMPLE = {
     "json": (pa.string(), pl.String, "JSON", "JSONB"),
     "bytes": (pa.binary(), pl.Binary, "BLOB", "BYTEA"),
     "date": (pa.date32(), pl.Date, "DATE", "DATE"),
+    "time": (pa.time64("us"), pl.Time, "TIME", "TIME"),
 }
+"""``time`` has no core spelling in DataJoint: it is declared as the native ``time``."""
 
 IBIS_NAMES = {
     "bool": "boolean",
@@ -57,7 +72,7 @@ SUGGESTIONS = {
     "tinyint": "int8",
     "float": "float32 or float64",
     "double": "float64",
-    "real": "float32",
+    "real": "float64",
     "boolean": "bool",
     "text": "varchar(n)",
     "string": "varchar(n)",
@@ -67,6 +82,10 @@ SUGGESTIONS = {
     "longblob": "bytes or <blob>",
     "numeric": "decimal(p,s)",
     "jsonb": "json",
+    "uint8": "int16 (or the native tinyint unsigned)",
+    "uint16": "int32 (or the native smallint unsigned)",
+    "uint32": "int64 (or the native int unsigned)",
+    "uint64": "int64 or decimal(20,0)",
 }
 
 _SIZED = re.compile(r"^(?P<name>char|varchar)\s*\(\s*(?P<n>\d+)\s*\)$", re.I)
@@ -78,6 +97,8 @@ _ENUM_VALUE = re.compile(r"\s*'((?:[^']|'')*)'\s*(,|$)")
 INT_RANGES = {"int8": 7, "int16": 15, "int32": 31, "int64": 63}
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
 SQL_CLOCKS = {"CURRENT_TIMESTAMP", "CURRENT_DATE"}
+POSTGRES_VARCHAR = 10_485_760
+"""PostgreSQL's longest VARCHAR(n); longer strings (``longtext``) are TEXT, checked by djframe."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,8 @@ class CoreType:
             precision = f"({self.args[0]})" if postgres and self.args else ""
             return f"TIMESTAMP{precision}"
         if self.name in {"char", "varchar"} and postgres:
-            return f"VARCHAR({self.args[0]})"
+            length = int(self.args[0])
+            return f"VARCHAR({length})" if length <= POSTGRES_VARCHAR else "TEXT"
         return "VARCHAR"
 
     def check(self, column: str, dialect: str) -> str | None:
@@ -188,6 +210,8 @@ def parse_type(text: str) -> CoreType:
     lower = clean.lower()
     if lower in SIMPLE:
         return CoreType(lower)
+    if lower == "jsonb":  # DataJoint's json pattern takes PostgreSQL's spelling too
+        return CoreType("json")
     if match := _SIZED.match(clean):
         return CoreType(match["name"].lower(), (int(match["n"]),))
     if match := _DECIMAL.match(clean):
@@ -202,6 +226,171 @@ def parse_type(text: str) -> CoreType:
     if match := _ENUM.match(clean):
         return CoreType("enum", parse_enum_values(match["body"], clean))
     raise UnknownTypeError(unknown_type_message(clean))
+
+
+@dataclass(frozen=True)
+class NativeType:
+    """A native SQL type as DataJoint 2.3.5 accepts it, read as the core type holding its values.
+
+    ``low``/``high`` bound the values where the native type allows fewer than its core type
+    (``tinyint unsigned`` is int16 from 0 to 255); ``auto_increment`` columns number their
+    rows themselves; ``raw_bytes`` marks the native blobs, which hold bytes, not Python values.
+    """
+
+    text: str
+    core: CoreType
+    low: int | None = None
+    high: int | None = None
+    auto_increment: bool = False
+    raw_bytes: bool = False
+
+    def check(self, column: str) -> str | None:
+        """The CHECK constraint for the native range, if it is narrower than the core type's."""
+        if self.low is not None and self.high is not None:
+            return f"{column} BETWEEN {self.low} AND {self.high}"
+        if self.low is not None:
+            return f"{column} >= {self.low}"
+        return None
+
+    def warning(self, attribute: str) -> str:
+        """The portability warning DataJoint gives for native types, with the core type used."""
+        said = f"Native type {self.text!r} is used in attribute {attribute!r}; djframe stores it as {self.core}"
+        if self.raw_bytes:
+            return (
+                f"{said}. It holds raw bytes only: values are not serialized on insert nor "
+                "deserialized on fetch. Use '<blob>' for arrays and other Python values, or "
+                "'bytes' for raw binary data."
+            )
+        bounds = f" ({self.low} to {self.high})" if self.high is not None else ""
+        if self.core.name == "time":
+            return f"{said}; no core type holds times of day, so it is not portable to DataJoint's other backends."
+        core = "varchar(n)" if self.core.name == "varchar" else str(self.core)
+        return f"{said}{bounds}. Consider the core type {core} for portability."
+
+
+# (core type, unsigned core type, unsigned maximum, signed minimum where narrower than core)
+_NATIVE_INTS: dict[str, tuple[str, str, int, int | None]] = {
+    "tinyint": ("int8", "int16", 2**8 - 1, None),
+    "smallint": ("int16", "int32", 2**16 - 1, None),
+    "mediumint": ("int32", "int32", 2**24 - 1, -(2**23)),
+    "int": ("int32", "int64", 2**32 - 1, None),
+    "integer": ("int32", "int64", 2**32 - 1, None),
+    "bigint": ("int64", "int64", 2**63 - 1, None),
+}
+_NATIVE_TEXT = {"tiny": 2**8 - 1, "small": 2**16 - 1, "": 2**16 - 1, "medium": 2**24 - 1}
+_NATIVE_TEXT["long"] = 2**32 - 1
+
+_INTEGER = re.compile(
+    r"(?P<base>(tiny|small|medium|big|)int|integer)(\s*\(.+\))?(?P<unsigned>\s+unsigned)?"
+    r"(?P<auto>\s+auto_increment)?",
+    re.I,
+)
+_FLOAT = re.compile(
+    r"(?P<base>double|float|real)(\s*\((?P<args>.+)\))?(?P<unsigned>\s+unsigned)?", re.I
+)
+_NUMERIC = re.compile(
+    r"(?P<base>decimal|numeric|dec|fixed)(\s*\((?P<args>.+)\))?(?P<unsigned>\s+unsigned)?"
+    r"(\s+zerofill)?",
+    re.I,
+)
+_TEMPORAL = re.compile(r"(?P<base>time|timestamp|year)(\s*\(\s*(?P<n>\d+)\s*\))?", re.I)
+_BLOB = re.compile(r"(tiny|small|medium|long)?blob", re.I)
+_TEXT = re.compile(r"(?P<size>tiny|small|medium|long)?text", re.I)
+
+
+def _native_int(text: str, match: re.Match[str]) -> NativeType:
+    core, wider, maximum, minimum = _NATIVE_INTS[match["base"].lower()]
+    auto = bool(match["auto"])
+    if match["unsigned"]:
+        return NativeType(text, CoreType(wider), 0, maximum, auto_increment=auto)
+    if minimum is not None:
+        return NativeType(text, CoreType(core), minimum, -minimum - 1, auto_increment=auto)
+    return NativeType(text, CoreType(core), auto_increment=auto)
+
+
+def _arguments(args: str | None, text: str) -> list[int]:
+    try:
+        return [int(a) for a in args.split(",")] if args else []
+    except ValueError:
+        raise UnknownTypeError(f"Cannot read the size of {text!r}: write whole numbers.") from None
+
+
+def _native_float(text: str, match: re.Match[str]) -> NativeType:
+    base, args = match["base"].lower(), _arguments(match["args"], text)
+    single = base == "float" and not (len(args) == 1 and args[0] > 24)  # float(p > 24) is double
+    low = 0 if match["unsigned"] else None
+    return NativeType(text, CoreType("float32" if single else "float64"), low)
+
+
+def _native_decimal(text: str, match: re.Match[str]) -> NativeType:
+    args = _arguments(match["args"], text) or [10]  # MySQL's default precision
+    precision, scale = args[0], args[1] if len(args) > 1 else 0
+    core = parse_type(f"decimal({precision},{scale})")
+    return NativeType(text, core, 0 if match["unsigned"] else None)
+
+
+def _native_temporal(text: str, match: re.Match[str]) -> NativeType:
+    base, digits = match["base"].lower(), match["n"]
+    if base == "timestamp":
+        return NativeType(text, parse_type(f"datetime({digits})" if digits else "datetime"))
+    if base == "year":
+        return NativeType(text, CoreType("int16"), 1901, 2155)
+    return NativeType(text, CoreType("time"))
+
+
+def _is_core(text: str) -> bool:
+    """Whether ``text`` is a core type as DataJoint spells it (its native ``time`` is not)."""
+    try:
+        return parse_type(text).name != "time"
+    except UnknownTypeError:
+        return False
+
+
+@cache
+def native_type(text: str) -> NativeType | None:
+    """The native SQL type ``text`` names, read as a core type; None if it is not one.
+
+    Examples
+    --------
+    >>> native = native_type("int unsigned")
+    >>> str(native.core), native.low, native.high
+    ('int64', 0, 4294967295)
+    >>> native_type("int32") is None, str(native_type("longblob").core)
+    (True, 'bytes')
+    """
+    clean = " ".join(text.split())
+    if _is_core(clean):
+        return None
+    if clean.lower() == "serial":  # MySQL: bigint unsigned not null auto_increment unique
+        return NativeType(clean, CoreType("int64"), 0, 2**63 - 1, auto_increment=True)
+    if match := _INTEGER.fullmatch(clean):
+        return _native_int(clean, match)
+    if match := _FLOAT.fullmatch(clean):
+        return _native_float(clean, match)
+    if match := _NUMERIC.fullmatch(clean):
+        return _native_decimal(clean, match)
+    if match := _TEMPORAL.fullmatch(clean):
+        return _native_temporal(clean, match)
+    if _BLOB.fullmatch(clean):
+        return NativeType(clean, CoreType("bytes"), raw_bytes=True)
+    if match := _TEXT.fullmatch(clean):
+        length = _NATIVE_TEXT[(match["size"] or "").lower()]
+        return NativeType(clean, CoreType("varchar", (length,)))
+    return None
+
+
+def read_type(text: str) -> tuple[CoreType, NativeType | None]:
+    """The core type of a definition's type text, and the native type it was written as.
+
+    Examples
+    --------
+    >>> read_type("varchar(40)")
+    (CoreType(name='varchar', args=(40,)), None)
+    >>> str(read_type("double")[0])
+    'float64'
+    """
+    native = native_type(text)
+    return (native.core, native) if native is not None else (parse_type(text), None)
 
 
 def unknown_type_message(text: str) -> str:
@@ -278,6 +467,7 @@ DEFAULT_CHECKS: dict[str, Callable[[CoreType, str], str | None]] = {
     "json": _parses(json.loads, "valid JSON"),
     "date": _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
     "datetime": _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    "time": _parses(dt.time.fromisoformat, "a time such as '12:30:00'"),
     "char": _length_problem,
     "varchar": _length_problem,
     "enum": _enum_problem,

@@ -56,6 +56,11 @@ class Backend(Protocol):
         """Append rows whose columns have the table's Arrow types (see :attr:`appends_arrow`)."""
         ...
 
+    def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
+        """A query that makes the next value of ``schema.sequence`` greater than ``value``
+        (an auto_increment attribute was given explicit values, as MySQL allows)."""
+        ...
+
     def session_id(self) -> int | None:
         """The server's id of this database session, or None where there are no sessions."""
         ...

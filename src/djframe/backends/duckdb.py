@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from djframe import errors
+from djframe._sql import literal, quote
 from djframe._typing import BackendName
 from djframe.backends import Embedded
 from djframe.backends.streams import OpenStreams
@@ -41,6 +42,13 @@ def plain_strings(data: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
         [field.with_type(plain.get(field.type, field.type)) for field in data.schema]
     )
     return data.cast(schema)
+
+
+def advance_sequence_sql(schema: str, sequence: str, value: int) -> str:
+    """DuckDB cannot set a sequence: draw from it in one statement until it passes ``value``."""
+    where = f"schema_name = {literal(schema)} AND sequence_name = {literal(sequence)}"
+    gap = f"SELECT greatest(0, {int(value)} - coalesce(last_value, start_value - 1)) FROM duckdb_sequences() WHERE {where}"
+    return f"SELECT count(nextval({literal(quote(schema, sequence))})) FROM range(({gap}))"
 
 
 def database_path(url: str) -> str:
@@ -190,6 +198,9 @@ class DuckDBBackend(Embedded):
     def unregister(self, name: str) -> None:
         self._streams.drain()
         self.con.unregister(name)
+
+    def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
+        return advance_sequence_sql(schema, sequence, value)
 
     def close(self) -> None:
         if self._owned is None:

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from djframe import errors
+from djframe._sql import literal, quote
 from djframe._typing import BackendName
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config, redact
@@ -147,6 +148,13 @@ class PostgresBackend:
 
     def fetch_arrow_views(self, sql: str) -> pa.Table:
         return self.fetch_arrow(sql)
+
+    def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
+        name = quote(schema, sequence)
+        return (
+            f"SELECT setval({literal(name)}, {int(value)}) FROM {name} "
+            f"WHERE {int(value)} >= last_value + CASE WHEN is_called THEN 1 ELSE 0 END"
+        )
 
     def session_id(self) -> int | None:
         return int(self.fetch_scalar("SELECT pg_backend_pid()"))  # type: ignore[call-overload]

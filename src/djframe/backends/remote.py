@@ -71,6 +71,11 @@ class RemoteBackend(Embedded):
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]:
         yield from self.fetch_arrow(sql).to_batches(batch_size)
 
+    def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
+        from djframe.backends.duckdb import advance_sequence_sql
+
+        return advance_sequence_sql(schema, sequence, value)
+
     def fetch_scalar(self, sql: str) -> object:
         return self.call("fetch_scalar", sql)
 

@@ -21,7 +21,14 @@ from djframe.types import (
     unquote,
 )
 
-__all__ = ["SINGLETON", "create_table_sql", "default_sql"]
+__all__ = [
+    "SINGLETON",
+    "create_table_sql",
+    "default_sql",
+    "drop_table_sql",
+    "sequence_name",
+    "sequence_of",
+]
 
 SINGLETON = "_singleton"
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -44,11 +51,23 @@ def default_sql(attr: Attribute, where: str) -> str:
     return f"DEFAULT {literal(value)}"
 
 
-def column_sql(attr: Attribute, dialect: str, where: str) -> str:
+def sequence_name(info: TableInfo, attr: Attribute) -> str:
+    """The name (in the table's schema) of the sequence that numbers an auto_increment attribute."""
+    return short_name(info.name, f"_{attr.name}_seq")
+
+
+def sequence_of(info: TableInfo, attr: Attribute) -> str:
+    """The quoted, schema-qualified name of that sequence."""
+    return quote(info.schema, sequence_name(info, attr))
+
+
+def column_sql(info: TableInfo, attr: Attribute, dialect: str) -> str:
     assert attr.type is not None
     parts = [quote(attr.name), attr.type.sql(dialect)]
-    if attr.default is not None:
-        parts.append(default_sql(attr, where))
+    if attr.auto_increment:
+        parts.append(f"DEFAULT nextval({literal(sequence_of(info, attr))})")
+    elif attr.default is not None:
+        parts.append(default_sql(attr, f"In the definition of {info.class_name}"))
     if not attr.nullable:
         parts.append("NOT NULL")
     return " ".join(parts)
@@ -56,8 +75,12 @@ def column_sql(attr: Attribute, dialect: str, where: str) -> str:
 
 def checks_sql(attr: Attribute, dialect: str) -> list[str]:
     core: CoreType | None = attr.type
-    check = core.check(quote(attr.name), dialect) if core else None
-    return [f"CHECK ({check})"] if check else []
+    native = attr.native_type
+    checks = [
+        core.check(quote(attr.name), dialect) if core else None,
+        native.check(quote(attr.name)) if native else None,
+    ]
+    return [f"CHECK ({check})" for check in checks if check]
 
 
 def foreign_key_sql(info: TableInfo) -> list[str]:
@@ -73,13 +96,17 @@ def foreign_key_sql(info: TableInfo) -> list[str]:
     return clauses
 
 
-def index_name(table: str, unique: bool, number: int) -> str:
-    """``table_u0``; a long table name is shortened with a hash so names stay distinct."""
-    suffix = f"_{'u' if unique else 'i'}{number}"
+def short_name(table: str, suffix: str) -> str:
+    """``table + suffix``; a long table name is shortened with a hash so names stay distinct."""
     if len(table) + len(suffix) <= 63:
         return table + suffix
     digest = hashlib.md5(table.encode()).hexdigest()[:8]
     return f"{table[: 63 - len(suffix) - 9]}_{digest}{suffix}"
+
+
+def index_name(table: str, unique: bool, number: int) -> str:
+    """``table_u0``, shortened as :func:`short_name` says."""
+    return short_name(table, f"_{'u' if unique else 'i'}{number}")
 
 
 def index_sql(info: TableInfo, dialect: str) -> list[str]:
@@ -108,8 +135,7 @@ def index_sql(info: TableInfo, dialect: str) -> list[str]:
 
 def create_table_sql(info: TableInfo, dialect: str, *, foreign_keys: bool) -> list[str]:
     """The statements that create the table and its indexes."""
-    where = f"In the definition of {info.class_name}"
-    columns = [column_sql(a, dialect, where) for a in info.heading]
+    columns = [column_sql(info, a, dialect) for a in info.heading]
     key = [quote(k) for k in info.heading.primary_key]
     if info.singleton:
         columns.insert(
@@ -122,4 +148,15 @@ def create_table_sql(info: TableInfo, dialect: str, *, foreign_keys: bool) -> li
     if foreign_keys:
         constraints += foreign_key_sql(info)
     body = ",\n  ".join(columns + constraints)
-    return [f"CREATE TABLE {info.sql_name} (\n  {body}\n)", *index_sql(info, dialect)]
+    sequences = [
+        f"CREATE SEQUENCE {sequence_of(info, a)}" for a in info.heading if a.auto_increment
+    ]
+    return [*sequences, f"CREATE TABLE {info.sql_name} (\n  {body}\n)", *index_sql(info, dialect)]
+
+
+def drop_table_sql(info: TableInfo) -> list[str]:
+    """The statements that drop the table and the sequences that number its rows."""
+    sequences = [
+        f"DROP SEQUENCE IF EXISTS {sequence_of(info, a)}" for a in info.heading if a.auto_increment
+    ]
+    return [f"DROP TABLE {info.sql_name}", *sequences]

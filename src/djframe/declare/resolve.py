@@ -7,6 +7,7 @@ lineage, and the heading is checked for what the database alone would not catch.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,11 +19,12 @@ from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
 from djframe.errors import DefinitionError, DjframeError
 from djframe.heading import Attribute, Heading
 from djframe.store import named_store
-from djframe.types import default_problem, parse_type, unquote
+from djframe.types import default_problem, parse_type, read_type, unquote
 
 __all__ = ["resolve_definition"]
 
 MAX_NAME = 63
+logger = logging.getLogger("djframe")
 _BARE = re.compile(r"^[^\s'\"]+$")
 
 
@@ -116,9 +118,12 @@ def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -
     if spec.type_text.startswith("<"):
         return codec_attribute(spec, schema, table, where)
     try:
-        core = parse_type(spec.type_text)
+        core, native = read_type(spec.type_text)
     except DefinitionError as exc:
         raise type(exc)(f"{where}, attribute {spec.name!r}: {exc}") from None
+    if native is not None:
+        logger.warning(f"{where}: {native.warning(spec.name)}")
+        check_auto_increment(spec, native.auto_increment, where)
     if spec.in_key and spec.nullable:
         raise DefinitionError(
             f"{where}: primary-key attribute {spec.name!r} cannot default to null; "
@@ -136,9 +141,24 @@ def native_attribute(spec: AttributeSpec, schema: str, table: str, where: str) -
         default=spec.default,
         comment=spec.comment,
         lineage=f"{schema}.{table}.{spec.name}" if spec.in_key else None,
+        native=native.text if native is not None else None,
     )
     check_default(attribute, where)
     return attribute
+
+
+def check_auto_increment(spec: AttributeSpec, auto: bool, where: str) -> None:
+    """An auto_increment attribute numbers the rows: it is in the primary key, with no default."""
+    if auto and not spec.in_key:
+        raise DefinitionError(
+            f"{where}: auto_increment attribute {spec.name!r} must be in the primary key "
+            "(above '---'), as MySQL requires of an auto column."
+        )
+    if auto and spec.default is not None:
+        raise DefinitionError(
+            f"{where}: auto_increment attribute {spec.name!r} cannot have a default; "
+            "the table numbers it."
+        )
 
 
 def check_default(attr: Attribute, where: str) -> None:
@@ -172,20 +192,21 @@ def resolve_definition(
     """Resolve a parsed definition in ``context`` into the table's catalog entry."""
     where = f"In the definition of {class_name}"
     check_length(f"the table name {name!r}", where)
-    attributes: list[Attribute] = []
+    attributes = Attributes(where)
     foreign_keys: list[ForeignKey] = []
     for item in definition.items:
         if isinstance(item, ForeignKeySpec):
             value = evaluate_reference(item.ref, context, where)
             parent, renames = foreign_key_source(item.ref, value, where)
             inherited, fk = inherited_attributes(item, parent, renames, where)
-            attributes.extend(inherited)
+            for attr in inherited:
+                attributes.add(attr, f"'-> {item.ref}'")
             foreign_keys.append(fk)
         else:
-            attributes.append(native_attribute(item, schema, name, where))
-    check_names(attributes, where)
-    check_indexes(definition, attributes, where)
-    heading = Heading(attributes)
+            attributes.add(native_attribute(item, schema, name, where), "this definition")
+    check_indexes(definition, attributes.listed, where)
+    check_one_auto_increment(attributes.listed, where)
+    heading = Heading(attributes.listed)
     if tier in {"imported", "computed"}:
         check_auto_populated_key(heading, foreign_keys, where)
     return TableInfo(
@@ -213,16 +234,60 @@ def check_length(what: str, where: str) -> None:
         )
 
 
-def check_names(attributes: list[Attribute], where: str) -> None:
-    seen: set[str] = set()
-    for attr in attributes:
-        check_length(f"the attribute name {attr.name!r}", where)
-        if attr.name in seen:
-            raise DefinitionError(
-                f"{where}: attribute {attr.name!r} is declared twice (directly or through a "
-                "foreign key). Rename one, e.g. '-> Parent.proj(other_name=\"{attr.name}\")'."
-            )
-        seen.add(attr.name)
+class Attributes:
+    """The attributes of a definition as they are declared, with where each one came from.
+
+    An attribute that arrives again through another foreign key with the same lineage (the
+    diamond ``-> Session``, ``-> Probe`` sharing ``subject_id``) is the same attribute: it is
+    kept once, as first declared, as DataJoint does. The same name with another lineage is an
+    error naming both sources.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.by_name: dict[str, tuple[Attribute, str]] = {}
+
+    @property
+    def listed(self) -> list[Attribute]:
+        return [attr for attr, _ in self.by_name.values()]
+
+    def add(self, attr: Attribute, source: str) -> None:
+        check_length(f"the attribute name {attr.name!r}", self.where)
+        known = self.by_name.get(attr.name)
+        if known is None:
+            self.by_name[attr.name] = (attr, source)
+        elif known[0].lineage is None or known[0].lineage != attr.lineage:
+            raise DefinitionError(self.clash(attr, source, *known))
+
+    def clash(self, attr: Attribute, source: str, first: Attribute, first_source: str) -> str:
+        name = attr.name
+        if first_source == source == "this definition":
+            return f"{self.where}: attribute {name!r} is declared twice. Remove one of them."
+        return (
+            f"{self.where}: attribute {name!r} is declared twice, with different lineages: "
+            f"from {first_source} ({first.lineage or 'no lineage'}) and from {source} "
+            f"({attr.lineage or 'no lineage'}). Namesakes are one attribute only when they "
+            f"originate in the same table; {rename_hint(source, name)}."
+        )
+
+
+def rename_hint(source: str, name: str) -> str:
+    """How to rename ``name`` where it arrives from ``source`` (a ``'-> Ref'`` or not)."""
+    ref = source[len("'-> ") : -1] if source.startswith("'-> ") else None
+    if ref is None:
+        return f"rename the attribute {name!r} declared here"
+    if ".proj(" in ref:
+        return f"rename {name!r} in the .proj() of '-> {ref}'"
+    return f"rename it: '-> {ref}.proj(other_{name}=\"{name}\")'"
+
+
+def check_one_auto_increment(attributes: list[Attribute], where: str) -> None:
+    autos = [a.name for a in attributes if a.auto_increment]
+    if len(autos) > 1:
+        raise DefinitionError(
+            f"{where}: {autos} are all auto_increment; a table numbers its rows with one "
+            "attribute only."
+        )
 
 
 def check_indexes(definition: Definition, attributes: list[Attribute], where: str) -> None:
