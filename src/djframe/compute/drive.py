@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from djframe.algebra.condition import AndList
 from djframe.compute.groups import GROUP_KEYS, GROUP_SECONDS
 from djframe.compute.jobs import DEFAULT_PRIORITY, JobTable, Worker, missing_keys
-from djframe.compute.keys import source_of
+from djframe.compute.keys import make_key, source_of
 from djframe.compute.provenance import stale_keys
 from djframe.errors import JobError
 
@@ -75,7 +75,7 @@ def plan_keys(
 
 def stale_among(table: Table, restrictions: Sequence[Any], version: str) -> pl.DataFrame:
     """The stale keys of ``table`` within ``key_source & restrictions``."""
-    stale = stale_keys(table, version).drop("cause")
+    stale = stale_keys(table, version).select(make_key(table.info)).unique(maintain_order=True)
     if restrictions and not stale.is_empty():
         allowed = (source_of(table) & AndList(restrictions)).proj().to_polars()
         stale = stale.join(allowed.select(stale.columns), on=stale.columns, how="semi")

@@ -32,7 +32,7 @@ from djframe._typing import JobStatus, Tier
 from djframe.algebra.condition import AndList
 from djframe.catalog import JOBS_PREFIX
 from djframe.compute.companions import companion_table
-from djframe.compute.keys import source_of
+from djframe.compute.keys import make_key, source_of
 from djframe.errors import ConflictError, QueryError
 from djframe.keyset import key_relation
 from djframe.registry import table_class
@@ -348,8 +348,9 @@ def scheduled_sql(conn: Connection, delay: float) -> str:
 
 
 def jobs_definition(target: type[Table]) -> str:
-    assert target._info is not None
-    keys = "\n".join(f"{a.name} : {a.type}" for a in target._info.heading if a.in_key)
+    info = target._info
+    assert info is not None
+    keys = "\n".join(f"{name} : {info.heading[name].type}" for name in make_key(info))
     return f"# job queue of {target.__name__}\n{keys}\n---\n{JOB_ATTRIBUTES}"
 
 
@@ -368,7 +369,7 @@ def missing_keys(
     if restrictions:
         source = source & AndList(restrictions)
     todo = source.proj() - table
-    key = table.heading.primary_key
+    key = make_key(table.info)
     missing = [k for k in key if k not in todo.heading]
     if missing:
         raise QueryError(
@@ -385,7 +386,7 @@ def missing_keys(
 def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
     """The keys of ``table``'s jobs with one of ``statuses`` (one plain query: usually none)."""
     jobs = jobs_of(type(table))
-    names = ", ".join(quote(k) for k in table.heading.primary_key)
+    names = ", ".join(quote(k) for k in jobs.info.heading.primary_key)
     wanted = ", ".join(literal(s) for s in statuses)
     sql = f"SELECT {names} FROM {jobs.info.sql_name} WHERE status IN ({wanted})"
     frame = pl.from_arrow(table.connection.fetch_arrow(sql, action="reading the job queue"))

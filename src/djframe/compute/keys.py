@@ -2,6 +2,9 @@
 
 ``key_source`` defaults to the join of the primary parents, each projected to its key (with
 renamed foreign keys renamed back), as in DataJoint; a table may override it with any query.
+The make key (:func:`make_key`) is what each make is called with and what the job queue
+holds: the primary key, less attributes the table declares itself (allowed by
+``jobs.allow_new_pk_fields_in_computed_tables``), which make fills in, several per key.
 """
 
 from __future__ import annotations
@@ -13,9 +16,23 @@ from djframe.errors import DefinitionError
 from djframe.registry import table_class
 
 if TYPE_CHECKING:
+    from djframe.catalog import TableInfo
     from djframe.table import Table
 
-__all__ = ["key_source", "source_of"]
+__all__ = ["key_source", "make_key", "source_of"]
+
+
+def make_key(info: TableInfo) -> list[str]:
+    """The primary-key attributes a make is given: those that come from primary parents.
+
+    Examples
+    --------
+    >>> make_key(Spikes.info)  # doctest: +SKIP  (-> Recording, spike : int32, allowed)
+    ['subject_id', 'session']
+    """
+    inherited = {name for fk in info.foreign_keys if fk.in_key for name in fk.attr_map}
+    key = info.heading.primary_key
+    return [name for name in key if name in inherited] or key
 
 
 def key_source(table: Table) -> QueryExpression:

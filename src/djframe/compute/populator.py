@@ -251,7 +251,8 @@ class Populator:
         """Record the provenance of the rows make wrote for ``keys`` (the relation ``given``)
         and, when reserving, their jobs' success."""
         names = ", ".join(quote(k) for k in keys.columns)
-        made = f"(SELECT {names} FROM {self.table.info.sql_name} WHERE ({names}) IN (SELECT {names} FROM {given}))"
+        key = ", ".join(quote(k) for k in self.table.heading.primary_key)
+        made = f"(SELECT {key} FROM {self.table.info.sql_name} WHERE ({names}) IN (SELECT {names} FROM {given}))"
         record_provenance(
             self.conn,
             self.provenance,

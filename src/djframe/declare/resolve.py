@@ -18,6 +18,7 @@ from djframe.codecs import parse_codec
 from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
 from djframe.errors import DefinitionError, DjframeError
 from djframe.heading import Attribute, Heading
+from djframe.settings import config
 from djframe.store import named_store
 from djframe.types import default_problem, parse_type, read_type, unquote
 
@@ -300,12 +301,18 @@ def check_indexes(definition: Definition, attributes: list[Attribute], where: st
             )
 
 
+ALLOW_NEW_KEY = "jobs.allow_new_pk_fields_in_computed_tables"
+
+
 def check_auto_populated_key(heading: Heading, foreign_keys: list[ForeignKey], where: str) -> None:
+    """A Computed or Imported table's key comes from its parents, so that make is called once
+    per row; DataJoint's opt-in setting lets a make insert several rows of its own key."""
     inherited = {name for fk in foreign_keys if fk.in_key for name in fk.attr_map}
     native = [name for name in heading.primary_key if name not in inherited]
-    if native:
+    if native and not config[ALLOW_NEW_KEY]:
         raise DefinitionError(
             f"{where}: the primary key of a Computed or Imported table comes from its parents "
             f"only, but {native} are declared in it. Move them below '---', or put the rows "
-            "that need them in a Part table."
+            f"that need them in a Part table, or set dj.config[{ALLOW_NEW_KEY!r}] = True "
+            "to let each make insert several rows."
         )
