@@ -24,11 +24,17 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     ├── JobError(RuntimeError)
     ├── ConflictError(RuntimeError)           a concurrent transaction won; retry
     └── StoreError(OSError)
+
+DataJoint 2.x's deprecated surface (``fetch``, positional rows) warns with
+:func:`warn_deprecated`, a ``DeprecationWarning`` that points at the user's line.
 """
 
 from __future__ import annotations
 
 import builtins
+import sys
+import warnings
+from pathlib import Path
 
 __all__ = [
     "AccessError",
@@ -49,6 +55,7 @@ __all__ = [
     "QueryError",
     "StoreError",
     "UnknownTypeError",
+    "warn_deprecated",
 ]
 
 
@@ -126,3 +133,14 @@ class ConflictError(DjframeError, RuntimeError):
 
 class StoreError(DjframeError, OSError):
     """The object store failed to read or write an object."""
+
+
+_PACKAGE = str(Path(__file__).parent) + "/"
+
+
+def warn_deprecated(message: str) -> None:
+    """Warn with a ``DeprecationWarning`` attributed to the first caller outside djframe."""
+    level, frame = 2, sys._getframe(1)  # 2: the caller of this function
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, DeprecationWarning, stacklevel=level)

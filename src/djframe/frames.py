@@ -1,10 +1,12 @@
 """What counts as a frame, and how any tabular input becomes Arrow.
 
 Inserts, restrictions by local rows and codec encoding all take "a frame": a PyArrow table or
-record batch, a Polars DataFrame or LazyFrame, a pandas DataFrame, rows as dicts, or a path
-to a CSV file. :func:`frame_kind` names which one a value is (the one place that sniffs
-input), :func:`as_frame` turns the frame kinds into Arrow with no copy where the source
-allows, and :func:`to_arrow` turns any insert input into Arrow typed by a heading.
+record batch, a Polars DataFrame or LazyFrame, a pandas DataFrame, a numpy record array, rows
+(any iterable: a list, a generator, ``zip``) of dicts or of sequences in the heading's order
+(DataJoint's positional rows, deprecated there), or a path to a CSV file. :func:`frame_kind`
+names which one a value is (the one place that sniffs input), :func:`as_frame` turns the
+frame kinds into Arrow with no copy where the source allows, :func:`row_columns` turns rows
+into columns, and :func:`to_arrow` turns any insert input into Arrow typed by a heading.
 
 Examples
 --------
@@ -17,23 +19,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
 
-from djframe.errors import DataError
+from djframe.errors import DataError, warn_deprecated
 from djframe.heading import Attribute, Heading
 
-__all__ = ["FrameKind", "as_frame", "frame_kind", "plain", "to_arrow"]
+__all__ = ["FrameKind", "as_frame", "frame_kind", "plain", "row_columns", "to_arrow"]
 
-FrameKind = Literal["arrow", "polars", "pandas", "path", "mapping", "rows", "other"]
-"""``arrow``/``polars``/``pandas``: a frame; ``path``: a CSV file; ``mapping``: one row;
-``rows``: any other iterable (of dicts); ``other``: none of these."""
+FrameKind = Literal["arrow", "polars", "pandas", "records", "path", "mapping", "rows", "other"]
+"""``arrow``/``polars``/``pandas``/``records`` (a numpy record array): a frame; ``path``: a CSV
+file; ``mapping``: one row; ``rows``: any other iterable (of dicts or sequences); ``other``:
+none of these."""
 
-FRAME_KINDS = frozenset({"arrow", "polars", "pandas"})
+FRAME_KINDS = frozenset({"arrow", "polars", "pandas", "records"})
 
 
 def frame_kind(value: Any) -> FrameKind:
@@ -45,6 +48,8 @@ def frame_kind(value: Any) -> FrameKind:
         return "polars"
     if module == "pandas" and hasattr(value, "columns"):
         return "pandas"
+    if module == "numpy" and getattr(getattr(value, "dtype", None), "names", None):
+        return "records"
     if isinstance(value, str | Path):
         return "path"
     if isinstance(value, Mapping):
@@ -64,7 +69,16 @@ def as_frame(value: Any) -> pa.Table | None:
     if kind == "pandas":
         frame = value.reset_index() if has_named_index(value) else value
         return pa.Table.from_pandas(frame, preserve_index=False)
+    if kind == "records":
+        return pa.table({name: record_column(value[name]) for name in value.dtype.names})
     return None
+
+
+def record_column(values: Any) -> pa.Array:
+    """A field of a numpy record array as Arrow (object and sub-array fields go value by value)."""
+    if values.dtype.kind == "O" or values.ndim > 1:
+        return pa.array(list(values))
+    return pa.array(values)
 
 
 def to_arrow(rows: Any, heading: Heading) -> pa.Table:
@@ -78,12 +92,10 @@ def to_arrow(rows: Any, heading: Heading) -> pa.Table:
     if kind == "mapping":
         raise DataError("insert takes many rows; for one dict use insert1(row) or insert([row]).")
     if kind == "rows":
-        listed = list(rows)
-        if all(isinstance(r, Mapping) for r in listed):
-            return from_dicts(listed, heading)
+        return columns_to_arrow(row_columns(rows, heading), heading)
     raise DataError(
-        f"Cannot insert a {type(rows).__name__}: give a Polars, Arrow or pandas frame, a list of "
-        "dicts, a path to a CSV file, or a query expression."
+        f"Cannot insert a {type(rows).__name__}: give a Polars, Arrow or pandas frame, rows "
+        "(dicts, or tuples in the order of the attributes), a path to a CSV file, or a query."
     )
 
 
@@ -101,24 +113,83 @@ def python_cell(value: Any, attr: Attribute) -> Any:
     return value
 
 
-def from_dicts(rows: list[Mapping[str, Any]], heading: Heading) -> pa.Table:
+def row_columns(
+    rows: Iterable[Any], heading: Heading, *, optional: Collection[str] = ()
+) -> dict[str, list[Any]]:
+    """Rows (dicts, or sequences in the heading's order) as columns, by attribute name.
+
+    Every dict names the same attributes, except that those in ``optional`` may be left out
+    (None).
+
+    Examples
+    --------
+    >>> from djframe.types import parse_type
+    >>> h = Heading([Attribute("id", parse_type("int32"), in_key=True),
+    ...              Attribute("name", parse_type("varchar(9)"))])
+    >>> row_columns([{"id": 1, "name": "a"}], h)
+    {'id': [1], 'name': ['a']}
+    >>> row_columns(zip([1, 2], ["a", "b"]), h)  # doctest: +SKIP (deprecated: a warning)
+    {'id': [1, 2], 'name': ['a', 'b']}
+    """
+    listed = rows if isinstance(rows, list) else list(rows)
+    if all(isinstance(row, Mapping) for row in listed):
+        return dict_columns(listed, set(optional))
+    if all(is_positional(row) for row in listed):
+        return positional_columns(listed, heading)
+    kinds = sorted({type(row).__name__ for row in listed})
+    raise DataError(
+        f"Rows must all be dicts or all be sequences in the order of the attributes "
+        f"({', '.join(heading.names)}); these are {', '.join(kinds)}."
+    )
+
+
+def is_positional(row: Any) -> bool:
+    """A sequence of values (a tuple, a list, a 1-d array, a numpy record), not a string."""
+    if isinstance(row, str | bytes):
+        return False
+    return isinstance(row, Sequence) or type(row).__module__ == "numpy"
+
+
+def dict_columns(rows: list[Mapping[str, Any]], optional: set[str]) -> dict[str, list[Any]]:
     names = list(dict.fromkeys(name for row in rows for name in row))
-    fields = {frozenset(row) for row in rows}
-    if len(fields) > 1:
+    if len({frozenset(row) - optional for row in rows}) > 1:
         raise DataError(
             "All rows of one insert must name the same attributes; these rows differ. Insert "
             "them in groups, or give every row every attribute (None for a default)."
         )
-    columns = {}
-    for name in names:
-        values = [row[name] for row in rows]
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+def positional_columns(rows: list[Any], heading: Heading) -> dict[str, list[Any]]:
+    """Rows of values in the heading's order, as DataJoint takes them (and warns about)."""
+    warn_deprecated(
+        "Rows given as tuples or lists (positional rows) are deprecated in DataJoint 2.x; give "
+        "dicts that name the attributes, or a frame."
+    )
+    lengths = {len(row) for row in rows}
+    if lengths - {len(heading)}:
+        given = " or ".join(str(n) for n in sorted(lengths))
+        raise DataError(
+            f"Positional rows give {given} values, but the table has {len(heading)} attributes "
+            f"({', '.join(heading.names)}); give one value per attribute, in that order, or "
+            "give dicts."
+        )
+    if not rows:
+        return {}
+    columns = zip(*rows, strict=True)
+    return {name: list(values) for name, values in zip(heading.names, columns, strict=True)}
+
+
+def columns_to_arrow(columns: Mapping[str, list[Any]], heading: Heading) -> pa.Table:
+    """Columns of Python values as Arrow, each typed by its attribute where the heading has it."""
+    arrays = {}
+    for name, values in columns.items():
         if name in heading:
             attr = heading[name]
-            values = [python_cell(v, attr) for v in values]
-            columns[name] = array_for(values, attr)
+            arrays[name] = array_for([python_cell(v, attr) for v in values], attr)
         else:
-            columns[name] = pa.array(values)
-    return pa.table(columns) if columns else pa.table({})
+            arrays[name] = pa.array(values)
+    return pa.table(arrays) if arrays else pa.table({})
 
 
 def array_for(values: list[Any], attr: Attribute) -> pa.Array:

@@ -26,6 +26,7 @@ from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
 from djframe.delete import confirm
 from djframe.errors import DefinitionError, IntegrityError, MissingTableError
+from djframe.frames import frame_kind
 from djframe.graph import topological
 from djframe.settings import config
 from djframe.store.gc import collect
@@ -113,7 +114,7 @@ class Schema:
         for part in parts_of(cls):
             part.master = cls
             self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
-        if issubclass(cls, Lookup) and len(cls.contents):
+        if issubclass(cls, Lookup):
             insert_contents(cls)
         return cls
 
@@ -312,13 +313,23 @@ def parts_of(cls: type[Table]) -> list[type[Part]]:
 
 
 def insert_contents(cls: type[Lookup]) -> None:
-    contents = cls.contents
-    rows = list(contents) if not hasattr(contents, "to_arrow") else contents
-    if isinstance(rows, list) and rows and not isinstance(rows[0], Mapping):
-        names = cls().heading.names
-        rows = [dict(zip(names, row, strict=False)) for row in rows]
-    if len(cls()) < len(rows):
-        cls().insert(rows, skip_duplicates=True)
+    """Insert a Lookup's ``contents`` (any rows ``insert`` takes; a property too) when the
+    table has fewer rows, skipping those it has, as DataJoint does."""
+    table = cls()
+    contents = table.contents
+    if frame_kind(contents) == "rows":
+        contents = list(contents)  # a generator or zip is read once
+    if len(table) >= len(contents):
+        return
+    if any(a.auto_increment for a in table.heading):
+        warnings.warn(
+            f"The contents of {cls.__name__} have rows the table lacks, but they are not "
+            "inserted: the table numbers its rows itself (auto_increment), so rows already "
+            "there cannot be recognized.",
+            stacklevel=3,
+        )
+        return
+    table.insert(contents, skip_duplicates=True)
 
 
 def virtual_schema(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
@@ -25,6 +25,7 @@ from djframe.catalog import TableInfo, is_hidden
 from djframe.compile.lower import LowerContext, TableRelation
 from djframe.delete import drop
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
+from djframe.frames import is_positional
 from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
@@ -256,9 +257,13 @@ class Table(QueryExpression, metaclass=TableMeta):
         return held.hold_dicts(self.connection, self.info, rows)
 
     def insert1(self, row: Any, **options: Any) -> None:
-        """Insert one row (a dict); ``options`` are those of :meth:`insert`."""
-        if not isinstance(row, dict):
-            raise DataError(f"insert1 takes one row as a dict; got a {type(row).__name__}.")
+        """Insert one row: a dict, or (deprecated, as in DataJoint) a tuple of values in the
+        order of the attributes; ``options`` are those of :meth:`insert`."""
+        if not (isinstance(row, Mapping) or is_positional(row)):
+            raise DataError(
+                f"insert1 takes one row, a dict (or a tuple of values in the order of the "
+                f"attributes); got a {type(row).__name__}."
+            )
         self.insert([row], **options)
 
     def check_direct_insert(self, allowed: bool) -> None:

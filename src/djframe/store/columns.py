@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from djframe.codecs import CodecSpec, Payload, parse_codec
 from djframe.errors import DataError, DjframeError
-from djframe.frames import frame_kind, to_arrow
+from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
 from djframe.store import store_for
 from djframe.store.delta import new_object_ids, read_objects, write_objects
 
@@ -91,9 +91,16 @@ class PendingObjects:
             )
 
 
-def take_columns(rows: Any, names: list[str]) -> tuple[Any, dict[str, list[Any]]]:
+def take_columns(rows: Any, names: list[str], heading: Heading) -> tuple[Any, dict[str, list[Any]]]:
     """Split the codec columns (as Python values) from the rest of the input."""
     kind = frame_kind(rows)
+    if kind == "records":
+        rows = {name: list(rows[name]) for name in rows.dtype.names}
+    elif kind == "rows":
+        rows = row_columns(rows, heading, optional=names)
+    if isinstance(rows, dict):  # columns by name
+        values = {n: rows.pop(n) for n in names if n in rows}
+        return columns_to_arrow(rows, heading), values
     if kind == "arrow":
         present = [n for n in names if n in rows.column_names]
         values = {n: rows.column(n).to_pylist() for n in present}
@@ -107,14 +114,6 @@ def take_columns(rows: Any, names: list[str]) -> tuple[Any, dict[str, list[Any]]
     if kind == "pandas":
         present = [n for n in names if n in rows.columns]
         return rows.drop(columns=present), {n: rows[n].tolist() for n in present}
-    if kind == "rows":
-        listed = list(rows)
-        if listed and all(isinstance(r, Mapping) for r in listed):
-            present = [n for n in names if n in listed[0]]
-            values = {n: [r.get(n) for r in listed] for n in present}
-            rest = [{k: v for k, v in r.items() if k not in present} for r in listed]
-            return rest, values
-        return listed, {}
     return rows, {}
 
 
@@ -159,7 +158,7 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
     names = [a.name for a in info.heading if a.codec]
     if not names:
         return rows, pending
-    rest, values = take_columns(rows, names)
+    rest, values = take_columns(rows, names, info.heading)
     if not values:
         return rest, pending
     data = to_arrow(rest, info.heading)
