@@ -40,6 +40,7 @@ from djframe.errors import (
     StoreError,
     UnknownTypeError,
 )
+from djframe.fetch import key
 from djframe.heading import Attribute, Heading
 from djframe.schema import Schema, list_schemas, virtual_schema
 from djframe.settings import config
@@ -87,6 +88,7 @@ __all__ = [
     "UnknownTypeError",
     "config",
     "connect",
+    "key",
     "list_schemas",
     "populate",
     "virtual_schema",

@@ -40,7 +40,10 @@ def declare(schema: dj.Schema) -> dict[str, type[dj.Table]]:
         ---
         common_name : varchar(64)
         """
-        contents = [("mus musculus", "house mouse"), ("rattus norvegicus", "brown rat")]
+        contents = [
+            {"species": "mus musculus", "common_name": "house mouse"},
+            {"species": "rattus norvegicus", "common_name": "brown rat"},
+        ]
 
     @schema
     class Subject(dj.Manual):

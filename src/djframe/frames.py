@@ -69,8 +69,11 @@ def as_frame(value: Any) -> pa.Table | None:
     if kind == "pandas":
         frame = value.reset_index() if has_named_index(value) else value
         return pa.Table.from_pandas(frame, preserve_index=False)
-    if kind == "records":
-        return pa.table({name: record_column(value[name]) for name in value.dtype.names})
+    if kind == "records":  # a record array, or one record (numpy.void)
+        import numpy as np
+
+        records = np.atleast_1d(value).reshape(-1)
+        return pa.table({name: record_column(records[name]) for name in records.dtype.names or ()})
     return None
 
 

@@ -10,8 +10,6 @@ query gives the same Polars types on every backend. No Python object is made per
 from __future__ import annotations
 
 import html
-import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,13 +18,15 @@ import ibis.expr.types as ir
 import polars as pl
 import pyarrow as pa
 
+from djframe import fetch as fetching
 from djframe.compile.cache import query_sql
 from djframe.compile.lower import LowerContext
 from djframe.compile.sql import TEXT_ON_EXPORT, OrderBy, compile_sql, final_relation, sql_of
-from djframe.errors import DjframeError, QueryError
+from djframe.errors import DjframeError
 from djframe.session import flush_held, read_ahead
 from djframe.settings import config
 from djframe.store.columns import decode_columns
+from djframe.types import python_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,16 +77,6 @@ def polars_frame(data: pa.Table, heading: Heading) -> pl.DataFrame:
         if a.type is not None and a.type.name == "enum" and a.name in frame.columns
     }
     return frame.with_columns(**enums) if enums else frame
-
-
-def python_value(value: Any, type_name: str | None) -> Any:
-    if value is None:
-        return None
-    if type_name == "uuid":
-        return uuid.UUID(value)
-    if type_name == "json":
-        return json.loads(value)
-    return value
 
 
 @contextmanager
@@ -219,25 +209,36 @@ class ResultsMixin:
         """The primary-key values of the result, as dicts."""
         return self.proj().to_dicts(**kwargs)
 
-    def fetch1(self, *attributes: str, lazy: bool = False) -> Any:
-        """The one row of the result: a dict, or the values of ``attributes``.
+    # -- DataJoint's fetch surface (djframe.fetch) ------------------------------------------
+    def fetch1(self, *attributes: fetching.Name, squeeze: bool = False, lazy: bool = False) -> Any:
+        """The one row of the result: a dict, or the values of ``attributes`` (``"KEY"`` or
+        ``dj.key`` for the primary key as a dict).
 
         Raises :class:`~djframe.errors.QueryError` unless exactly one row matches.
+
+        Examples
+        --------
+        >>> (Student & {"student_id": 1}).fetch1("first_name")  # doctest: +SKIP
+        'Ann'
         """
-        rows = self.to_dicts(limit=2, lazy=lazy)
-        if len(rows) != 1:
-            raise QueryError(
-                f"fetch1 expects exactly one row, but the query has {'none' if not rows else 'more than one'}. "
-                "Restrict it further, e.g. (Table & key).fetch1()."
-            )
-        row = rows[0]
-        if not attributes:
-            return row
-        names = self.heading.primary_key if attributes == ("KEY",) else attributes
-        values = tuple(row[a] if a in row else self.heading[a] for a in names)
-        if attributes == ("KEY",):
-            return dict(zip(names, values, strict=True))
-        return values[0] if len(values) == 1 else values
+        return fetching.fetch1(self, *attributes, squeeze=squeeze, lazy=lazy)
+
+    def fetch(self, *attributes: fetching.Name, **options: Any) -> Any:
+        """DataJoint 2.x's deprecated ``fetch`` (it warns): a numpy structured array, an array
+        per attribute named, ``as_dict=True`` dicts, ``format="frame"`` a pandas frame; with
+        ``order_by``, ``limit``, ``offset``, ``squeeze``. Prefer :meth:`to_polars`."""
+        return fetching.fetch(self, *attributes, **options)
+
+    def to_arrays(self, *attributes: str, **options: Any) -> Any:
+        """The result as numpy, as DataJoint gives it: a structured array of every attribute,
+        or one array per attribute named (``include_key=True``: the keys as dicts first);
+        with ``order_by``, ``limit``, ``offset``, ``squeeze``.
+
+        Examples
+        --------
+        >>> names, born = Student.to_arrays("first_name", "date_of_birth")  # doctest: +SKIP
+        """
+        return fetching.to_arrays(self, *attributes, **options)
 
     def head(self, n: int = 25) -> pl.DataFrame:
         """The first ``n`` rows, ordered by the primary key."""

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -34,6 +35,7 @@ __all__ = [
     "default_problem",
     "native_type",
     "parse_type",
+    "python_value",
     "read_type",
     "unquote",
 ]
@@ -400,6 +402,23 @@ def unknown_type_message(text: str) -> str:
     core += "char(n) varchar(n) decimal(p,s) enum(...)"
     advice = f"Did you mean {hint}? " if hint else ""
     return f"Unknown type {text!r}. {advice}The portable core types are: {core}; codec types are written <name>."
+
+
+def python_value(value: Any, type_name: str | None) -> Any:
+    """A value of a column exported as text (uuid, json) as the Python value it stands for.
+
+    Examples
+    --------
+    >>> python_value('{"a": 1}', "json"), python_value(None, "uuid")
+    ({'a': 1}, None)
+    """
+    if value is None:
+        return None
+    if type_name == "uuid":
+        return uuid.UUID(value)
+    if type_name == "json":
+        return json.loads(value)
+    return value
 
 
 def unquote(text: str) -> str:
