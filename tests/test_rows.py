@@ -74,10 +74,16 @@ def test_insert_takes_any_iterable_of_rows(
     assert people(lab.Person) == ANN_BO
 
 
-def test_insert_takes_numpy_record_arrays(lab: SimpleNamespace) -> None:
+def test_insert_takes_numpy_record_arrays_and_records(lab: SimpleNamespace) -> None:
     kinds = [("person_id", "i4"), ("name", "U8"), ("height", "f8")]
     lab.Person.insert(np.array([(1, "Ann", 1.6), (2, "Bo", 1.8)], dtype=kinds))
     assert people(lab.Person) == [(1, "Ann", 1.6), (2, "Bo", 1.8)]
+    shuffled = np.array([("Cy", 3)], dtype=[("name", "U8"), ("person_id", "i4")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # records name their fields: no positional warning
+        lab.Person.insert1(shuffled[0])
+        lab.Person.insert([np.array([("Di", 4)], dtype=shuffled.dtype)[0]])
+    assert people(lab.Person)[2:] == [(3, "Cy", None), (4, "Di", None)]
 
 
 def test_positional_rows_warn_as_datajoint_does(lab: SimpleNamespace) -> None:

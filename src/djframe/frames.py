@@ -137,6 +137,8 @@ def row_columns(
     listed = rows if isinstance(rows, list) else list(rows)
     if all(isinstance(row, Mapping) for row in listed):
         return dict_columns(listed, set(optional))
+    if all(is_record(row) for row in listed):  # numpy records name their fields
+        return {name: [row[name] for row in listed] for name in listed[0].dtype.names}
     if all(is_positional(row) for row in listed):
         return positional_columns(listed, heading)
     kinds = sorted({type(row).__name__ for row in listed})
@@ -144,6 +146,11 @@ def row_columns(
         f"Rows must all be dicts or all be sequences in the order of the attributes "
         f"({', '.join(heading.names)}); these are {', '.join(kinds)}."
     )
+
+
+def is_record(row: Any) -> bool:
+    """A numpy record (a row of a record array), whose fields have names."""
+    return type(row).__module__ == "numpy" and bool(getattr(row.dtype, "names", None))
 
 
 def is_positional(row: Any) -> bool:

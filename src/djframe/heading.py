@@ -60,6 +60,8 @@ class Attribute:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["type"] = str(self.type) if self.type is not None else None
+        if self.native is None:
+            del data["native"]  # catalogs without native types stay readable by older djframe
         return data
 
     @classmethod
