@@ -26,9 +26,10 @@ import djframe as dj
 from djframe.codecs import Payload
 from djframe.codecs.builtin import ObjectRef
 from djframe.session import commit_context
-from djframe.store import delta
+from djframe.store import ObjectTable, delta, object_table
 from djframe.store.delta import list_objects, new_object_ids, write_objects
 from djframe.store.files import payload_files
+from djframe.store.identity import new_identity
 
 _numbers = iter(range(10**6))
 
@@ -211,8 +212,8 @@ def test_skip_duplicates_writes_only_new_objects(oschema: dj.Schema) -> None:
         [{"result_id": 1, "trace": np.ones(2)}, {"result_id": 2, "trace": np.ones(3)}],
         skip_duplicates=True,
     )
-    uri = oschema.store.table_uri(oschema.name, "result")
-    assert list_objects(oschema.store, uri).num_rows == 2
+    target = object_table(oschema.connection, f"{oschema.name}.result", "")
+    assert list_objects(target).num_rows == 2
     assert np.array_equal((Result & {"result_id": 1}).fetch1("trace"), np.zeros(2))
 
 
@@ -503,23 +504,24 @@ def test_gc_after_writer_killed_before_its_index_commit(
         conn.close()
 
 
-def _append_many(store: dj.Store, uri: str, writer: int, count: int) -> None:
+def _append_many(target: ObjectTable, writer: int, count: int) -> None:
     for i in range(count):
         oid = new_object_ids(1)
         keys = pa.table({"k": pa.array([writer * 1000 + i], pa.int32())})
-        write_objects(store, uri, "s.t", keys, ["a"], oid, [Payload(np.full(16, i).tobytes(), {})])
+        write_objects(target, keys, ["a"], oid, [Payload(np.full(16, i).tobytes(), {})])
 
 
 def test_two_processes_write_one_table(store: dj.Store) -> None:
     uri = store.table_uri("concurrent", f"t{next(_numbers)}")
+    target = ObjectTable(store, uri, "concurrent.t", new_identity("concurrent", "test:db"))
     context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_append_many, args=(store, uri, w, 12)) for w in range(2)]
+    writers = [context.Process(target=_append_many, args=(target, w, 12)) for w in range(2)]
     for process in writers:
         process.start()
     for process in writers:
         process.join(180)
         assert process.exitcode == 0
-    listed = list_objects(store, uri, ["k"])
+    listed = list_objects(target, ["k"])
     assert listed is not None and listed.num_rows == 24
     assert sorted(listed.column("k").to_pylist()) == sorted(
         w * 1000 + i for w in range(2) for i in range(12)

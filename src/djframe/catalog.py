@@ -5,12 +5,16 @@ name, its definition and a JSON document with the heading (types, defaults, comm
 lineage), foreign keys and indexes. It is written in the same transaction as the table's
 ``CREATE TABLE``, so a table is declared completely or not at all, and a schema can be
 opened without the Python classes that made it (:func:`djframe.virtual_schema`).
+
+Beside it, a hidden table ``~schema`` holds the schema's own properties as name/value rows
+(its identity, where its objects are: see :mod:`djframe.store.identity`), written in the
+transaction that creates the schema.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG",
     "JOBS_PREFIX",
+    "PROPERTIES",
     "PROVENANCE_PREFIX",
     "ForeignKey",
     "IndexSpec",
@@ -31,9 +36,11 @@ __all__ = [
     "companion_name",
     "is_hidden",
     "read_catalog",
+    "read_properties",
 ]
 
 CATALOG = "~catalog"
+PROPERTIES = "~schema"
 HIDDEN = "~"
 """SQL names of the tables djframe keeps for itself (catalog, job queues, provenance) start
 with this."""
@@ -173,3 +180,41 @@ def list_schemas_sql() -> str:
         "SELECT DISTINCT table_schema FROM information_schema.tables "
         f"WHERE table_name = {literal(CATALOG)} ORDER BY 1"
     )
+
+
+# -- the schema's own properties (``~schema``) ------------------------------------------------
+def create_properties_sql(schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote(schema, PROPERTIES)} ("
+        "name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
+    )
+
+
+def insert_properties_sql(schema: str, properties: Mapping[str, str]) -> str:
+    """Add properties; those a concurrent opener added first are left as they are."""
+    rows = ", ".join(f"({literal(k)}, {literal(v)})" for k, v in properties.items())
+    return f"INSERT INTO {quote(schema, PROPERTIES)} VALUES {rows} ON CONFLICT (name) DO NOTHING"
+
+
+def update_property_sql(schema: str, name: str, value: str, *, was: str | None = None) -> str:
+    """Set a property (only where it still holds ``was``, when given); returns its name."""
+    condition = f"name = {literal(name)}"
+    if was is not None:
+        condition += f" AND value = {literal(was)}"
+    return (
+        f"UPDATE {quote(schema, PROPERTIES)} SET value = {literal(value)} "
+        f"WHERE {condition} RETURNING name"
+    )
+
+
+def read_properties(fetch_arrow: Callable[[str], pa.Table], schema: str) -> dict[str, str] | None:
+    """A schema's properties, or None when it has no ``~schema`` table (an earlier djframe
+    made it). Looked up first, so that no statement fails inside a transaction."""
+    exists = (
+        "SELECT count(*) AS n FROM information_schema.tables "
+        f"WHERE table_schema = {literal(schema)} AND table_name = {literal(PROPERTIES)}"
+    )
+    if not fetch_arrow(exists).column(0)[0].as_py():
+        return None
+    rows = fetch_arrow(f"SELECT name, value FROM {quote(schema, PROPERTIES)}").to_pylist()
+    return {str(row["name"]): str(row["value"]) for row in rows}

@@ -4,7 +4,9 @@
 that declares it, and creates the table together with its catalog entry in one transaction;
 declaring a table that exists already just binds the class to it. A schema can also be opened
 without the classes that made it (:func:`virtual_schema`): its tables come back as classes
-built from the catalog.
+built from the catalog. Each schema has an identity and records where its objects are
+(:mod:`djframe.store.identity`), so that it is found with no ``store=`` and its objects are
+never taken for another database's.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from djframe.errors import DefinitionError, IntegrityError, MissingTableError
 from djframe.frames import frame_kind
 from djframe.graph import topological
 from djframe.settings import config
+from djframe.store import recorded_location
 from djframe.store.gc import collect
+from djframe.store.identity import (
+    SchemaIdentity,
+    adopt_ancestor,
+    bind_identity,
+    creation_sql,
+    new_identity,
+    record_store,
+)
 from djframe.table import Lookup, Part, Table
 
 if TYPE_CHECKING:
@@ -69,13 +80,16 @@ class Schema:
         self.name = name
         self.context = dict(context or {})
         self.connection = connection or default_connection()
-        self.store = store if store is not None else config["store"]
+        self.store: Any = store if store is not None else config["store"]
+        self.identity: SchemaIdentity
         self.activate(create_schema)
+        self.settle_store(store)
 
     def __repr__(self) -> str:
         return f"<djframe.Schema {self.name!r} on {self.connection!r}>"
 
     def activate(self, create: bool) -> None:
+        """Create the schema (with its catalog and identity) if asked, and load it."""
         conn = self.connection
         if not self.exists:
             if not create:
@@ -83,13 +97,41 @@ class Schema:
                     f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
                     f"{', '.join(conn.list_schemas()) or '(none)'}."
                 )
+            store = recorded_location(self.store, conn)
+            identity = new_identity(self.name, conn.backend.location(), store)
             with conn.transaction:
                 conn.execute(
                     f"CREATE SCHEMA IF NOT EXISTS {quote(self.name)}",
                     action=f"creating schema {self.name}",
                 )
-                conn.execute(create_catalog_sql(self.name))
+                for sql in [create_catalog_sql(self.name), *creation_sql(identity)]:
+                    conn.execute(sql, action=f"creating schema {self.name}")
         conn.load_schema(self.name)
+        self.identity = bind_identity(conn, self.name)
+
+    def settle_store(self, given: Any) -> None:
+        """The default store: ``store=`` as given, else the configured one, else the one the
+        database records for the schema. The store given (or, where none is recorded, the
+        one used) is recorded, so that whoever opens the schema without it finds the objects.
+        Only the location is recorded, never storage options."""
+        recorded = self.identity.store
+        if given is None and not config.is_set("store") and recorded is not None:
+            self.store = recorded
+            return
+        location = recorded_location(self.store, self.connection)
+        if location != recorded and (given is not None or recorded is None):
+            self.identity = record_store(self.connection, self.identity, location)
+
+    def adopt_objects(self) -> None:
+        """Take over the objects of the database this one is a copy of, when that database
+        is gone: it was moved or restored elsewhere, not copied. (A DuckDB file that moved
+        is recognized by itself; a PostgreSQL database restored on another server is not.)
+
+        Examples
+        --------
+        >>> schema.adopt_objects()  # doctest: +SKIP
+        """
+        self.identity = adopt_ancestor(self.connection, self.identity)
 
     @property
     def tables(self) -> dict[str, TableInfo]:

@@ -2,7 +2,8 @@
 
 A backend moves SQL text in and Arrow data out; it knows nothing of tables, headings or
 lineage. Features ask a backend for a capability (``enforces_foreign_keys``,
-``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``session_id()``), never for
+``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``session_id()``,
+``location()``), never for
 its name or dialect: every optional feature is declared here. :func:`open_backend` picks the
 implementation from a URL.
 """
@@ -69,6 +70,17 @@ class Backend(Protocol):
         """A query of the ids of the sessions alive on the server, or None."""
         ...
 
+    def location(self) -> str:
+        """Where this database is, as a schema's identity records it: a copy of the database
+        made elsewhere has another location (a DuckDB file's path; a PostgreSQL database's
+        oid; a database in memory, its own)."""
+        ...
+
+    def moved_from(self, location: str) -> bool:
+        """Whether the database once at ``location`` is gone from there, so that this one is
+        it, moved rather than copied (False where that cannot be told)."""
+        ...
+
     def fetch_batches(self, sql: str, batch_size: int) -> Iterator[pa.RecordBatch]: ...
 
     def fetch_scalar(self, sql: str) -> object: ...
@@ -110,9 +122,35 @@ class Embedded:
     def live_sessions_sql(self) -> str | None:
         return None
 
+    def moved_from(self, location: str) -> bool:
+        return file_moved_from(location)
+
 
 def resolved(path: str) -> str:
     return path if path == ":memory:" else str(Path(path).resolve())
+
+
+def file_location(path: str, memory: str) -> str:
+    """The location of an embedded database: its file, or ``memory`` for one in memory.
+
+    Examples
+    --------
+    >>> file_location(":memory:", "duckdb:memory:1f2e")
+    'duckdb:memory:1f2e'
+    """
+    return memory if path == ":memory:" else f"duckdb:{resolved(path)}"
+
+
+def file_moved_from(location: str) -> bool:
+    """Whether the database file at ``location`` is gone (a database in memory never moves).
+
+    Examples
+    --------
+    >>> file_moved_from("duckdb:/no/such/folder/x.duckdb"), file_moved_from("duckdb:memory:1")
+    (True, False)
+    """
+    path = location.removeprefix("duckdb:")
+    return location.startswith("duckdb:/") and not Path(path).exists()
 
 
 def open_backend(url: str) -> Backend:

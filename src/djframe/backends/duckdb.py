@@ -12,6 +12,7 @@ on the connection (:mod:`djframe.backends.streams`).
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
-from djframe.backends import Embedded
+from djframe.backends import Embedded, file_location
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config
 
@@ -133,6 +134,7 @@ class DuckDBBackend(Embedded):
             ) from exc
         self._streams = OpenStreams()
         self.con.execute(_STRING_VIEWS)
+        self._location = file_location(path, f"duckdb:memory:{uuid.uuid4()}")
 
     def sibling(self) -> DuckDBBackend:
         """Another connection to the same database, with transactions of its own.
@@ -201,6 +203,9 @@ class DuckDBBackend(Embedded):
 
     def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
         return advance_sequence_sql(schema, sequence, value)
+
+    def location(self) -> str:
+        return self._location  # siblings share it: the same database
 
     def close(self) -> None:
         if self._owned is None:

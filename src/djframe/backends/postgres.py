@@ -162,6 +162,13 @@ class PostgresBackend:
     def live_sessions_sql(self) -> str | None:
         return "SELECT pid FROM pg_stat_activity"
 
+    def location(self) -> str:
+        oid = self.fetch_scalar("SELECT oid FROM pg_database WHERE datname = current_database()")
+        return f"postgresql:{oid}"
+
+    def moved_from(self, location: str) -> bool:
+        return False  # another server cannot be asked whether it still holds the original
+
     def close(self) -> None:
         self._finalizer()
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from djframe import errors
 from djframe._typing import BackendName
-from djframe.backends import Embedded
+from djframe.backends import Embedded, file_location
 
 __all__ = ["DatabaseServer", "RemoteBackend", "parent_database", "serve"]
 
@@ -51,6 +51,7 @@ class RemoteBackend(Embedded):
         self.pipe = pipe
         self.url = url
         self.path: str | None = path
+        self._location = file_location(path, "")
 
     def call(self, method: str, *args: Any) -> Any:
         self.pipe.send((method, args))
@@ -75,6 +76,9 @@ class RemoteBackend(Embedded):
         from djframe.backends.duckdb import advance_sequence_sql
 
         return advance_sequence_sql(schema, sequence, value)
+
+    def location(self) -> str:
+        return self._location
 
     def fetch_scalar(self, sql: str) -> object:
         return self.call("fetch_scalar", sql)

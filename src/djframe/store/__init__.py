@@ -16,11 +16,16 @@ or, in ``djframe.toml``, ``[stores.cold]`` with ``location = ...`` and ``[stores
 
 Every Delta commit carries metadata naming the djframe table and the values of
 :data:`djframe.session.commit_context` (populate sets ``job_id`` and ``code_version`` there).
+
+Each Delta table records the identity of the schema that owns it, and a database uses as its
+own only the tables its schema owns (:mod:`djframe.store.identity`, :mod:`djframe.store.owner`):
+an :class:`ObjectTable` is a Delta table together with the identity that wants to use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,8 +37,19 @@ if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.connection import Connection
     from djframe.heading import Heading
+    from djframe.store.identity import SchemaIdentity
 
-__all__ = ["Store", "StoredSchema", "StoredTable", "as_store", "named_store", "store_for"]
+__all__ = [
+    "ObjectTable",
+    "Store",
+    "StoredSchema",
+    "StoredTable",
+    "as_store",
+    "named_store",
+    "object_table",
+    "recorded_location",
+    "store_for",
+]
 
 
 class StoredTable(Protocol):
@@ -58,6 +74,7 @@ class StoredSchema(Protocol):
 
     connection: Connection
     store: Any
+    identity: SchemaIdentity
 
     @property
     def tables(self) -> Mapping[str, TableInfo]: ...
@@ -106,18 +123,40 @@ class Store:
         return hash(self.location)
 
 
+def beside_file(value: Any, connection: Connection | None) -> Path | None:
+    """The folder next to the DuckDB file that the unconfigured default store stands for."""
+    if isinstance(value, Store) or str(value) != DEFAULTS["store"] or config.is_set("store"):
+        return None
+    database = connection.backend.path if connection is not None else None
+    if not database or database == ":memory:":
+        return None
+    return Path(database).resolve().parent / DEFAULTS["store"]
+
+
 def as_store(value: Any, connection: Connection | None = None) -> Store:
     """A :class:`Store` from a schema's ``store`` argument (a Store, a path or a URI)."""
     if isinstance(value, Store):
         return value
     if value is None:
         value = config["store"]
-    text = str(value)
-    if text == DEFAULTS["store"] and not config.is_set("store") and connection is not None:
-        database = connection.backend.path
-        if database and database != ":memory:":
-            text = str(Path(database).resolve().parent / DEFAULTS["store"])
-    return Store(text, config["store.options"])
+    folder = beside_file(value, connection)
+    return Store(str(folder or value), config["store.options"])
+
+
+def recorded_location(value: Any, connection: Connection | None) -> str:
+    """How a schema records its default store: the location, without storage options; the
+    default folder beside a DuckDB file as the default, so that it moves with the file.
+
+    Examples
+    --------
+    >>> recorded_location(Store("s3://lab/objects", {"AWS_SECRET_ACCESS_KEY": "x"}), None)
+    's3://lab/objects'
+    """
+    if value is None:
+        value = config["store"]
+    if beside_file(value, connection) is not None:
+        return DEFAULTS["store"]
+    return as_store(value, connection).location
 
 
 def named_store(name: str) -> Store:
@@ -150,6 +189,36 @@ def store_for(
         return named_store(store_name)
     if default is not None:
         return as_store(default, connection)
-
-    schema = table_class(connection, full_name)._schema
+    schema = schema_of(connection, full_name)
     return as_store(schema.store if schema is not None else None, connection)
+
+
+def schema_of(connection: Connection, full_name: str) -> StoredSchema | None:
+    """The schema object that declared (or opened) the class of table ``full_name``."""
+
+    return table_class(connection, full_name)._schema
+
+
+@dataclass(frozen=True)
+class ObjectTable:
+    """The Delta table that holds a djframe table's objects in one store, and the identity
+    of the schema that uses it (see :mod:`djframe.store.owner` for what it may do)."""
+
+    store: Store
+    uri: str
+    full_name: str
+    """The djframe table, ``schema.table``."""
+    identity: SchemaIdentity
+
+
+def object_table(
+    connection: Connection, full_name: str, store_name: str, schema: StoredSchema | None = None
+) -> ObjectTable:
+    """The object table of ``full_name`` for ``<codec@store_name>``, used by ``schema`` (by
+    default, the schema of the table's class)."""
+    schema = schema or schema_of(connection, full_name)
+    if schema is None:
+        raise StoreError(f"The objects of {full_name} are read through its schema; none opened it.")
+    store = store_for(connection, full_name, store_name, schema.store)
+    schema_name, table = full_name.split(".", 1)
+    return ObjectTable(store, store.table_uri(schema_name, table), full_name, schema.identity)

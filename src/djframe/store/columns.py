@@ -23,14 +23,14 @@ import pyarrow as pa
 from djframe.codecs import CodecSpec, Payload, parse_codec
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
-from djframe.store import store_for
+from djframe.store import object_table
 from djframe.store.delta import new_object_ids, read_objects, write_objects
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.connection import Connection
     from djframe.heading import Attribute, Heading
-    from djframe.store import Store
+    from djframe.store import ObjectTable
 
 __all__ = ["LazyValue", "PendingObjects", "decode_columns", "encode_rows", "has_codecs"]
 
@@ -78,12 +78,9 @@ class PendingObjects:
                     groups[spec.store or ""].append((attr.name, row, oid))
         key = self.info.heading.primary_key
         for store_name, entries in groups.items():
-            store = store_for(connection, self.info.full_name, store_name)
             rows = pa.array([row for _, row, _ in entries], pa.int64())
             write_objects(
-                store,
-                store.table_uri(self.info.schema, self.info.name),
-                self.info.full_name,
+                object_table(connection, self.info.full_name, store_name),
                 data.select(key).take(rows),
                 [name for name, _, _ in entries],
                 [oid for _, _, oid in entries],
@@ -190,17 +187,17 @@ class LazyValue:
     array([...], dtype=float32)
     """
 
-    def __init__(self, spec: CodecSpec, store: Store, uri: str, oid: str) -> None:
-        self.spec, self.store, self.uri, self.oid = spec, store, uri, oid
+    def __init__(self, spec: CodecSpec, target: ObjectTable, oid: str) -> None:
+        self.spec, self.target, self.oid = spec, target, oid
 
     def load(self) -> Any:
-        return self.spec.decode(read_objects(self.store, self.uri, [self.oid])[self.oid])
+        return self.spec.decode(read_objects(self.target, [self.oid])[self.oid])
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         return np.asarray(self.load(), dtype=dtype)
 
     def __repr__(self) -> str:
-        return f"LazyValue({self.spec.text} {self.oid} in {self.uri})"
+        return f"LazyValue({self.spec.text} {self.oid} in {self.target.uri})"
 
 
 def decode_columns(
@@ -229,10 +226,8 @@ def decode_stored(
 ) -> list[Any]:
     if attr.object_table is None:
         raise DataError(f"{attr.name} ({attr.codec}) does not say which table stores its objects.")
-    schema, table = attr.object_table.split(".", 1)
-    store = store_for(connection, attr.object_table, spec.store or "")
-    uri = store.table_uri(schema, table)
+    target = object_table(connection, attr.object_table, spec.store or "")
     if lazy:
-        return [None if o is None else LazyValue(spec, store, uri, o) for o in oids]
-    payloads = read_objects(store, uri, [o for o in oids if o is not None])
+        return [None if o is None else LazyValue(spec, target, o) for o in oids]
+    payloads = read_objects(target, [o for o in oids if o is not None])
     return [None if o is None else spec.decode(payloads[o]) for o in oids]

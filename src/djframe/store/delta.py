@@ -25,6 +25,10 @@ remain readable (time travel). A payload file outlives its row's removal until n
 that a retained version can read names it. Inline payloads are written uncompressed, without
 dictionaries or statistics, and the object ids of one batch are consecutive, so the min/max
 statistics of ``_oid`` let a read of a few objects skip the rest.
+
+Every function here takes an :class:`~djframe.store.ObjectTable` and checks, on the Delta
+table it opens, that the schema may do what is asked (:mod:`djframe.store.owner`); the commit
+that creates a table records its owner.
 """
 
 from __future__ import annotations
@@ -48,13 +52,15 @@ import pyarrow.fs as pafs
 from djframe.codecs import Payload
 from djframe.errors import StoreError
 from djframe.session import commit_context
-from djframe.store import Store
+from djframe.store import ObjectTable, Store
 from djframe.store.files import Files, payload_files, payload_path
+from djframe.store.owner import check_own, check_read, check_write, owner_text
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 __all__ = [
+    "commit_rows",
     "delete_objects",
     "history",
     "latest_objects",
@@ -62,6 +68,7 @@ __all__ = [
     "new_object_ids",
     "object_time",
     "open_table",
+    "owned",
     "read_objects",
     "vacuum",
     "write_objects",
@@ -101,8 +108,12 @@ def object_time(oid: str) -> float:
     return int(oid.replace("-", "")[:16], 16) / 1e9
 
 
-def commit_metadata(full_name: str, operation: str) -> dict[str, str]:
-    metadata = {"djframe.table": full_name, "djframe.operation": operation}
+def commit_metadata(target: ObjectTable, operation: str) -> dict[str, str]:
+    metadata = {
+        "djframe.table": target.full_name,
+        "djframe.operation": operation,
+        "djframe.identity": target.identity.identity,
+    }
     metadata.update({f"djframe.{k}": str(v) for k, v in (commit_context.get() or {}).items()})
     return metadata
 
@@ -114,6 +125,8 @@ def retrying(action: Callable[[], T], what: str) -> T:
     for attempt in range(RETRIES):
         try:
             return action()
+        except StoreError:
+            raise  # a refusal (see djframe.store.owner) says what it is already
         except (CommitFailedError, DeltaError) as exc:
             conflict = isinstance(exc, CommitFailedError) or "already exists" in str(exc)
             if not conflict or attempt == RETRIES - 1:
@@ -217,9 +230,7 @@ def object_rows(
 
 
 def write_objects(
-    store: Store,
-    uri: str,
-    full_name: str,
+    target: ObjectTable,
     keys: pa.Table,
     attributes: Sequence[str],
     oids: Sequence[str],
@@ -236,39 +247,47 @@ def write_objects(
         payload_path(oid) if byte_size(p) > INLINE_BYTES else None
         for oid, p in zip(oids, payloads, strict=True)
     ]
-    files = payload_files(store, uri)
+    files = payload_files(target.store, target.uri)
     written = [(path, p.data) for path, p in zip(paths, payloads, strict=True) if path]
     files.write(written)
     try:
-        commit_rows(store, uri, full_name, object_rows(keys, attributes, oids, payloads, paths))
+        commit_rows(target, object_rows(keys, attributes, oids, payloads, paths))
     except BaseException:
         files.discard([path for path, _ in written])
         raise
 
 
-def commit_rows(store: Store, uri: str, full_name: str, data: pa.Table) -> None:
-    """Append index rows in one Delta commit (retried when it conflicts)."""
+def commit_rows(target: ObjectTable, data: pa.Table) -> None:
+    """Append index rows in one Delta commit (retried when it conflicts), to a table the
+    schema owns; the commit that creates the table records its owner."""
     from deltalake import CommitProperties, write_deltalake
 
     key = [name for name in data.column_names if name not in SYSTEM_COLUMNS]
-    stats_columns = ",".join([*key, "_attribute", "_oid"])
     properties = writer_properties(data.column("_payload").nbytes, data.num_rows)
     commit = CommitProperties(
-        custom_metadata=commit_metadata(full_name, "insert"), max_commit_retries=RETRIES
+        custom_metadata=commit_metadata(target, "insert"), max_commit_retries=RETRIES
     )
+    options = target.store.storage_options or None
 
     def append() -> None:
+        table = open_table(target.store, target.uri)
+        if table is not None:
+            check_write(table, target, "write objects to")
         write_deltalake(
-            uri,
+            target.uri if table is None else table,
             data,
-            mode="append",
-            storage_options=store.storage_options or None,
+            mode="error" if table is None else "append",  # a concurrent creator: retried
+            storage_options=options,
             writer_properties=properties,
-            configuration={"delta.dataSkippingStatsColumns": stats_columns},
+            configuration={
+                "delta.dataSkippingStatsColumns": ",".join([*key, "_attribute", "_oid"])
+            },
             commit_properties=commit,
+            name=target.full_name,
+            description=owner_text(target),
         )
 
-    retrying(append, f"writing {data.num_rows} object(s) of {full_name} to {uri}")
+    retrying(append, f"writing {data.num_rows} object(s) of {target.full_name} to {target.uri}")
 
 
 def payloads_of(
@@ -386,21 +405,32 @@ def _bounds(stats: Mapping[str, Any] | None) -> tuple[Any, Any]:
     return (stats.get("min"), stats.get("max")) if stats else (None, None)
 
 
+def opened(
+    target: ObjectTable, check: Callable[[DeltaTable, ObjectTable], None], version: Any = None
+) -> DeltaTable | None:
+    """The Delta table of ``target`` (at ``version``) once ``check`` allows it, or None."""
+    table = open_table(target.store, target.uri, version)
+    if table is not None:
+        check(table, target)
+    return table
+
+
 def read_objects(
-    store: Store, uri: str, oids: Sequence[str], version: int | dt.datetime | None = None
+    target: ObjectTable, oids: Sequence[str], version: int | dt.datetime | None = None
 ) -> dict[str, Payload]:
     """The objects with these ids, in one scan that skips files and row groups without them."""
     wanted = sorted(set(oids))
     if not wanted:
         return {}
-    table = open_table(store, uri, version)
+    table = opened(target, check_read, version)
+    uri = target.uri
     if table is None:
         raise StoreError(f"The object table {uri} does not exist; its objects cannot be read.")
     try:
         data = scan_objects(table, wanted)
     except OSError as exc:
         raise StoreError(f"Cannot read objects from {uri}: {exc}") from exc
-    found = payloads_of(payload_files(store, uri), data, wanted)
+    found = payloads_of(payload_files(target.store, uri), data, wanted)
     missing = [o for o in wanted if o not in found]
     if missing:
         raise StoreError(
@@ -410,19 +440,19 @@ def read_objects(
     return found
 
 
-def list_objects(store: Store, uri: str, key: Sequence[str] = ()) -> pa.Table | None:
+def list_objects(target: ObjectTable, key: Sequence[str] = ()) -> pa.Table | None:
     """Key columns, ``_attribute`` and ``_oid`` of every object (no payloads read)."""
-    table = open_table(store, uri)
+    table = opened(target, check_read)
     if table is None:
         return None
     return table.to_pyarrow_dataset().to_table(columns=[*key, "_attribute", "_oid"])
 
 
 def latest_objects(
-    store: Store, uri: str, key: Sequence[str], version: int | dt.datetime
+    target: ObjectTable, key: Sequence[str], version: int | dt.datetime
 ) -> tuple[pa.Table, DeltaTable] | None:
     """At ``version``: for each key and attribute, the object written last (ids only)."""
-    table = open_table(store, uri, version)
+    table = opened(target, check_own, version)
     if table is None:
         return None
     ids = table.to_pyarrow_dataset().to_table(columns=[*key, "_attribute", "_oid"])
@@ -433,26 +463,33 @@ def latest_objects(
 
 
 def read_version_objects(
-    store: Store, uri: str, table: DeltaTable, oids: Sequence[str]
+    target: ObjectTable, table: DeltaTable, oids: Sequence[str]
 ) -> dict[str, Payload]:
-    """The objects with these ids in ``table`` (loaded at some version of ``uri``)."""
+    """The objects with these ids in ``table`` (loaded at some version of ``target``)."""
     wanted = sorted(set(oids))
     if not wanted:
         return {}
-    return payloads_of(payload_files(store, uri), scan_objects(table, wanted), wanted)
+    files = payload_files(target.store, target.uri)
+    return payloads_of(files, scan_objects(table, wanted), wanted)
 
 
-def delete_objects(store: Store, uri: str, full_name: str, oids: Sequence[str]) -> int:
+def owned(target: ObjectTable, action: str, *, claim: bool = True) -> DeltaTable | None:
+    """The Delta table of ``target``, once the schema may ``action`` it (claimed if it may
+    claim it, and ``claim``), or None when there is none."""
+    return opened(target, lambda table, t: check_write(table, t, action, claim=claim))
+
+
+def delete_objects(target: ObjectTable, oids: Sequence[str]) -> int:
     """Remove objects by id, in one commit (retried if it conflicts); returns how many."""
     from deltalake import CommitProperties
 
     if not oids:
         return 0
     doomed = pa.table({"_oid": pa.array(sorted(set(oids)), pa.string())})
-    commit = CommitProperties(custom_metadata=commit_metadata(full_name, "gc"))
+    commit = CommitProperties(custom_metadata=commit_metadata(target, "gc"))
 
     def merge() -> int:
-        table = open_table(store, uri)
+        table = owned(target, "remove objects from")
         if table is None:
             return 0
         metrics = (
@@ -468,12 +505,12 @@ def delete_objects(store: Store, uri: str, full_name: str, oids: Sequence[str]) 
         )
         return int(metrics.get("num_target_rows_deleted", len(doomed)))
 
-    return retrying(merge, f"removing {len(doomed)} unreferenced object(s) from {uri}")
+    return retrying(merge, f"removing {len(doomed)} unreferenced object(s) from {target.uri}")
 
 
-def vacuum(store: Store, uri: str, retention_hours: float, dry_run: bool) -> list[str]:
+def vacuum(target: ObjectTable, retention_hours: float, dry_run: bool) -> list[str]:
     """Delete the files of versions older than ``retention_hours`` (ends time travel before it)."""
-    table = open_table(store, uri)
+    table = owned(target, "vacuum")
     if table is None:
         return []
     hours = max(0, int(retention_hours))
@@ -481,11 +518,11 @@ def vacuum(store: Store, uri: str, retention_hours: float, dry_run: bool) -> lis
         lambda: list(
             table.vacuum(retention_hours=hours, dry_run=dry_run, enforce_retention_duration=False)
         ),
-        f"vacuuming {uri}",
+        f"vacuuming {target.uri}",
     )
 
 
-def history(store: Store, uri: str) -> list[Mapping[str, Any]]:
+def history(target: ObjectTable) -> list[Mapping[str, Any]]:
     """The commits of a Delta table, newest first."""
-    table = open_table(store, uri)
+    table = opened(target, check_own)
     return [] if table is None else list(table.history())

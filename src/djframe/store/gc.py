@@ -13,6 +13,11 @@ Payload files (the bytes of large values, see :mod:`djframe.store.files`) are de
 index file left in the Delta table names them, i.e. once no version that can still be read
 refers to them: after a vacuum, or at once for files whose index commit never happened (a
 writer killed between writing its files and committing). ``min_age_seconds`` spares them too.
+
+``gc`` collects only object tables its schema owns (:mod:`djframe.store.owner`): before it
+removes anything it checks every table of the schema, and a table another database owns
+(another file or server given the same store, the original of a copy) stops it with a
+:class:`~djframe.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -25,14 +30,14 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from djframe.registry import table_class
-from djframe.store import store_for
-from djframe.store.delta import delete_objects, list_objects, object_time, vacuum
+from djframe.store import object_table
+from djframe.store.delta import delete_objects, list_objects, object_time, owned, vacuum
 from djframe.store.files import FOLDER, payload_files
 from djframe.store.history import store_attributes
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
-    from djframe.store import Store, StoredSchema, StoredTable
+    from djframe.store import ObjectTable, StoredSchema, StoredTable
     from djframe.store.files import Files
 
 __all__ = ["collect"]
@@ -79,53 +84,61 @@ def older_than(path: str, cutoff: float) -> bool:
         return False  # not a file djframe wrote: leave it
 
 
-def sweep_files(store: Store, uri: str, cutoff: float, dry_run: bool) -> int:
+def sweep_files(target: ObjectTable, cutoff: float, dry_run: bool) -> int:
     """Delete the payload files no readable version names (count them, in a dry run)."""
-    files = payload_files(store, uri)
+    files = payload_files(target.store, target.uri)
     named = indexed_paths(files)
     doomed = [p for p in files.listing(FOLDER) if p not in named and older_than(p, cutoff)]
     return len(doomed) if dry_run else files.delete(doomed)
 
 
+Found = tuple[str, "StoredTable", list["Attribute"], "ObjectTable"]
+"""A store name, a table, its attributes kept there, and their object table."""
+
+
+def object_tables(schema: StoredSchema) -> list[Found]:
+    """Every object table of the schema's tables, in every store they use."""
+    found: list[Found] = []
+    for info in schema.tables.values():
+        if not any(a.object_table == info.full_name for a in info.heading):
+            continue
+        table = table_class(schema.connection, info.full_name)()
+        for name, attrs in store_attributes(table).items():
+            target = object_table(schema.connection, info.full_name, name, schema)
+            found.append((name, table, attrs, target))
+    return found
+
+
 def collect_table(
-    table: StoredTable,
-    default_store: Any,
-    *,
-    dry_run: bool,
-    retention_hours: float | None,
-    min_age_seconds: float,
-) -> list[dict[str, Any]]:
-    rows = []
-    cutoff = time.time() - min_age_seconds
-    for name, attrs in store_attributes(table).items():
-        store = store_for(table.connection, table.full_name, name, default_store)
-        uri = store.table_uri(table.info.schema, table.info.name)
-        row = collect_objects(table, attrs, store, uri, cutoff, dry_run, retention_hours)
-        row["orphan_files"] = sweep_files(store, uri, cutoff, dry_run)
-        if row["objects"] is not None or row["orphan_files"]:
-            rows.append({"table": table.full_name, "store": name or "@", "location": uri, **row})
-    return rows
+    found: Found, cutoff: float, dry_run: bool, retention_hours: float | None
+) -> dict[str, Any] | None:
+    """The report row of one object table, after collecting it (None: nothing there)."""
+    name, table, attrs, target = found
+    row = collect_objects(table, attrs, target, cutoff, dry_run, retention_hours)
+    row["orphan_files"] = sweep_files(target, cutoff, dry_run)
+    if row["objects"] is None and not row["orphan_files"]:
+        return None
+    return {"table": table.full_name, "store": name or "@", "location": target.uri, **row}
 
 
 def collect_objects(
     table: StoredTable,
     attrs: list[Attribute],
-    store: Store,
-    uri: str,
+    target: ObjectTable,
     cutoff: float,
     dry_run: bool,
     retention_hours: float | None,
 ) -> dict[str, Any]:
     """Remove the index rows of unreferenced objects, then vacuum (with ``retention_hours``).
     ``objects`` is None when there is no Delta table (yet)."""
-    listed = list_objects(store, uri)
+    listed = list_objects(target)
     if listed is None:
         return {"objects": None, "unreferenced": 0, "removed": 0, "vacuumed_files": 0}
     stored = [str(v) for v in listed.column("_oid").to_pylist()]
     referenced = referenced_ids(table, [a.name for a in attrs])
     doomed = [o for o in stored if o not in referenced and object_time(o) < cutoff]
-    removed = 0 if dry_run else delete_objects(store, uri, table.full_name, doomed)
-    files = vacuum(store, uri, retention_hours, dry_run) if retention_hours is not None else []
+    removed = 0 if dry_run else delete_objects(target, doomed)
+    files = vacuum(target, retention_hours, dry_run) if retention_hours is not None else []
     return {
         "objects": len(stored),
         "unreferenced": len(doomed),
@@ -147,16 +160,9 @@ def collect(
     removed, how many files vacuum deleted and how many payload files no readable version
     names any more were deleted (the last two: would be deleted, in a dry run).
     """
-    rows: list[dict[str, Any]] = []
-    for info in schema.tables.values():
-        if not any(a.object_table == info.full_name for a in info.heading):
-            continue
-        table = table_class(schema.connection, info.full_name)()
-        rows += collect_table(
-            table,
-            schema.store,
-            dry_run=dry_run,
-            retention_hours=retention_hours,
-            min_age_seconds=min_age_seconds,
-        )
-    return pl.DataFrame(rows, schema=REPORT_SCHEMA)
+    found = object_tables(schema)
+    for _, _, _, target in found:  # refused before anything is removed
+        owned(target, "collect", claim=not dry_run)
+    cutoff = time.time() - min_age_seconds
+    rows = [collect_table(each, cutoff, dry_run, retention_hours) for each in found]
+    return pl.DataFrame([row for row in rows if row is not None], schema=REPORT_SCHEMA)

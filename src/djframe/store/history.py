@@ -19,12 +19,12 @@ import polars as pl
 
 from djframe.codecs import parse_codec
 from djframe.errors import DataError
-from djframe.store import store_for
+from djframe.store import object_table
 from djframe.store.delta import history, latest_objects, read_version_objects
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
-    from djframe.store import Store, StoredTable
+    from djframe.store import ObjectTable, StoredTable
 
 __all__ = ["AsOf", "store_attributes", "table_history"]
 
@@ -48,19 +48,19 @@ def store_attributes(table: StoredTable) -> dict[str, list[Attribute]]:
     return dict(groups)
 
 
-def table_stores(table: StoredTable) -> dict[str, tuple[Store, str]]:
-    out = {}
-    for name in store_attributes(table):
-        store = store_for(table.connection, table.full_name, name)
-        out[name] = (store, store.table_uri(table.info.schema, table.info.name))
-    return out
+def table_stores(table: StoredTable) -> dict[str, ObjectTable]:
+    """The object table of each store ``table`` keeps objects in, by store name."""
+    return {
+        name: object_table(table.connection, table.full_name, name)
+        for name in store_attributes(table)
+    }
 
 
 def table_history(table: StoredTable) -> pl.DataFrame:
     """One row per Delta commit of the table's objects, newest first."""
     rows = []
-    for name, (store, uri) in table_stores(table).items():
-        for commit in history(store, uri):
+    for name, target in table_stores(table).items():
+        for commit in history(target):
             row: dict[str, Any] = {
                 "store": name or "@",
                 "version": commit["version"],
@@ -120,8 +120,8 @@ class AsOf:
         key = self.table.heading.primary_key
         names = [a.name for attrs in store_attributes(self.table).values() for a in attrs]
         values: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for name, (store, uri) in table_stores(self.table).items():
-            self._collect(store, uri, store_attributes(self.table)[name], values)
+        for name, target in table_stores(self.table).items():
+            self._collect(target, store_attributes(self.table)[name], values)
         ordered = sorted(values, key=lambda k: tuple((v is None, v) for v in k))
         columns: dict[str, pl.Series] = {
             k: pl.Series(k, [t[i] for t in ordered], dtype=self.table.heading[k].type.polars)  # type: ignore[union-attr]
@@ -133,13 +133,12 @@ class AsOf:
 
     def _collect(
         self,
-        store: Store,
-        uri: str,
+        target: ObjectTable,
         attrs: list[Attribute],
         out: dict[tuple[Any, ...], dict[str, Any]],
     ) -> None:
         key = self.table.heading.primary_key
-        found = latest_objects(store, uri, key, self.version)
+        found = latest_objects(target, key, self.version)
         if found is None:
             return
         ids, delta = found
@@ -147,7 +146,7 @@ class AsOf:
         assert isinstance(frame, pl.DataFrame)
         if self.keys is not None:
             frame = frame.join(self.keys, on=list(self.keys.columns), how="semi")
-        payloads = read_version_objects(store, uri, delta, frame.get_column("_oid").to_list())
+        payloads = read_version_objects(target, delta, frame.get_column("_oid").to_list())
         specs = {a.name: parse_codec(a.codec or "") for a in attrs}
         for row in frame.iter_rows(named=True):
             spec = specs.get(row["_attribute"])
