@@ -20,7 +20,7 @@ def db_tables(schema: dj.Schema) -> set[str]:
     rows = schema.connection.fetch_arrow(
         f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema.name}'"
     )
-    return {str(v) for v in rows.column(0).to_pylist()} - {"~catalog"}
+    return {str(v) for v in rows.column(0).to_pylist()} - {"~catalog", "~schema"}
 
 
 def assert_nothing_declared(schema: dj.Schema) -> None:
