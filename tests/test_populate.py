@@ -133,9 +133,9 @@ def test_error_is_raised_without_suppress_and_recorded(pipe: SimpleNamespace) ->
         pipe.Stat.populate()
     errors = pipe.Stat.jobs.errors.to_dicts()
     assert [(e["subject"], e["trace"]) for e in errors] == [(1, 3)]
-    assert "ValueError: negative gain" in errors[0]["error_message"]
-    assert "Traceback" in errors[0]["error_stack"]
-    assert errors[0]["host"] and errors[0]["pid"] > 0
+    assert "ValueError: negative gain" in errors[0]["_error_message"]
+    assert "Traceback" in errors[0]["_error_stack"]
+    assert errors[0]["_host"] and errors[0]["_pid"] > 0
 
 
 def test_errors_are_skipped_until_their_jobs_are_deleted(pipe: SimpleNamespace) -> None:
@@ -328,7 +328,7 @@ def test_reserve_jobs_marks_success_and_error(pipe: SimpleNamespace) -> None:
         "total": 5,
     }
     done = pipe.Stat.jobs.completed.to_polars()
-    assert (done["duration"] >= 0).all() and done["completed_time"].is_not_null().all()
+    assert (done["_duration"] >= 0).all() and done["_completed_time"].is_not_null().all()
 
 
 def test_refresh_queues_and_reclaims(pipe: SimpleNamespace) -> None:
@@ -373,17 +373,17 @@ def test_provenance_records_each_row(pipe: SimpleNamespace) -> None:
     prov = pipe.Stat.provenance()
     assert len(prov) == 4
     assert set(prov.columns) >= {
-        "job_id",
-        "version",
-        "start_time",
-        "duration",
-        "user",
-        "host",
-        "upstream_digest",
+        "_job_id",
+        "_version",
+        "_start_time",
+        "_duration",
+        "_user",
+        "_host",
+        "_upstream_digest",
     }
-    assert prov["job_id"].n_unique() == 1 and prov["version"][0].startswith("src:")
+    assert prov["_job_id"].n_unique() == 1 and prov["_version"][0].startswith("src:")
     one = pipe.Stat.provenance({"subject": 2, "trace": 2})
-    assert len(one) == 1 and len(one["upstream_digest"][0]) == 32
+    assert len(one) == 1 and len(one["_upstream_digest"][0]) == 32
 
 
 def test_stale_after_an_upstream_update(pipe: SimpleNamespace) -> None:
@@ -394,19 +394,19 @@ def test_stale_after_an_upstream_update(pipe: SimpleNamespace) -> None:
     pipe.Subject.update1({"subject": 1, "species": "vole"})  # a grandparent changes too
     stale = pipe.Stat.stale()
     assert sorted(zip(stale["subject"], stale["trace"], strict=True)) == [(1, 1), (1, 2), (2, 1)]
-    assert set(stale["cause"]) == {"upstream"}
+    assert set(stale["_cause"]) == {"upstream"}
 
 
 def test_recompute_stale_replaces_rows_and_dependents(pipe: SimpleNamespace) -> None:
     pipe.Stat.populate(suppress_errors=True)
     pipe.Summary.populate()
-    before = pipe.Stat.provenance({"subject": 2, "trace": 1})["job_id"][0]
+    before = pipe.Stat.provenance({"subject": 2, "trace": 1})["_job_id"][0]
     pipe.Trace.update1({"subject": 2, "trace": 1, "gain": 40.0})
     result = pipe.Stat.populate(recompute_stale=True, suppress_errors=True)
     assert result["success_count"] == 1
     assert (pipe.Stat & {"subject": 2, "trace": 1}).fetch1("doubled") == 80.0
     assert pipe.Stat.stale().is_empty()
-    assert pipe.Stat.provenance({"subject": 2, "trace": 1})["job_id"][0] != before
+    assert pipe.Stat.provenance({"subject": 2, "trace": 1})["_job_id"][0] != before
     # The dependent Summary row was deleted with the old row; populate brings it back.
     assert len(pipe.Summary & {"subject": 2, "trace": 1}) == 0
     pipe.Summary.populate()
@@ -419,11 +419,11 @@ def test_code_version_change_makes_rows_stale(pipe: SimpleNamespace) -> None:
         assert pipe.Stat.stale().is_empty()
     with dj.config.override(**{"populate.code_version": "v2"}):
         stale = pipe.Stat.stale()
-        assert list(stale["cause"]) == ["code", "code"]
+        assert list(stale["_cause"]) == ["code", "code"]
         pipe.Trace.update1({"subject": 2, "trace": 2, "gain": 7.0})
-        assert sorted(pipe.Stat.stale()["cause"]) == ["code", "upstream, code"]
+        assert sorted(pipe.Stat.stale()["_cause"]) == ["code", "upstream, code"]
         assert pipe.Stat.populate({"subject": 2}, recompute_stale=True)["success_count"] == 2
-        assert set(pipe.Stat.provenance()["version"]) == {"v2"}
+        assert set(pipe.Stat.provenance()["_version"]) == {"v2"}
 
 
 def test_reserved_recompute_of_stale_rows(pipe: SimpleNamespace) -> None:
@@ -502,8 +502,8 @@ def test_stored_outputs_name_the_job_and_code_version(conn: dj.Connection, tmp_p
         history = Waveform.history().filter(pl.col("job_id").is_not_null())
         provenance = Waveform.provenance()
         assert len(history) >= 1
-        assert set(history["job_id"]) <= set(provenance["job_id"])
-        assert set(history["code_version"]) == set(provenance["version"])
+        assert set(history["job_id"]) <= set(provenance["_job_id"])
+        assert set(history["code_version"]) == set(provenance["_version"])
         assert np.array_equal((Waveform & {"n": 3}).fetch1("wave"), np.arange(3))
     finally:
         lab.drop(prompt=False)

@@ -218,6 +218,6 @@ def test_keys_flow_downstream_while_upstream_runs(
     assert results["Square"]["success_count"] == 23
     assert results["Total"]["success_count"] == 23  # every square got its total
     assert [k for k, _ in results["Total"]["error_list"]] == []
-    square_done = max(counting.Square.provenance()["start_time"])
-    total_first = min(counting.Total.provenance()["start_time"])
+    square_done = max(counting.Square.provenance()["_start_time"])
+    total_first = min(counting.Total.provenance()["_start_time"])
     assert total_first < square_done  # Total started before Square had finished

@@ -128,6 +128,13 @@ def pick_table(schemas: list[Any], name: str) -> Any:
     raise SystemExit(f"djframe: no table named {name!r} in the pipeline.")
 
 
+def error_entry(table: str, key: list[str], job: dict[str, Any]) -> dict[str, Any]:
+    """An error job as the jobs command reports it: its table, its key, and the queue's own
+    columns (``_error_message``, ...), which a key attribute never collides with."""
+    own = {name: value for name, value in job.items() if name not in key}
+    return {"table": table, "key": {name: job[name] for name in key}, **own}
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -139,15 +146,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             rows.append({"table": info.class_name, **summary})
             if summary["error"] and (args.errors or args.clear_errors):
                 jobs = table_class(schema.connection, info.full_name)().jobs
-                found = jobs.errors.to_dicts()
-                errors += [{"table": info.class_name, **e} for e in found]
+                key = info.heading.primary_key
+                errors += [error_entry(info.class_name, key, e) for e in jobs.errors.to_dicts()]
                 if args.clear_errors:
                     jobs.errors.delete(prompt=False)
     columns = ["table", "pending", "reserved", "success", "error", "ignore", "total"]
     text = text_table(rows, columns)
     if errors:
         text += "\n\n" + text_table(
-            [{"table": e["table"], "error_message": e["error_message"][:100]} for e in errors],
+            [{"table": e["table"], "error_message": e["_error_message"][:100]} for e in errors],
             ["table", "error_message"],
         )
     if args.clear_errors:

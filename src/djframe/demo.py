@@ -250,7 +250,7 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     errors = Features.jobs.errors.to_dicts()
     for error in errors:
         key = {k: error[k] for k in ("subject_id", "session", "channel")}
-        print(f"Recorded error for {key}: {error['error_message']}")
+        print(f"Recorded error for {key}: {error['_error_message']}")
     print("\nPer-subject summary (an aggr query):")
     summary = Subject.aggr(
         Features, recordings="count(*)", mean_std="avg(std)", top_peak="max(peak_frequency)"

@@ -179,7 +179,7 @@ class Schema:
         self, cls: type[Table], name: str, context: dict[str, Any], master: type[Table] | None
     ) -> TableInfo:
         conn = self.connection
-        definition = parse_definition(cls.definition, cls.__name__)
+        definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
         info = resolve_definition(
             definition,
             schema=self.name,

@@ -83,7 +83,7 @@ class AutoPopulate(Table):
 
     def stale(self) -> pl.DataFrame:
         """Keys whose upstream rows or code version changed since they were computed, with
-        the ``cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
+        the ``_cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
         return stale_keys(self, code_version(type(self), config["populate.code_version"]))
 
 

@@ -139,7 +139,7 @@ def claim_keys(
 
 def release_unfinished(jobs: JobTable, claimed: pl.DataFrame) -> None:
     """Claimed jobs still reserved by this worker (e.g. after Ctrl-C) go back to pending."""
-    still = (jobs & claimed & {"status": "reserved"}).proj().to_polars()
+    still = (jobs.reserved & claimed).proj().to_polars()
     if not still.is_empty():
         jobs.record(still, "pending", reserved_time=None)
 

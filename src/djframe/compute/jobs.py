@@ -1,9 +1,11 @@
 """The job queue of an auto-populated table: which keys wait, run, failed, or are done.
 
 Every Imported or Computed table ``T`` has a hidden table ``~~T`` (declared on first use) with
-one row per key populate has dealt with, as in DataJoint 2.x: ``status`` is ``pending``,
+one row per key populate has dealt with, as in DataJoint 2.x: ``_status`` is ``pending``,
 ``reserved`` (a worker is computing it), ``success``, ``error`` (with message and stack) or
-``ignore``. Workers claim pending keys with one atomic statement (``FOR UPDATE SKIP LOCKED`` on
+``ignore``. The queue's own columns start with ``_`` (``_status``, ``_error_message``, ``_host``,
+...), a prefix no attribute of a user's table may have: a key attribute may be named
+``status``, ``host`` or ``version`` without colliding with them. Workers claim pending keys with one atomic statement (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), so any number of processes on any number of machines compute each key once.
 
 A reservation whose worker died is given back by :meth:`JobTable.refresh`: on PostgreSQL when
@@ -55,22 +57,23 @@ NOW = "CAST(now() AS TIMESTAMP)"
 """The database's clock, as the naive timestamps the job columns hold."""
 
 JOB_ATTRIBUTES = f"""
-status : enum({", ".join(repr(s) for s in STATUSES)})
-priority = {DEFAULT_PRIORITY} : int16        # lower runs first
-created_time = CURRENT_TIMESTAMP : datetime
-scheduled_time = CURRENT_TIMESTAMP : datetime  # not run before this time
-reserved_time = null : datetime
-completed_time = null : datetime
-duration = null : float64                      # seconds spent in make
-error_message = '' : varchar({MESSAGE_LIMIT})
-error_stack = '' : varchar({STACK_LIMIT})
-user = '' : varchar(255)
-host = '' : varchar(255)
-pid = 0 : int32
-connection_id = 0 : int64                      # the worker's database session
-version = '' : varchar(255)                    # code version of the worker
-index(status, priority, scheduled_time)
+_status : enum({", ".join(repr(s) for s in STATUSES)})
+_priority = {DEFAULT_PRIORITY} : int16        # lower runs first
+_created_time = CURRENT_TIMESTAMP : datetime
+_scheduled_time = CURRENT_TIMESTAMP : datetime  # not run before this time
+_reserved_time = null : datetime
+_completed_time = null : datetime
+_duration = null : float64                      # seconds spent in make
+_error_message = '' : varchar({MESSAGE_LIMIT})
+_error_stack = '' : varchar({STACK_LIMIT})
+_user = '' : varchar(255)
+_host = '' : varchar(255)
+_pid = 0 : int32
+_connection_id = 0 : int64                      # the worker's database session
+_version = '' : varchar(255)                    # code version of the worker
+index(_status, _priority, _scheduled_time)
 """
+"""The queue's own columns: each starts with ``_``, which no user's attribute may."""
 
 
 class Worker:
@@ -87,11 +90,11 @@ class Worker:
         return ", ".join(
             f"{quote(name)} = {value}"
             for name, value in (
-                ("user", literal(self.user)),
-                ("host", literal(self.host)),
-                ("pid", str(self.pid)),
-                ("connection_id", str(self.connection_id)),
-                ("version", literal(self.version[:255])),
+                ("_user", literal(self.user)),
+                ("_host", literal(self.host)),
+                ("_pid", str(self.pid)),
+                ("_connection_id", str(self.connection_id)),
+                ("_version", literal(self.version[:255])),
             )
         )
 
@@ -126,7 +129,7 @@ class JobTable(Table):
 
     def with_status(self, status: JobStatus) -> QueryExpression:
         """The jobs in ``status`` (one of pending, reserved, success, error, ignore)."""
-        return self & {"status": status}
+        return self & {"_status": status}
 
     @property
     def pending(self) -> QueryExpression:
@@ -156,9 +159,9 @@ class JobTable(Table):
     def progress(self) -> dict[str, int]:
         """The number of jobs in each status, and the total."""
         rows = self.connection.fetch_arrow(
-            f"SELECT status, count(*) AS n FROM {self.info.sql_name} GROUP BY status"
+            f"SELECT _status, count(*) AS _n FROM {self.info.sql_name} GROUP BY _status"
         ).to_pylist()
-        counts = dict.fromkeys(STATUSES, 0) | {str(r["status"]): int(r["n"]) for r in rows}
+        counts = dict.fromkeys(STATUSES, 0) | {str(r["_status"]): int(r["_n"]) for r in rows}
         return counts | {"total": sum(counts.values())}
 
     # -- changes -------------------------------------------------------------------------
@@ -191,7 +194,7 @@ class JobTable(Table):
         scheduled = scheduled_sql(conn, delay)
         with conn.transaction, conn.temporary(keys.to_arrow()) as source:
             conn.execute(
-                f"INSERT INTO {self.info.sql_name} ({names}, status, priority, scheduled_time) "
+                f"INSERT INTO {self.info.sql_name} ({names}, _status, _priority, _scheduled_time) "
                 f"SELECT {names}, 'pending', {int(priority)}, {scheduled} FROM {quote(source)} "
                 f"ON CONFLICT DO NOTHING",
                 action="queueing jobs",
@@ -203,7 +206,7 @@ class JobTable(Table):
         key = self.info.heading.primary_key
         match = " AND ".join(f"t.{quote(k)} = j.{quote(k)}" for k in key)
         condition = (
-            f"status = 'success' AND NOT EXISTS (SELECT 1 FROM {target.info.sql_name} t "
+            f"_status = 'success' AND NOT EXISTS (SELECT 1 FROM {target.info.sql_name} t "
             f"WHERE {match})"
         )
         return self._set_status("pending", condition, alias="j")
@@ -217,20 +220,20 @@ class JobTable(Table):
         host = socket.gethostname()
         dead = [
             int(pid)
-            for pid, where in zip(reserved["pid"], reserved["host"], strict=True)
+            for pid, where in zip(reserved["_pid"], reserved["_host"], strict=True)
             if where == host and not process_alive(int(pid))
         ]
         clauses = []
         if dead:
-            clauses.append(f"(host = {literal(host)} AND pid IN ({', '.join(map(str, dead))}))")
+            clauses.append(f"(_host = {literal(host)} AND _pid IN ({', '.join(map(str, dead))}))")
         live = conn.backend.live_sessions_sql()
         if live is not None:
-            clauses.append(f"connection_id NOT IN ({live})")
+            clauses.append(f"_connection_id NOT IN ({live})")
         if timeout is not None:
-            clauses.append(f"reserved_time < {scheduled_sql(conn, -timeout)}")
+            clauses.append(f"_reserved_time < {scheduled_sql(conn, -timeout)}")
         if not clauses:
             return 0
-        return self._set_status("pending", f"status = 'reserved' AND ({' OR '.join(clauses)})")
+        return self._set_status("pending", f"_status = 'reserved' AND ({' OR '.join(clauses)})")
 
     def _set_status(self, status: JobStatus, condition: str, alias: str = "j") -> int:
         conn = self.connection
@@ -241,8 +244,8 @@ class JobTable(Table):
                 key = self.info.heading.primary_key
                 names = ", ".join(quote(k) for k in key)
                 conn.execute(
-                    f"UPDATE {self.info.sql_name} SET status = {literal(status)}, "
-                    f"reserved_time = NULL WHERE ({names}) IN (SELECT {', '.join(f'{alias}.{quote(k)}' for k in key)} {where})",
+                    f"UPDATE {self.info.sql_name} SET _status = {literal(status)}, "
+                    f"_reserved_time = NULL WHERE ({names}) IN (SELECT {', '.join(f'{alias}.{quote(k)}' for k in key)} {where})",
                     action="updating jobs",
                 )
         return count
@@ -254,14 +257,15 @@ class JobTable(Table):
         self.record(frame, "ignore")
 
     def record(self, keys: Any, status: JobStatus, **values: Any) -> None:
-        """Set ``status`` (and other columns) for ``keys``, adding jobs that are not queued."""
+        """Set ``status`` (and the columns ``values`` name without their ``_``) for ``keys``,
+        adding jobs that are not queued."""
         conn = self.connection
         key = self.info.heading.primary_key
-        columns = {"status": literal(status)} | {
-            name: plain_literal(value) for name, value in values.items()
+        columns = {"_status": literal(status)} | {
+            f"_{name}": plain_literal(value) for name, value in values.items()
         }
         if status in {"success", "error", "ignore"}:
-            columns.setdefault("completed_time", NOW)
+            columns.setdefault("_completed_time", NOW)
         names = ", ".join(quote(k) for k in key)
         with conn.transaction, key_relation(conn, keys, self.heading) as source:
             assigned = ", ".join(f"{quote(n)} = {v}" for n, v in columns.items())
@@ -283,13 +287,13 @@ class JobTable(Table):
         lock = " FOR UPDATE SKIP LOCKED" if conn.backend.locks_claimed_rows else ""
         within = f"AND ({names}) IN (SELECT {names} FROM {quote(among)}) " if among else ""
         claim = (
-            f"SELECT {names} FROM {self.info.sql_name} WHERE status = 'pending' {within}"
-            f"AND scheduled_time <= {NOW} ORDER BY priority, scheduled_time "
+            f"SELECT {names} FROM {self.info.sql_name} WHERE _status = 'pending' {within}"
+            f"AND _scheduled_time <= {NOW} ORDER BY _priority, _scheduled_time "
             f"LIMIT {int(count)}{lock}"
         )
         statement = (
-            f"UPDATE {self.info.sql_name} SET status = 'reserved', "
-            f"reserved_time = {NOW}, {worker.assignments()} "
+            f"UPDATE {self.info.sql_name} SET _status = 'reserved', "
+            f"_reserved_time = {NOW}, {worker.assignments()} "
             f"WHERE ({names}) IN ({claim}) RETURNING {names}"
         )
         take = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
@@ -388,7 +392,7 @@ def queued_keys(table: Table, statuses: Sequence[str]) -> pl.DataFrame:
     jobs = jobs_of(type(table))
     names = ", ".join(quote(k) for k in jobs.info.heading.primary_key)
     wanted = ", ".join(literal(s) for s in statuses)
-    sql = f"SELECT {names} FROM {jobs.info.sql_name} WHERE status IN ({wanted})"
+    sql = f"SELECT {names} FROM {jobs.info.sql_name} WHERE _status IN ({wanted})"
     frame = pl.from_arrow(table.connection.fetch_arrow(sql, action="reading the job queue"))
     assert isinstance(frame, pl.DataFrame)
     return frame

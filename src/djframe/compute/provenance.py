@@ -9,7 +9,9 @@ transaction as the rows it describes, with the same SQL that :func:`stale_keys` 
 checking a whole table for staleness is one query and needs no data in Python.
 
 Because ``~p~T`` references ``T``, deleting rows of ``T`` deletes their provenance, and dropping
-``T`` drops it.
+``T`` drops it. Its own columns start with ``_`` (``_job_id``, ``_version``, ...), as do those
+of the job queue and the ``_cause`` of :func:`stale_keys`: no user's attribute may, so a key
+named ``version`` or ``host`` never collides with them.
 """
 
 from __future__ import annotations
@@ -37,14 +39,25 @@ if TYPE_CHECKING:
 __all__ = ["ProvenanceTable", "code_version", "provenance_of", "stale_keys"]
 
 PROVENANCE_ATTRIBUTES = """
-job_id : varchar(36)               # the populate call (or worker) that made the row
-version : varchar(255)             # code version of make
-start_time : datetime              # when make started
-duration : float64                 # seconds in make (per key; a batch's time is shared)
-user : varchar(255)
-host : varchar(255)
-upstream_digest : varchar(32)      # md5 of the upstream rows, see djframe.provenance
+_job_id : varchar(36)               # the populate call (or worker) that made the row
+_version : varchar(255)             # code version of make
+_start_time : datetime              # when make started
+_duration : float64                 # seconds in make (per key; a batch's time is shared)
+_user : varchar(255)
+_host : varchar(255)
+_upstream_digest : varchar(32)      # md5 of the upstream rows, see djframe.provenance
 """
+"""The provenance table's own columns: each starts with ``_``, which no user's attribute may,
+so that they never collide with the key (``version``, ``host``, ``job_id``, ...)."""
+PROVENANCE_COLUMNS = (
+    "_job_id",
+    "_version",
+    "_start_time",
+    "_duration",
+    "_user",
+    "_host",
+    "_upstream_digest",
+)
 
 
 class ProvenanceTable(Table):
@@ -99,7 +112,7 @@ def digest_sql(conn: Connection, target: TableInfo, keys_from: str) -> str:
         ]
     digest = f"md5(concat_ws('|', {', '.join(terms) or literal('')}))"
     names = ", ".join(f"k.{quote(k)}" for k in key)
-    return f"SELECT {names}, {digest} AS upstream_digest FROM {keys_from} k {' '.join(joins)}"
+    return f"SELECT {names}, {digest} AS _upstream_digest FROM {keys_from} k {' '.join(joins)}"
 
 
 def record_provenance(
@@ -134,15 +147,14 @@ def record_provenance(
             literal(host),
         ]
     )
-    columns = "job_id, version, start_time, duration, " + quote("user") + ", host"
+    columns = ", ".join(PROVENANCE_COLUMNS)
     sql = (
-        f"INSERT INTO {provenance.info.sql_name} ({names}, {columns}, upstream_digest) "
-        f"SELECT {names}, {constants}, upstream_digest FROM ({digest_sql(conn, target, keys_from)}) d"
+        f"INSERT INTO {provenance.info.sql_name} ({names}, {columns}) "
+        f"SELECT {names}, {constants}, _upstream_digest FROM ({digest_sql(conn, target, keys_from)}) d"
     )
     if not conn.backend.enforces_foreign_keys:
-        updates = ("job_id", "version", "start_time", "duration", "user", "host", "upstream_digest")
         sql += f" ON CONFLICT ({names}) DO UPDATE SET " + ", ".join(
-            f"{quote(c)} = excluded.{quote(c)}" for c in updates
+            f"{c} = excluded.{c}" for c in PROVENANCE_COLUMNS
         )
     conn.execute(sql, action=f"recording the provenance of {target.class_name}")
 
@@ -153,22 +165,23 @@ def stale_sql(conn: Connection, provenance: ProvenanceTable, version: str | None
     key = target.heading.primary_key
     match = " AND ".join(f"p.{quote(k)} = d.{quote(k)}" for k in key)
     names = ", ".join(f"p.{quote(k)}" for k in key)
-    changed_code = f"p.version <> {literal(version[:255])}" if version is not None else "FALSE"
+    changed_code = f"p._version <> {literal(version[:255])}" if version is not None else "FALSE"
+    changed_rows = "p._upstream_digest <> d._upstream_digest"
     return (
-        f"SELECT {names}, CASE WHEN p.upstream_digest <> d.upstream_digest AND {changed_code} "
-        f"THEN 'upstream, code' WHEN p.upstream_digest <> d.upstream_digest THEN 'upstream' "
-        f"ELSE 'code' END AS cause "
+        f"SELECT {names}, CASE WHEN {changed_rows} AND {changed_code} "
+        f"THEN 'upstream, code' WHEN {changed_rows} THEN 'upstream' "
+        f"ELSE 'code' END AS _cause "
         f"FROM {provenance.info.sql_name} p JOIN ({digest_sql(conn, target, provenance.info.sql_name)}) d "
-        f"ON {match} WHERE p.upstream_digest <> d.upstream_digest OR {changed_code}"
+        f"ON {match} WHERE {changed_rows} OR {changed_code}"
     )
 
 
 def stale_keys(target: Table, version: str | None) -> pl.DataFrame:
-    """The keys of ``target`` whose upstream rows or code version changed, with a ``cause``."""
+    """The keys of ``target`` whose upstream rows or code version changed, with a ``_cause``."""
     provenance = provenance_of(type(target), create=False)
     key = target.heading.primary_key
     if provenance is None:
-        return pl.DataFrame(schema={k: pl.Null for k in key} | {"cause": pl.String})
+        return pl.DataFrame(schema={k: pl.Null for k in key} | {"_cause": pl.String})
     conn = target.connection
     data = conn.fetch_arrow(stale_sql(conn, provenance, version), action="checking staleness")
     frame = pl.from_arrow(data)

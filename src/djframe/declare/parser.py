@@ -18,6 +18,9 @@ from djframe.errors import DefinitionError
 __all__ = ["AttributeSpec", "Definition", "ForeignKeySpec", "parse_definition"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_RESERVED_NAME = re.compile(r"^_[a-z][a-z0-9_]*$")
+"""Names of djframe's own columns in its own tables (job queues, provenance): a user's
+attribute cannot be named so, so a key never collides with them."""
 _INDEX = re.compile(r"^(?P<unique>unique\s+)?index\s*\((?P<attrs>[^)]*)\)\s*$", re.I)
 _FK = re.compile(r"^->\s*(\[(?P<options>[^\]]*)\])?\s*(?P<ref>.+)$")
 FK_OPTIONS = {"nullable", "unique"}
@@ -71,7 +74,7 @@ def split_outside_quotes(text: str, separator: str) -> tuple[str, str | None]:
     return text, None
 
 
-def parse_attribute(line: str, in_key: bool, where: str) -> AttributeSpec:
+def parse_attribute(line: str, in_key: bool, where: str, reserved: bool = False) -> AttributeSpec:
     head, type_and_comment = split_outside_quotes(line, ":")
     if type_and_comment is None:
         raise DefinitionError(
@@ -81,7 +84,7 @@ def parse_attribute(line: str, in_key: bool, where: str) -> AttributeSpec:
     type_text, comment = split_outside_quotes(type_and_comment, "#")
     name, default = split_outside_quotes(head, "=")
     name = name.strip()
-    if not _NAME.match(name):
+    if not (_NAME.match(name) or (reserved and _RESERVED_NAME.match(name))):
         raise DefinitionError(
             f"{where}: {name!r} is not a valid attribute name. Use lowercase letters, digits "
             "and underscores, starting with a letter (names starting with '_' are reserved)."
@@ -123,8 +126,9 @@ def parse_index(match: re.Match[str], where: str) -> IndexSpec:
     return IndexSpec(names, unique=bool(match["unique"]))
 
 
-def parse_definition(text: str, table: str = "table") -> Definition:
-    """Parse a definition into specs; errors name the table and the line.
+def parse_definition(text: str, table: str = "table", *, reserved: bool = False) -> Definition:
+    """Parse a definition into specs; errors name the table and the line. ``reserved``
+    allows the names starting with ``_`` of djframe's own tables.
 
     Examples
     --------
@@ -155,5 +159,5 @@ def parse_definition(text: str, table: str = "table") -> Definition:
         elif match := _INDEX.match(line):
             definition.indexes.append(parse_index(match, where))
         else:
-            definition.items.append(parse_attribute(line, in_key, where))
+            definition.items.append(parse_attribute(line, in_key, where, reserved))
     return definition
