@@ -340,7 +340,8 @@ def test_refresh_queues_and_reclaims(pipe: SimpleNamespace) -> None:
     key = pl.DataFrame(
         {"subject": [1], "trace": [1]}, schema={"subject": pl.Int32, "trace": pl.Int16}
     )
-    jobs.record(key, "reserved", pid=2**22 + 12345, host=socket.gethostname())
+    gone = 2**22 + 12345  # no process has this pid
+    jobs.record(key, "reserved", pid=gone, process=str(gone), host=socket.gethostname())
     assert len(jobs.reserved) == 1
     assert jobs.refresh()["orphaned"] == 1
     assert len(jobs.reserved) == 0

@@ -62,12 +62,15 @@ class Backend(Protocol):
         (an auto_increment attribute was given explicit values, as MySQL allows)."""
         ...
 
-    def session_id(self) -> int | None:
-        """The server's id of this database session, or None where there are no sessions."""
+    def session_id(self) -> str | None:
+        """This database session's id, unique on its server for all time (not only while
+        it lasts: a process id with its start time), or None where there are no sessions."""
         ...
 
-    def live_sessions_sql(self) -> str | None:
-        """A query of the ids of the sessions alive on the server, or None."""
+    def session_ended_sql(self, column: str) -> str | None:
+        """An SQL condition: the session whose :meth:`session_id` ``column`` holds has ended
+        (None where there are no sessions). Where the server does not say when a session
+        started (another role's, without the privilege), it is taken as alive."""
         ...
 
     def location(self) -> str:
@@ -116,10 +119,10 @@ class Embedded:
     def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         raise NotImplementedError("an embedded engine inserts from a registered relation")
 
-    def session_id(self) -> int | None:
+    def session_id(self) -> str | None:
         return None
 
-    def live_sessions_sql(self) -> str | None:
+    def session_ended_sql(self, column: str) -> str | None:
         return None
 
     def moved_from(self, location: str) -> bool:

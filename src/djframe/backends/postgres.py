@@ -25,6 +25,8 @@ from djframe.settings import config, redact
 
 __all__ = ["PostgresBackend"]
 
+_STARTED = "(extract(epoch FROM a.backend_start) * 1000000)::bigint"
+"""When the session ``a`` of ``pg_stat_activity`` started, in microseconds (text is exact)."""
 _SERVER_MESSAGE = re.compile(r"ERROR:\s+(?P<msg>.*?)(?:\.?\s*SQLSTATE: \w+)?\s*$", re.S)
 
 
@@ -156,11 +158,21 @@ class PostgresBackend:
             f"WHERE {int(value)} >= last_value + CASE WHEN is_called THEN 1 ELSE 0 END"
         )
 
-    def session_id(self) -> int | None:
-        return int(self.fetch_scalar("SELECT pg_backend_pid()"))  # type: ignore[call-overload]
+    def session_id(self) -> str | None:
+        """``pid:start`` (microseconds since the epoch): a backend's pid alone is reused."""
+        return str(
+            self.fetch_scalar(
+                f"SELECT a.pid || ':' || {_STARTED} FROM pg_stat_activity a "
+                "WHERE a.pid = pg_backend_pid()"
+            )
+        )
 
-    def live_sessions_sql(self) -> str | None:
-        return "SELECT pid FROM pg_stat_activity"
+    def session_ended_sql(self, column: str) -> str | None:
+        return (
+            f"NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid::text = "
+            f"split_part({column}, ':', 1) AND (a.backend_start IS NULL OR "
+            f"{_STARTED}::text = split_part({column}, ':', 2)))"
+        )
 
     def location(self) -> str:
         oid = self.fetch_scalar("SELECT oid FROM pg_database WHERE datname = current_database()")

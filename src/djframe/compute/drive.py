@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 
 from djframe.algebra.condition import AndList
 from djframe.compute.groups import GROUP_KEYS, GROUP_SECONDS
-from djframe.compute.jobs import DEFAULT_PRIORITY, JobTable, Worker, missing_keys
+from djframe.compute.jobs import DEFAULT_PRIORITY, JobTable, missing_keys
 from djframe.compute.keys import make_key, source_of
+from djframe.compute.liveness import Worker
 from djframe.compute.provenance import stale_keys
 from djframe.errors import JobError
 
@@ -98,7 +99,8 @@ def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[in
 
     make claims as many keys as it computes in about :data:`GROUP_SECONDS` (one at first,
     doubling while that is quick), so fast makes share transactions and slow ones do not hold
-    keys that other workers could be computing.
+    keys that other workers could be computing. When none is left to claim, the reservations
+    of workers that died are given back, and claimed in turn.
     """
     claim = 1
     with populator.conn.temporary(keys.to_arrow()) as wanted:
@@ -107,6 +109,8 @@ def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[in
                 claim = populator.batch_size
             claimed = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
             if claimed.is_empty():
+                if populator.jobs.reclaim_orphans(None):
+                    continue  # a dead worker's keys: pending again
                 break
             clock = time.perf_counter()
             try:

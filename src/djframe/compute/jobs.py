@@ -3,14 +3,17 @@
 Every Imported or Computed table ``T`` has a hidden table ``~~T`` (declared on first use) with
 one row per key populate has dealt with, as in DataJoint 2.x: ``_status`` is ``pending``,
 ``reserved`` (a worker is computing it), ``success``, ``error`` (with message and stack) or
-``ignore``. The queue's own columns start with ``_`` (``_status``, ``_error_message``, ``_host``,
-...), a prefix no attribute of a user's table may have: a key attribute may be named
-``status``, ``host`` or ``version`` without colliding with them. Workers claim pending keys with one atomic statement (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL), so any number of processes on any number of machines compute each key once.
+``ignore``. The queue's own columns start with ``_`` (``_status``, ``_error_message``,
+``_host``, ...), a prefix no attribute of a user's table may have: a key attribute may be named
+``status``, ``host`` or ``version`` without colliding with them. Workers claim pending keys
+with one atomic statement (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so any number of
+processes on any number of machines compute each key once.
 
-A reservation whose worker died is given back by :meth:`JobTable.refresh`: on PostgreSQL when
-the worker's database session is gone, on the same host when its process is gone, and
-anywhere when it is older than ``orphan_timeout`` seconds.
+A reservation whose worker died is given back by :meth:`JobTable.refresh` (and by reserving
+workers that find no pending job left): on PostgreSQL when the worker's database session is
+gone, which is the only test there (hosts and pids are shared between containers); where there
+are no sessions (DuckDB), when its process is gone from the host that reserved it (see
+:mod:`djframe.compute.liveness`); anywhere when it is older than ``orphan_timeout`` seconds.
 
 Keys in ``error`` or ``ignore`` are skipped by populate until their job rows are deleted:
 ``Table.jobs.errors.delete()`` makes them eligible again.
@@ -18,8 +21,6 @@ Keys in ``error`` or ``ignore`` are skipped by populate until their job rows are
 
 from __future__ import annotations
 
-import getpass
-import os
 import random
 import socket
 import time
@@ -35,6 +36,7 @@ from djframe.algebra.condition import AndList
 from djframe.catalog import JOBS_PREFIX
 from djframe.compute.companions import companion_table
 from djframe.compute.keys import make_key, source_of
+from djframe.compute.liveness import dead_processes
 from djframe.errors import ConflictError, QueryError
 from djframe.keyset import key_relation
 from djframe.registry import table_class
@@ -42,9 +44,10 @@ from djframe.table import Table
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
+    from djframe.compute.liveness import Worker
     from djframe.connection import Connection
 
-__all__ = ["JobTable", "Worker", "jobs_of", "missing_keys", "queued_keys", "retried"]
+__all__ = ["JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
 
 T = TypeVar("T")
 
@@ -69,40 +72,12 @@ _error_stack = '' : varchar({STACK_LIMIT})
 _user = '' : varchar(255)
 _host = '' : varchar(255)
 _pid = 0 : int32
-_connection_id = 0 : int64                      # the worker's database session
+_process = '' : varchar(255)                    # boot id:pid:start time, unique on its host
+_session = '' : varchar(64)                     # the worker's database session, if any
 _version = '' : varchar(255)                    # code version of the worker
 index(_status, _priority, _scheduled_time)
 """
 """The queue's own columns: each starts with ``_``, which no user's attribute may."""
-
-
-class Worker:
-    """Who is computing: user, host, process and database session, and the code version."""
-
-    def __init__(self, conn: Connection, version: str) -> None:
-        self.user = getpass.getuser()
-        self.host = socket.gethostname()
-        self.pid = os.getpid()
-        self.connection_id = session_id(conn)
-        self.version = version
-
-    def assignments(self) -> str:
-        return ", ".join(
-            f"{quote(name)} = {value}"
-            for name, value in (
-                ("_user", literal(self.user)),
-                ("_host", literal(self.host)),
-                ("_pid", str(self.pid)),
-                ("_connection_id", str(self.connection_id)),
-                ("_version", literal(self.version[:255])),
-            )
-        )
-
-
-def session_id(conn: Connection) -> int:
-    """The worker's database session (0 where the backend has none)."""
-    with conn.translated("reading the session id"):
-        return conn.backend.session_id() or 0
 
 
 class JobTable(Table):
@@ -212,28 +187,31 @@ class JobTable(Table):
         return self._set_status("pending", condition, alias="j")
 
     def reclaim_orphans(self, timeout: float | None) -> int:
-        """Reserved jobs whose worker is gone (or that are older than ``timeout``) -> pending."""
+        """Reserved jobs whose worker is gone (or that are older than ``timeout``) -> pending.
+
+        Where the database has sessions, a job's worker is alive while its session is;
+        elsewhere, while its process lives on the host that reserved the job."""
         conn = self.connection
-        reserved = self.reserved.to_polars()
-        if reserved.is_empty():
-            return 0
-        host = socket.gethostname()
-        dead = [
-            int(pid)
-            for pid, where in zip(reserved["_pid"], reserved["_host"], strict=True)
-            if where == host and not process_alive(int(pid))
-        ]
-        clauses = []
-        if dead:
-            clauses.append(f"(_host = {literal(host)} AND _pid IN ({', '.join(map(str, dead))}))")
-        live = conn.backend.live_sessions_sql()
-        if live is not None:
-            clauses.append(f"_connection_id NOT IN ({live})")
+        clauses = [conn.backend.session_ended_sql(f"j.{quote('_session')}") or self.dead_sql()]
         if timeout is not None:
-            clauses.append(f"_reserved_time < {scheduled_sql(conn, -timeout)}")
+            clauses.append(f"j._reserved_time < {scheduled_sql(conn, -timeout)}")
+        clauses = [c for c in clauses if c]
         if not clauses:
             return 0
-        return self._set_status("pending", f"_status = 'reserved' AND ({' OR '.join(clauses)})")
+        return self._set_status("pending", f"j._status = 'reserved' AND ({' OR '.join(clauses)})")
+
+    def dead_sql(self) -> str:
+        """A condition on the reservations of this host whose process is gone ('' if none)."""
+        rows = self.connection.fetch_arrow(
+            f"SELECT DISTINCT _host, _process FROM {self.info.sql_name} WHERE _status = 'reserved'",
+            action="reading the reserved jobs",
+        ).to_pylist()
+        host = socket.gethostname()
+        dead = dead_processes(((r["_host"], r["_process"]) for r in rows), host)
+        if not dead:
+            return ""
+        listed = ", ".join(literal(p) for p in dead)
+        return f"(j._host = {literal(host)} AND j._process IN ({listed}))"
 
     def _set_status(self, status: JobStatus, condition: str, alias: str = "j") -> int:
         conn = self.connection
@@ -333,16 +311,6 @@ def transaction_of(conn: Connection, attempt: Callable[[], T]) -> Callable[[], T
             return attempt()
 
     return run
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def scheduled_sql(conn: Connection, delay: float) -> str:

@@ -28,7 +28,8 @@ import pyarrow as pa
 from djframe._sql import quote
 from djframe.algebra.expression import as_expression
 from djframe.compute.groups import CONFLICT_RETRIES, GROUP_KEYS, GROUP_SECONDS, Groups
-from djframe.compute.jobs import Worker, jobs_of, retried
+from djframe.compute.jobs import jobs_of, retried
+from djframe.compute.liveness import Worker
 from djframe.compute.provenance import (
     ProvenanceTable,
     code_version,
