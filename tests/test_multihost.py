@@ -3,9 +3,8 @@ containers with host networking do (issue 14, item 2): every key is made exactly
 worker SIGKILLed mid-make has its reservation taken over by the others.
 
 Each worker runs ``python -m pipelines.multihost`` under ``unshare --pid --fork --mount-proc``
-(which needs root), behind a few short-lived processes so that the workers' pids differ and
-are small numbers, dead or taken by someone else in the other namespaces: a liveness test by
-host and pid would give a live worker's key to another. Makes are counted by the files they
+(which needs root), with a pid that no process of the other namespaces has: a liveness test by
+host and pid gives a live worker's key to another (this test fails so). Makes are counted by the files they
 leave (as in tests/test_workers.py), not only by rows.
 """
 
@@ -69,9 +68,14 @@ def multihost(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> M
 
 
 def start_worker(number: int) -> subprocess.Popen[str]:
-    """A worker in a PID namespace of its own, behind ``2 * number + 1`` short processes."""
-    ahead = " ".join(["/bin/true;"] * (2 * number + 1))
-    command = f"{ahead} {sys.executable} -m pipelines.multihost; exit $?"
+    """A worker in a PID namespace of its own, where its pid is ``1000 * (number + 1) + 1``
+    (no process of the other namespaces has it: their pids, and their threads', are near
+    their own thousand)."""
+    first = 1000 * (number + 1)
+    command = (
+        f"echo {first} > /proc/sys/kernel/ns_last_pid; "
+        f"{sys.executable} -m pipelines.multihost; exit $?"
+    )
     env = {
         **os.environ,
         "DJFRAME_TEST_WORKER_TAG": f"w{number}",
@@ -117,7 +121,7 @@ def test_workers_in_pid_namespaces_make_each_key_once(multihost: ModuleType) -> 
     assert workers[0].returncode == -signal.SIGKILL
     assert [w.returncode for w in workers[1:]] == [0] * (WORKERS - 1)
     pids = {w.stdout.readline().split()[3] for w in workers[1:] if w.stdout is not None}
-    assert len(pids) == WORKERS - 1 and all(int(p) < 20 for p in pids)  # namespaces' own pids
+    assert pids == {str(1000 * (n + 1) + 1) for n in range(1, WORKERS)}  # namespaces' own
     rows = {r["item"]: r["worker"] for r in multihost.Slow.to_dicts()}
     assert sorted(rows) == list(range(KEYS))
     made = makes(log)
