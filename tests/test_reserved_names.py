@@ -132,3 +132,40 @@ def test_a_users_attribute_cannot_take_a_reserved_name(schema: dj.Schema) -> Non
             definition = """
             _status : int32
             """
+
+
+def test_a_dict_may_name_the_queues_columns_without_their_underscore(
+    schema: dj.Schema, runs: SimpleNamespace
+) -> None:
+    """As in DataJoint: ``jobs & {"status": "error"}`` where no key attribute is so named
+    (else a dict's unknown name is ignored, and every job matches); the key's own first."""
+
+    @schema
+    class Thing(dj.Manual):
+        definition = """
+        thing : int32
+        ---
+        broken : bool
+        """
+
+    @schema
+    class Plain(dj.Computed):
+        definition = """
+        -> Thing
+        """
+
+        def make(self, key: dict) -> None:
+            if (Thing & key).fetch1("broken"):
+                raise ValueError("broken thing")
+            self.insert1(key)
+
+    Thing.insert([{"thing": t, "broken": t == 2} for t in range(4)])
+    Plain.populate(reserve_jobs=True, suppress_errors=True)
+    jobs = Plain.jobs
+    assert len(jobs & {"status": "error"}) == 1 and len(jobs & {"_status": "error"}) == 1
+    assert len(jobs & {"status": "success"}) == 3
+    assert (jobs & {"status": "error"}).fetch1("thing") == 2
+    runs.Outcome.populate(suppress_errors=True)  # records the one failure
+    failed = runs.Outcome.jobs & {"status": "success"}  # the key's status, not the job's
+    assert failed.to_polars()["_status"].to_list() == ["error"]
+    assert len(runs.Outcome.provenance({"version": 1})) == 4  # the key's version

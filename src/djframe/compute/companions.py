@@ -3,19 +3,47 @@
 Each is a table of its own tier (``jobs``, ``provenance``) named with its prefix and the served
 table's name (``~~features``, ``~p~features``), declared in the served table's schema the first
 time it is needed and found through the registry afterwards.
+
+Their own columns start with ``_`` (``_status``, ``_version``, ...), which no attribute of a
+user's table may, so that they never collide with the served table's key. A dict restriction
+may name them without it, as DataJoint does (``Table.jobs & {"status": "error"}``), where the
+key has no attribute of that name: the key's own attributes come first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from djframe.catalog import companion_name
 from djframe.registry import table_class
+from djframe.table import Table
 
 if TYPE_CHECKING:
-    from djframe.table import Table
+    from djframe.algebra.expression import QueryExpression
+    from djframe.heading import Heading
 
-__all__ = ["companion_table"]
+__all__ = ["Companion", "companion_table", "own_names"]
+
+
+def own_names(condition: Any, heading: Heading) -> Any:
+    """A dict restriction with the names of a companion's own columns spelled with their
+    ``_`` (``{"status": "error"}`` -> ``{"_status": "error"}``), unless the table has an
+    attribute of that name (a key attribute named ``status``); anything else as it is."""
+    if not isinstance(condition, Mapping):
+        return condition
+    names = set(heading.names)
+    return {
+        f"_{name}" if name not in names and f"_{name}" in names else name: value
+        for name, value in condition.items()
+    }
+
+
+class Companion(Table):
+    """What the job queue and the provenance table share (see the module documentation)."""
+
+    def restrict(self, condition: Any, *, semantic_check: bool = True) -> QueryExpression:
+        return super().restrict(own_names(condition, self.heading), semantic_check=semantic_check)
 
 
 def companion_table(

@@ -34,7 +34,7 @@ from djframe._sql import literal, plain_literal, quote
 from djframe._typing import JobStatus, Tier
 from djframe.algebra.condition import AndList
 from djframe.catalog import JOBS_PREFIX
-from djframe.compute.companions import companion_table
+from djframe.compute.companions import Companion, companion_table
 from djframe.compute.keys import make_key, source_of
 from djframe.compute.liveness import dead_processes
 from djframe.errors import ConflictError, QueryError
@@ -80,7 +80,7 @@ index(_status, _priority, _scheduled_time)
 """The queue's own columns: each starts with ``_``, which no user's attribute may."""
 
 
-class JobTable(Table):
+class JobTable(Companion):
     """The job queue of one auto-populated table; see the module documentation.
 
     Examples

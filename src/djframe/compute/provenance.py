@@ -29,7 +29,7 @@ import polars as pl
 from djframe._sql import literal, quote
 from djframe._typing import Tier
 from djframe.catalog import PROVENANCE_PREFIX
-from djframe.compute.companions import companion_table
+from djframe.compute.companions import Companion, companion_table
 from djframe.table import Table
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ PROVENANCE_COLUMNS = (
 )
 
 
-class ProvenanceTable(Table):
+class ProvenanceTable(Companion):
     """The provenance rows of one auto-populated table (see the module documentation)."""
 
     tier: ClassVar[Tier] = "provenance"
