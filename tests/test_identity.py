@@ -283,7 +283,7 @@ def test_the_store_is_recorded_and_found_without_store(
     conn = dj.connect(url)
     pipeline(conn, name, store).Trace.insert1({"r": 1, "x": np.arange(3)})
     rows = read_properties(conn.fetch_arrow, name)
-    assert rows is not None and rows["store"] == store.location
+    assert rows["store"] == store.location
     assert secret not in str(rows)
     conn.close()
     conn = dj.connect(url)  # a colleague: no classes, no store=
@@ -296,7 +296,7 @@ def test_the_store_is_recorded_and_found_without_store(
     moved = dj.virtual_schema(name, connection=conn, store=elsewhere)  # store= wins
     with pytest.raises(dj.StoreError, match="does not exist"):
         moved.Trace.fetch1("x")
-    assert read_properties(conn.fetch_arrow, name)["store"] == str(elsewhere)  # type: ignore[index]
+    assert read_properties(conn.fetch_arrow, name)["store"] == str(elsewhere)
     dj.Schema(name, connection=conn).drop(prompt=False)
     conn.close()
 
@@ -304,7 +304,7 @@ def test_the_store_is_recorded_and_found_without_store(
 def test_the_default_store_beside_a_duckdb_file_moves_with_it(tmp_path: Path) -> None:
     conn = duckdb(tmp_path / "a" / "pipeline.duckdb")
     pipeline(conn, "lab").Trace.insert1({"r": 1, "x": np.arange(3)})
-    assert read_properties(conn.fetch_arrow, "lab")["store"] == "djframe-store"  # type: ignore[index]
+    assert read_properties(conn.fetch_arrow, "lab")["store"] == "djframe-store"
     conn.close()
     shutil.move(tmp_path / "a", tmp_path / "b")
     conn = duckdb(tmp_path / "b" / "pipeline.duckdb")

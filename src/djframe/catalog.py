@@ -35,6 +35,7 @@ __all__ = [
     "TableInfo",
     "companion_name",
     "is_hidden",
+    "own_tables_sql",
     "read_catalog",
     "read_properties",
 ]
@@ -207,14 +208,17 @@ def update_property_sql(schema: str, name: str, value: str, *, was: str | None =
     )
 
 
-def read_properties(fetch_arrow: Callable[[str], pa.Table], schema: str) -> dict[str, str] | None:
-    """A schema's properties, or None when it has no ``~schema`` table (an earlier djframe
-    made it). Looked up first, so that no statement fails inside a transaction."""
-    exists = (
-        "SELECT count(*) AS n FROM information_schema.tables "
-        f"WHERE table_schema = {literal(schema)} AND table_name = {literal(PROPERTIES)}"
-    )
-    if not fetch_arrow(exists).column(0)[0].as_py():
-        return None
+def read_properties(fetch_arrow: Callable[[str], pa.Table], schema: str) -> dict[str, str]:
+    """A schema's properties (its ``~schema`` table must exist: see :func:`own_tables_sql`)."""
     rows = fetch_arrow(f"SELECT name, value FROM {quote(schema, PROPERTIES)}").to_pylist()
     return {str(row["name"]): str(row["value"]) for row in rows}
+
+
+def own_tables_sql(schema: str) -> str:
+    """Which of djframe's catalog and properties tables a schema has, in one query (so that
+    no statement on a missing table fails inside a transaction)."""
+    names = f"{literal(CATALOG)}, {literal(PROPERTIES)}"
+    return (
+        "SELECT table_name FROM information_schema.tables "
+        f"WHERE table_schema = {literal(schema)} AND table_name IN ({names})"
+    )

@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 from djframe import registry
 from djframe._sql import quote
 from djframe._typing import DescribeFormat
-from djframe.catalog import TableInfo, create_catalog_sql, insert_catalog_sql, is_hidden
+from djframe.catalog import (
+    CATALOG,
+    PROPERTIES,
+    TableInfo,
+    create_catalog_sql,
+    insert_catalog_sql,
+    is_hidden,
+    own_tables_sql,
+)
 from djframe.connection import Connection, default_connection
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
@@ -39,6 +47,7 @@ from djframe.store.identity import (
     bind_identity,
     creation_sql,
     new_identity,
+    read_identity,
     record_store,
 )
 from djframe.table import Lookup, Part, Table
@@ -91,23 +100,28 @@ class Schema:
     def activate(self, create: bool) -> None:
         """Create the schema (with its catalog and identity) if asked, and load it."""
         conn = self.connection
-        if not self.exists:
-            if not create:
-                raise MissingTableError(
-                    f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
-                    f"{', '.join(conn.list_schemas()) or '(none)'}."
-                )
-            store = recorded_location(self.store, conn)
-            identity = new_identity(self.name, conn.backend.location(), store)
-            with conn.transaction:
-                conn.execute(
-                    f"CREATE SCHEMA IF NOT EXISTS {quote(self.name)}",
-                    action=f"creating schema {self.name}",
-                )
-                for sql in [create_catalog_sql(self.name), *creation_sql(identity)]:
-                    conn.execute(sql, action=f"creating schema {self.name}")
+        own = {str(v) for v in conn.fetch_arrow(own_tables_sql(self.name)).column(0).to_pylist()}
+        if CATALOG in own:
+            conn.load_schema(self.name)
+            self.identity = bind_identity(conn, self.name, PROPERTIES in own)
+            return
+        if not create:
+            raise MissingTableError(
+                f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
+                f"{', '.join(conn.list_schemas()) or '(none)'}."
+            )
+        self.identity = new_identity(
+            self.name, conn.backend.location(), recorded_location(self.store, conn)
+        )
+        with conn.transaction:
+            conn.execute(
+                f"CREATE SCHEMA IF NOT EXISTS {quote(self.name)}",
+                action=f"creating schema {self.name}",
+            )
+            for sql in [create_catalog_sql(self.name), *creation_sql(self.identity)]:
+                conn.execute(sql, action=f"creating schema {self.name}")
         conn.load_schema(self.name)
-        self.identity = bind_identity(conn, self.name)
+        self.identity = read_identity(conn, self.name) or self.identity  # a concurrent creator's
 
     def settle_store(self, given: Any) -> None:
         """The default store: ``store=`` as given, else the configured one, else the one the

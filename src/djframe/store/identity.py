@@ -41,7 +41,14 @@ from djframe.errors import DjframeError, StoreError
 if TYPE_CHECKING:
     from djframe.connection import Connection
 
-__all__ = ["SchemaIdentity", "adopt_ancestor", "bind_identity", "new_identity", "record_store"]
+__all__ = [
+    "SchemaIdentity",
+    "adopt_ancestor",
+    "bind_identity",
+    "new_identity",
+    "read_identity",
+    "record_store",
+]
 
 
 @dataclass(frozen=True)
@@ -101,16 +108,17 @@ def creation_sql(identity: SchemaIdentity) -> list[str]:
 
 
 def read_identity(conn: Connection, schema: str) -> SchemaIdentity | None:
-    rows = read_properties(conn.fetch_arrow, schema)
-    return None if rows is None else SchemaIdentity.from_properties(schema, rows)
+    """The identity recorded in the (existing) ``~schema`` table of ``schema``."""
+    return SchemaIdentity.from_properties(schema, read_properties(conn.fetch_arrow, schema))
 
 
-def bind_identity(conn: Connection, schema: str) -> SchemaIdentity:
+def bind_identity(conn: Connection, schema: str, recorded_here: bool) -> SchemaIdentity:
     """The identity of ``schema`` in this database, recording what changed (see the module
-    documentation): a schema made before identities gets one; a moved database its new
-    location; a copy an identity of its own."""
+    documentation): a schema made before identities (``recorded_here`` False: it has no
+    ``~schema`` table) gets one; a moved database its new location; a copy an identity of
+    its own."""
     here = conn.backend.location()
-    found = read_identity(conn, schema)
+    found = read_identity(conn, schema) if recorded_here else None
     if found is None:
         return recorded(conn, new_identity(schema, here), None)
     if found.database == here:
