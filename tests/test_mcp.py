@@ -168,7 +168,7 @@ def test_describe_the_pipeline_and_its_resources(agents: SimpleNamespace, backen
         work = await agent.call("progress", table="Square", keys=2)
         assert work["tables"][0]["remaining_keys"] == [{"item": 2}, {"item": 3}]
         made = await agent.call("provenance", table="Square", key={"item": 1})
-        assert [r["item"] for r in made["rows"]] == [1] and made["rows"][0]["job_id"]
+        assert [r["item"] for r in made["rows"]] == [1] and made["rows"][0]["_job_id"]
         assert (await agent.call("stale", table="Square"))["rows"] == []  # read-only queries
         assert "Itme" in await agent.refused("table", name="Itme")
         listed = {str(r.uri) for r in (await agent.session.list_resources()).resources}
@@ -284,7 +284,7 @@ def test_populate_insert_and_clear_errors_with_allow_write(agents: SimpleNamespa
         assert one["populated"]["Square"]["success_count"] == 1
         provenance = await agent.call("provenance", table="Square", key={"item": 30})
         (row,) = provenance["rows"]
-        assert row["item"] == 30 and row["job_id"] and row["upstream_digest"]
+        assert row["item"] == 30 and row["_job_id"] and row["_upstream_digest"]
         assert (await agent.call("stale", table="Square"))["rows"] == []
         assert "only Imported and Computed" in await agent.refused("stale", table="Item")
 

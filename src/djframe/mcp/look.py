@@ -143,14 +143,14 @@ class Look:
 def errors_of(cls: dj.Computed | dj.Imported, limit: int) -> list[dict[str, Any]]:
     """The first failed keys of a table with their error messages (the queue exists)."""
     queue = cls.jobs.errors
-    columns = [*cls.primary_key, "error_message", "completed_time"]
+    columns = [*cls.primary_key, "_error_message", "_completed_time"]
     frame = pl.DataFrame(queue.to_arrow(order_by="KEY", limit=limit)).select(columns)
     rows: list[dict[str, Any]] = json.loads(frame.write_json())
     return [
         {
             "key": {k: row[k] for k in cls.primary_key},
-            "message": row["error_message"],
-            "at": row["completed_time"],
+            "message": row["_error_message"],
+            "at": row["_completed_time"],
         }
         for row in rows
     ]
