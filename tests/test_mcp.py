@@ -352,7 +352,7 @@ def test_the_demo_pipeline_served(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert "flat trace" in work["tables"][0]["errors"][0]["message"]
         key = {"subject_id": 1, "session": 1, "channel": 0}
         made = await agent.call("provenance", table="Features", key=key)
-        assert made["row_count"] == 1 and made["rows"][0]["version"].startswith("src:")
+        assert made["row_count"] == 1 and made["rows"][0]["_version"].startswith("src:")
         assert (await agent.call("stale", table="Features"))["rows"] == []
         versions = await agent.call("history", table="Features", limit=3)
         # populate writes one Delta commit per group of makes: a few versions, newest first

@@ -314,6 +314,7 @@ class Populator:
             user=self.worker.user,
             host=self.worker.host,
             pid=self.worker.pid,
+            process=self.worker.process,
             version=self.version[:255],
         )
         self.error_list += [(row, message) for row in keys.iter_rows(named=True)]
