@@ -97,21 +97,22 @@ class Context:
 def measure(
     works: Mapping[str, Work],
     repeats: int,
-    setup: Callable[[], object] | None = None,
+    setup: Callable[[], object] | Mapping[str, Callable[[], object]] | None = None,
     *,
     warmup: bool = True,
 ) -> dict[str, float]:
     """Median seconds of each work, timed in alternation after one warm-up of each.
 
-    ``setup`` runs untimed before every run of every work (e.g. to empty a table).
-    ``warmup=False`` skips the warm-up, for works that are long and warmed up otherwise
-    (e.g. by a small run of the same code first).
+    ``setup`` runs untimed before every run of every work (e.g. to empty a table); a
+    mapping gives each work its own. ``warmup=False`` skips the warm-up, for works that are
+    long and warmed up otherwise (e.g. by a small run of the same code first).
     """
+    setups = setup if isinstance(setup, Mapping) else dict.fromkeys(works, setup)
     times: dict[str, list[float]] = {name: [] for name in works}
     for round_ in range(0 if warmup else 1, repeats + 1):
         for name, work in works.items():
-            if setup is not None:
-                setup()
+            if (prepare := setups.get(name)) is not None:
+                prepare()
             start = time.perf_counter()
             work()
             if round_:  # round 0 is the warm-up

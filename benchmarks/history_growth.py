@@ -39,6 +39,8 @@ def round_seconds(conn: dj.Connection, ctx: Context, keys: int) -> list[float]:
         start = time.perf_counter()
         populate_all(tables["PerKey"], keys)
         seconds.append(time.perf_counter() - start)
+        print(f"  history-growth [{conn.backend.name}] populate {number + 1}: "
+              f"{keys / seconds[-1]:.0f} keys/s", flush=True)  # fmt: skip
     drop_djframe_schema(conn, SCHEMA)
     shutil.rmtree(root, ignore_errors=True)
     return seconds

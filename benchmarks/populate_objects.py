@@ -11,7 +11,9 @@ backends, as DataJoint has no embedded backend. Without DataJoint the figure mea
 this machine kind is used (/work/shared/reference/baseline.md: 302 keys/s).
 
 Each timed run gets a new schema and a new store folder, so that no run inherits the
-Delta history of the one before (:mod:`benchmarks.history_growth` measures that growth).
+Delta history of the one before (:mod:`benchmarks.history_growth` measures that growth);
+the warm-up is a populate of a few keys, and every figure of one size (both backends,
+both tables, DataJoint) is timed in alternation.
 
 Run alone: ``python -m benchmarks.run --only populate-objects`` (``--max-size 1000`` to
 leave out the 10,000 keys).
@@ -27,6 +29,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -121,20 +124,29 @@ class Fresh:
         return self.tables
 
 
-def djframe_seconds(conn: dj.Connection, root: Path, size: int, repeats: int) -> dict[str, float]:
-    """Median seconds of ``populate()`` of each child, each run from a fresh schema."""
-    times = {}
-    for name in ("PerKey", "Batched"):
-        fresh = Fresh(conn, root, size)
-        warm = Fresh(conn, root, WARMUP_KEYS)
-        populate_all(warm()[name], WARMUP_KEYS)
+CHILDREN = {"PerKey": "make", "Batched": "make_batch"}
+"""The populated tables, by the name of the benchmark's figure."""
 
-        def work(f: Fresh = fresh, n: str = name) -> None:
-            populate_all(f.tables[n], size)
 
-        times[name] = measure({name: work}, repeats, setup=fresh, warmup=False)[name]
-    drop_djframe_schema(conn, SCHEMA)
-    return times
+Works = dict[str, Callable[[], object]]
+
+
+def djframe_works(conns: dict[str, dj.Connection], root: Path, size: int) -> tuple[Works, Works]:
+    """(works, their setups) by "backend table": each run starts from a fresh schema and
+    store; each table is warmed up first by a small populate."""
+    works: Works = {}
+    setups: Works = {}
+    for backend, conn in conns.items():
+        for name in CHILDREN:
+            populate_all(Fresh(conn, root / backend / "warm", WARMUP_KEYS)()[name], WARMUP_KEYS)
+            fresh = Fresh(conn, root / backend / name, size)
+            works[f"{backend} {name}"] = partial(populate_fresh, fresh, name)
+            setups[f"{backend} {name}"] = fresh
+    return works, setups
+
+
+def populate_fresh(fresh: Fresh, name: str) -> None:
+    populate_all(fresh.tables[name], fresh.size)
 
 
 def populate_all(table: Any, size: int) -> None:
@@ -148,21 +160,14 @@ class DataJointPaths(NamedTuple):
     drop: Callable[[], None]
 
 
-def datajoint_seconds(ctx: Context, root: Path, size: int) -> tuple[str, float]:
-    """(baseline name, median seconds) of DataJoint's populate of ``size`` keys."""
-    if ctx.datajoint is None:
-        return "DataJoint 2.3.5 populate() (baseline.md)", size / DATAJOINT_KEYS_PER_S
-    warm = datajoint_paths(ctx.datajoint, root, WARMUP_KEYS)
+def datajoint_ready(datajoint: Any, root: Path, size: int) -> DataJointPaths:
+    """DataJoint's copy of the per-key table with ``size`` keys, after a small warm-up."""
+    warm = datajoint_paths(datajoint, root, WARMUP_KEYS)
     try:
         warm.populate()
     finally:
         warm.drop()
-    paths = datajoint_paths(ctx.datajoint, root, size)
-    try:
-        seconds = measure({"dj": paths.populate}, ctx.repeats, setup=paths.empty, warmup=False)
-    finally:
-        paths.drop()
-    return "DataJoint 2.3.5 populate() <npy@main>", seconds["dj"]
+    return datajoint_paths(datajoint, root, size)
 
 
 def datajoint_paths(datajoint: Any, root: Path, size: int) -> DataJointPaths:
@@ -206,23 +211,47 @@ def datajoint_paths(datajoint: Any, root: Path, size: int) -> DataJointPaths:
 
 def run(ctx: Context) -> list[Result]:
     root = ctx.workdir / "populate-objects"
+    conns = {backend: dj.connect(url) for backend, url in ctx.urls.items()}
     results: list[Result] = []
-    for size in ctx.sizes(full=(1_000, 10_000), quick=(100, 300)):
-        baseline, theirs = datajoint_seconds(ctx, root, size)
-        for backend, url in ctx.urls.items():
-            conn = dj.connect(url)
-            try:
-                ours = djframe_seconds(conn, root / backend, size, ctx.repeats)
-            finally:
-                conn.close()
-            for name, label in (("PerKey", "make"), ("Batched", "make_batch")):
-                results += result_rows(
-                    f"populate-objects {label}", backend, size, ours[name], {baseline: theirs}
-                )
-            ctx.notes.append(
-                f"populate-objects [{backend}, {size} keys]: make {size / ours['PerKey']:.0f} "
-                f"keys/s, make_batch {size / ours['Batched']:.0f} keys/s, DataJoint "
-                f"{size / theirs:.0f} keys/s"
+    try:
+        for size in ctx.sizes(full=(1_000, 10_000), quick=(100, 300)):
+            results += size_results(ctx, conns, root, size)
+    finally:
+        for conn in conns.values():
+            drop_djframe_schema(conn, SCHEMA)
+            conn.close()
+        shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+def size_results(
+    ctx: Context, conns: dict[str, dj.Connection], root: Path, size: int
+) -> list[Result]:
+    """Every figure at ``size`` keys: djframe's and DataJoint's populates in alternation."""
+    works, setups = djframe_works(conns, root, size)
+    theirs = datajoint_ready(ctx.datajoint, root, size) if ctx.datajoint is not None else None
+    if theirs is not None:
+        works["DataJoint"], setups["DataJoint"] = theirs.populate, theirs.empty
+    try:
+        times = measure(works, ctx.repeats, setups, warmup=False)
+    finally:
+        if theirs is not None:
+            theirs.drop()
+    baseline = "DataJoint 2.3.5 populate() <npy@main>"
+    if "DataJoint" not in times:
+        baseline, times["DataJoint"] = f"{baseline} (baseline.md)", size / DATAJOINT_KEYS_PER_S
+    results = []
+    for backend in conns:
+        for name, label in CHILDREN.items():
+            ours = times[f"{backend} {name}"]
+            results += result_rows(
+                f"populate-objects {label}", backend, size, ours, {baseline: times["DataJoint"]}
             )
-    shutil.rmtree(root, ignore_errors=True)
+        ctx.notes.append(
+            f"populate-objects [{backend}, {size} keys]: "
+            + ", ".join(
+                f"{label} {size / times[f'{backend} {n}']:.0f}" for n, label in CHILDREN.items()
+            )
+            + f", DataJoint {size / times['DataJoint']:.0f} keys/s"
+        )
     return results

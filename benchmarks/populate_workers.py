@@ -10,8 +10,9 @@ timeout: its process pool can hang after finishing every key. A run that hangs i
 timed to its last row (from the rows' ``done`` times) and reported as such in the row's
 note; DataJoint is not run again at that N. DataJoint also caps its pool at the machine's
 core count (``min(processes, keys, cpu_count())``), which the note says where it applies.
-Every run starts from an empty table and job queue; djframe's times include starting its
-workers (spawned processes that import djframe), DataJoint's include forking its pool.
+Every run starts from an empty table and job queue, djframe's and DataJoint's runs in
+alternation; djframe's times include starting its workers (spawned processes that import
+djframe), DataJoint's include forking its pool.
 
 Run alone: ``python -m benchmarks.run --only populate-workers``.
 """
@@ -25,8 +26,8 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -36,7 +37,7 @@ import djframe as dj
 from benchmarks import datajoint_workers
 from benchmarks.baselines import drop_djframe_schema
 from benchmarks.datajoint_workers import PAUSE, WORKER_SCHEMA_ENV, WORKER_URL_ENV
-from benchmarks.harness import Context, Result, measure
+from benchmarks.harness import Context, Result
 
 __all__ = ["WORKERS", "run"]
 
@@ -49,10 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def tables(url: str) -> ModuleType:
     """:mod:`benchmarks.worker_tables` bound to a fresh schema at ``url``."""
-    os.environ[WORKER_URL_ENV], os.environ[WORKER_SCHEMA_ENV] = (
-        url,
-        SCHEMA,
-    )  # the workers inherit them
+    os.environ[WORKER_URL_ENV] = url  # worker processes inherit both
+    os.environ[WORKER_SCHEMA_ENV] = SCHEMA
     conn = dj.connect(url)
     drop_djframe_schema(conn, SCHEMA)
     conn.close()
@@ -65,23 +64,21 @@ def emptied(module: ModuleType) -> None:
     module.schema.connection.execute(f"DELETE FROM {module.Sleep.jobs.full_table_name}")
 
 
-def djframe_seconds(module: ModuleType, keys: int, repeats: int) -> dict[int, float]:
-    """Median seconds of ``populate(reserve_jobs=True, processes=N)`` for each N."""
+def filled(module: ModuleType, keys: int) -> None:
+    """Insert the parent keys, then warm up: a small populate with the most workers."""
     module.Source.insert(pl.DataFrame({"k": range(keys), "v": [float(k) for k in range(keys)]}))
-    sleep = module.Sleep
-    warm = sleep.populate(f"k < {WARMUP_KEYS}", reserve_jobs=True, processes=max(WORKERS))
+    warm = module.Sleep.populate(f"k < {WARMUP_KEYS}", reserve_jobs=True, processes=max(WORKERS))
     assert warm["success_count"] == WARMUP_KEYS, warm
 
-    def work(processes: int) -> None:
-        result = sleep.populate(reserve_jobs=True, processes=processes)
-        assert result["success_count"] == keys, result
 
-    times = {}
-    for n in WORKERS:
-        name = f"{n} workers"
-        runs = measure({name: partial(work, n)}, repeats, lambda: emptied(module), warmup=False)
-        times[n] = runs[name]
-    return times
+def djframe_run(module: ModuleType, processes: int, keys: int) -> float:
+    """Seconds of one ``populate(reserve_jobs=True, processes=N)`` from an empty table."""
+    emptied(module)
+    start = time.perf_counter()
+    result = module.Sleep.populate(reserve_jobs=True, processes=processes)
+    seconds = time.perf_counter() - start
+    assert result["success_count"] == keys, result
+    return seconds
 
 
 @dataclass
@@ -132,18 +129,31 @@ def finished(url: str) -> tuple[int, float]:
     return int(row[0]), float(row[1] or 0.0)
 
 
-def datajoint_seconds(ctx: Context, url: str, keys: int) -> dict[int, tuple[float | None, str]]:
-    """Median seconds (None if it never finished) and a note per N; N is not run again once
-    its pool hung."""
+@dataclass
+class Figures:
+    """The runs at one N: djframe's seconds and DataJoint's pool runs, in alternation."""
+
+    ours: list[float]
+    theirs: list[PoolRun]
+
+    def datajoint_seconds(self) -> float | None:
+        """The median of DataJoint's finished runs (None if none finished)."""
+        done = [r.seconds for r in self.theirs if r.seconds is not None]
+        return statistics.median(done) if done else None
+
+
+def alternated(ctx: Context, module: ModuleType, url: str, keys: int) -> dict[int, Figures]:
+    """djframe, DataJoint, djframe, ... at each N; DataJoint not again once its pool hung."""
     figures = {}
     for n in WORKERS:
-        runs: list[PoolRun] = []
-        while len(runs) < ctx.repeats and not any(r.hung for r in runs):
-            runs.append(datajoint_run(url, n, keys))
-        done = [r.seconds for r in runs if r.seconds is not None]
-        median = statistics.median(done) if done else None
-        figures[n] = (median, pool_note(runs, n, keys))
-    ctx.datajoint.Schema(DJ_SCHEMA).drop(prompt=False)
+        runs = Figures([], [])
+        for _ in range(ctx.repeats):
+            runs.ours.append(djframe_run(module, n, keys))
+            if ctx.datajoint is not None and not any(r.hung for r in runs.theirs):
+                runs.theirs.append(datajoint_run(url, n, keys))
+        figures[n] = runs
+    if ctx.datajoint is not None:
+        ctx.datajoint.Schema(DJ_SCHEMA).drop(prompt=False)
     return figures
 
 
@@ -171,25 +181,28 @@ def run(ctx: Context) -> list[Result]:
     url, keys = ctx.urls["postgres"], ctx.size(2_000, 200)
     module = tables(url)
     try:
-        ours = djframe_seconds(module, keys, ctx.repeats)
+        filled(module, keys)
+        figures = alternated(ctx, module, url, keys)
     finally:
         module.schema.drop(prompt=False)
         module.schema.connection.close()
-    theirs = datajoint_seconds(ctx, url, keys) if ctx.datajoint is not None else {}
     results = []
-    for n in WORKERS:
-        name = f"populate-workers {n}"
-        ideal = keys * PAUSE / n
-        results.append(
-            Result(name, "postgres", keys, ours[n], f"ideal {n} / {PAUSE * 1e3:.0f} ms", ideal)
-        )
-        if n in theirs:
-            seconds, note = theirs[n]
-            label = f"DataJoint 2.3.5 populate(reserve_jobs=True, processes={n})"
-            results.append(Result(name, "postgres", keys, ours[n], label, seconds, note))
-        dj_seconds = theirs.get(n, (None, ""))[0]
-        ctx.notes.append(
-            f"{name}: djframe {keys / ours[n]:.0f} keys/s, ideal {keys / ideal:.0f}"
-            + (f", DataJoint {keys / dj_seconds:.0f}" if dj_seconds else "")
-        )
+    for n, runs in figures.items():
+        results += results_at(ctx, n, keys, runs)
+    return results
+
+
+def results_at(ctx: Context, n: int, keys: int, runs: Figures) -> list[Result]:
+    name, ideal = f"populate-workers {n}", keys * PAUSE / n
+    ours = statistics.median(runs.ours)
+    results = [Result(name, "postgres", keys, ours, f"ideal {n} / {PAUSE * 1e3:.0f} ms", ideal)]
+    theirs = runs.datajoint_seconds()
+    if runs.theirs:
+        label = f"DataJoint 2.3.5 populate(reserve_jobs=True, processes={n})"
+        note = pool_note(runs.theirs, n, keys)
+        results.append(Result(name, "postgres", keys, ours, label, theirs, note))
+    ctx.notes.append(
+        f"{name}: djframe {keys / ours:.0f} keys/s, ideal {keys / ideal:.0f}"
+        + (f", DataJoint {keys / theirs:.0f}" if theirs else "")
+    )
     return results
