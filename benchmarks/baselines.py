@@ -13,15 +13,14 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlparse
 
 import polars as pl
 
 import djframe as dj
 from benchmarks.data import class_name
+from benchmarks.datajoint_setup import load_datajoint
 
 __all__ = [
     "declare_datajoint",
@@ -37,33 +36,6 @@ __all__ = [
 
 def quote_table(schema: str, table: str) -> str:
     return f'"{schema}"."{table}"'
-
-
-def load_datajoint(pg_url: str | None) -> Any:
-    """The ``datajoint`` module configured for the PostgreSQL at ``pg_url``, or None."""
-    if pg_url is None:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "No datajoint.json found"
-            import datajoint
-    except ImportError:
-        return None
-    url = urlparse(pg_url)
-    settings = {
-        "database.backend": "postgresql",
-        "database.host": url.hostname,
-        "database.port": url.port or 5432,
-        "database.user": url.username,
-        "database.password": url.password,
-        "database.name": url.path.lstrip("/"),
-        "database.use_tls": False,
-        "safemode": False,
-        "loglevel": "WARNING",
-    }
-    for key, value in settings.items():
-        datajoint.config[key] = value
-    return datajoint
 
 
 def declare_djframe(

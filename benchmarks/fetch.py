@@ -42,7 +42,7 @@ def fetch_results(
     conn = dj.connect(url)
     try:
         wide = declare_djframe(conn, SCHEMA, {"wide": WIDE})["wide"]
-        wide.insert(wide_frame(size))
+        wide().insert(wide_frame(size))
         settle(conn, SCHEMA)
         sql = f"SELECT * FROM {quote_table(SCHEMA, 'wide')}"
         with raw_connection(conn, url) as raw:

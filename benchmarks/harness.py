@@ -32,6 +32,9 @@ REGISTRY: dict[str, str] = {
     "scaling": "benchmarks.scaling",
     "objects": "benchmarks.objects",
     "populate": "benchmarks.populate",
+    "populate-objects": "benchmarks.populate_objects",
+    "populate-workers": "benchmarks.populate_workers",
+    "history-growth": "benchmarks.history_growth",
 }
 """Benchmark name -> the module whose ``run(ctx)`` measures it, in the order they run."""
 
@@ -49,6 +52,8 @@ class Result:
     baseline: str
     baseline_s: float | None
     """None when the baseline has no figure (e.g. DataJoint not installed)."""
+    note: str = ""
+    """What a reader must know about this figure (e.g. the baseline hung and was killed)."""
 
     @property
     def speedup(self) -> float | None:
@@ -77,23 +82,37 @@ class Context:
     datajoint: Any = None
     """The configured ``datajoint`` module, or None when it is not installed."""
     notes: list[str] = field(default_factory=list)
+    max_size: int | None = None
+    """Sizes above this are left out by :meth:`sizes` (``--max-size``)."""
 
     def size(self, full: int, quick: int) -> int:
         return quick if self.quick else full
 
+    def sizes(self, full: tuple[int, ...], quick: tuple[int, ...]) -> tuple[int, ...]:
+        """The sizes to run, less those above ``max_size``."""
+        chosen = quick if self.quick else full
+        return tuple(n for n in chosen if self.max_size is None or n <= self.max_size)
+
 
 def measure(
-    works: Mapping[str, Work], repeats: int, setup: Callable[[], object] | None = None
+    works: Mapping[str, Work],
+    repeats: int,
+    setup: Callable[[], object] | Mapping[str, Callable[[], object]] | None = None,
+    *,
+    warmup: bool = True,
 ) -> dict[str, float]:
     """Median seconds of each work, timed in alternation after one warm-up of each.
 
-    ``setup`` runs untimed before every run of every work (e.g. to empty a table).
+    ``setup`` runs untimed before every run of every work (e.g. to empty a table); a
+    mapping gives each work its own. ``warmup=False`` skips the warm-up, for works that are
+    long and warmed up otherwise (e.g. by a small run of the same code first).
     """
+    setups = setup if isinstance(setup, Mapping) else dict.fromkeys(works, setup)
     times: dict[str, list[float]] = {name: [] for name in works}
-    for round_ in range(repeats + 1):
+    for round_ in range(0 if warmup else 1, repeats + 1):
         for name, work in works.items():
-            if setup is not None:
-                setup()
+            if (prepare := setups.get(name)) is not None:
+                prepare()
             start = time.perf_counter()
             work()
             if round_:  # round 0 is the warm-up

@@ -44,7 +44,7 @@ def insert_results(ctx: Context, backend: str, url: str, rows: Any) -> list[Resu
     try:
         wide = declare_djframe(conn, SCHEMA, {"wide": WIDE})["wide"]
         with raw_connection(conn, url) as raw:
-            works: dict[str, Any] = {"djframe": lambda: wide.insert(rows)}
+            works: dict[str, Any] = {"djframe": lambda: wide().insert(rows)}
             name, work = raw_insert(backend, raw, rows.to_arrow())
             works[name] = work
             if ctx.datajoint is not None and backend == "postgres":

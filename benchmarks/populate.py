@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -75,7 +76,7 @@ def declare(conn: dj.Connection, size: int) -> dict[str, Any]:
         def make_batch(self, keys: pl.DataFrame) -> pl.DataFrame:
             return (Source & keys).to_polars().select("k", w=pl.col("v"))
 
-    Source.insert(pl.DataFrame({"k": range(size), "v": [float(i) for i in range(size)]}))
+    Source().insert(pl.DataFrame({"k": range(size), "v": [float(i) for i in range(size)]}))
     return {"One": One, "Many": Many}
 
 
@@ -97,7 +98,7 @@ def datajoint_seconds(ctx: Context, size: int) -> dict[str, tuple[str, float]]:
                 DATAJOINT_KEYS_PER_S.items(), ("", "reserve_jobs=True"), strict=True
             )
         }
-    datajoint = ctx.datajoint
+    datajoint: Any = ctx.datajoint
     drop_djframe_like(datajoint)
     schema = datajoint.Schema(DJ_SCHEMA)
 
@@ -118,7 +119,7 @@ def datajoint_seconds(ctx: Context, size: int) -> dict[str, tuple[str, float]]:
         """
 
         def make(self, key: dict[str, Any]) -> None:
-            self.insert1({**key, "w": (Source & key).fetch1("v")})
+            self.insert1({**key, "w": (Source() & key).fetch1("v")})
 
     try:
         Source.insert([{"k": i, "v": float(i)} for i in range(size)])
@@ -165,7 +166,7 @@ def populate_results(
                 result = t.populate(**o)
                 assert result["success_count"] == size, result
 
-            times = measure({"djframe": work}, ctx.repeats, setup=lambda t=table: emptied(conn, t))
+            times = measure({"djframe": work}, ctx.repeats, setup=partial(emptied, conn, table))
             baseline, seconds = references[reference]
             results += result_rows(name, backend, size, times["djframe"], {baseline: seconds})
     finally:

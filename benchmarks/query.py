@@ -55,7 +55,7 @@ def query_results(
     try:
         tables = declare_djframe(conn, SCHEMA, DEFINITIONS)
         for name in UNIVERSITY_ORDER:
-            tables[name].insert(frames[name])
+            tables[name]().insert(frames[name])
         if backend == "postgres":
             conn.execute("ANALYZE")
         paths = {"djframe": djframe_queries(tables), "Polars lazy": polars_queries(frames)}

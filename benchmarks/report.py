@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks import targets
 from benchmarks.harness import Result
 
 __all__ = ["merge_json", "plot", "table", "write_markdown"]
@@ -26,14 +27,22 @@ def seconds(value: float | None) -> str:
 
 
 def table(results: Iterable[Result]) -> str:
-    """A Markdown table, one row per comparison (speedup > 1: djframe is faster)."""
+    """A Markdown table, one row per comparison (speedup > 1: djframe is faster); the notes
+    of some rows follow it, numbered."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    notes: list[str] = []
     for r in results:
         speedup = "n/a" if r.speedup is None else f"{r.speedup:.2f}x"
+        baseline = r.baseline
+        if r.note:
+            notes.append(
+                f"[{len(notes) + 1}] {r.benchmark} [{r.backend}] vs {r.baseline}: {r.note}"
+            )
+            baseline += f" [{len(notes)}]"
         cells = (r.benchmark, r.backend, f"{r.size:,}".replace(",", "_") if r.size >= 10_000 else str(r.size),
-                 seconds(r.djframe_s), r.baseline, seconds(r.baseline_s), speedup)  # fmt: skip
+                 seconds(r.djframe_s), baseline, seconds(r.baseline_s), speedup)  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def merge_json(path: Path, results: Sequence[Result]) -> list[dict[str, Any]]:
@@ -49,8 +58,8 @@ def merge_json(path: Path, results: Sequence[Result]) -> list[dict[str, Any]]:
 
 
 def from_json(rows: Iterable[Mapping[str, Any]]) -> list[Result]:
-    fields = ("benchmark", "backend", "size", "djframe_s", "baseline", "baseline_s")
-    return [Result(**{f: row[f] for f in fields}) for row in rows]
+    fields = ("benchmark", "backend", "size", "djframe_s", "baseline", "baseline_s", "note")
+    return [Result(**{f: row[f] for f in fields if f in row}) for row in rows]
 
 
 def plot(results: Sequence[Result], path: Path) -> None:
@@ -122,10 +131,19 @@ minutes); `-- --only fetch insert` runs some benchmarks and keeps the others' fi
 | objects | 500 float32 arrays of 1 MiB written to and read from the object store |
 | scaling | fetch at three sizes a decade apart |
 | scaling-populate | `populate` (make per key, make_batch) at three sizes a decade apart, against a straight line through the smallest |
+| populate-objects | 1,000 and 10,000 keys, a make that reads its parent (`fetch1`) and `insert1`s a 1,024-float `<npy@>` and a float: `make` per key and `make_batch`, from an empty table and store, against DataJoint's `populate()` with `<npy@main>` on a file store |
+| history-growth | the same per-key table filled 10 times with 1,000 new keys in one schema and store: the 2nd and the 10th populate against the 1st (speedup = their rate / the first's) |
+| populate-workers | 2,000 keys, a make that sleeps 20 ms, `populate(reserve_jobs=True, processes=N)` for N = 1, 2, 4 on PostgreSQL, against the ideal N / 20 ms (speedup = the fraction reached) and DataJoint's same call |
 
 ## Environment
 
 {env}
+
+## Targets (issue 15)
+
+speedup needed per comparison; "n/a" where the baseline has no figure in this run.
+
+{targets.table(targets.check(results))}
 
 ## Results
 

@@ -9,6 +9,7 @@ plot. DataJoint baselines appear when ``datajoint`` is installed (``nox -s bench
     python -m benchmarks.run              # full sizes
     python -m benchmarks.run --quick      # small sizes, a few minutes
     python -m benchmarks.run --only fetch insert --backends duckdb
+    python -m benchmarks.run --only populate-objects --max-size 1000
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import report, targets
 from benchmarks.baselines import load_datajoint
 from benchmarks.harness import REGISTRY, Context, Result
 
@@ -45,13 +46,19 @@ def main(argv: list[str] | None = None) -> None:
         ctx = Context(
             args.quick, args.repeats, urls, Path(tmp), load_datajoint(urls.get("postgres"))
         )
+        ctx.max_size = args.max_size
         if ctx.datajoint is None:
             print("DataJoint is not installed (or no PostgreSQL): its baselines are left out.")
         results: list[Result] = []
         for name in [] if args.report_only else args.only or list(REGISTRY):
             results += run_one(name, ctx)
+        if ctx.notes:
+            print("\n## notes\n\n" + "\n".join(f"- {note}" for note in ctx.notes))
         rows = report.merge_json(RESULTS, results)
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+        checks = targets.check(report.from_json(rows))
+        if checks:
+            print("\n## targets (every figure in results/latest.json)\n\n" + targets.table(checks))
         if args.docs if args.docs is not None else not args.quick:
             everything = report.from_json(rows)
             report.plot(everything, PLOT)
@@ -66,6 +73,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     options.add_argument("--quick", action="store_true", help="small sizes")
     options.add_argument("--repeats", type=int, default=3, help="timed runs per figure (>= 3)")
     options.add_argument("--only", nargs="+", choices=list(REGISTRY), help="run these benchmarks")
+    options.add_argument("--max-size", type=int, metavar="N",
+                         help="leave out sizes above N where a benchmark runs several")  # fmt: skip
     options.add_argument(
         "--backends", nargs="+", choices=["duckdb", "postgres"], default=["duckdb", "postgres"]
     )

@@ -9,6 +9,7 @@ step worse than linear.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import djframe as dj
@@ -46,8 +47,8 @@ def populate_scaling(ctx: Context, backend: str, url: str) -> list[Result]:
                 def work(t: Any = table, n: int = size) -> None:
                     assert t.populate()["success_count"] == n
 
-                seconds = measure({name: work}, ctx.repeats, setup=lambda t=table: emptied(conn, t))
-                times[name].append(seconds[name])
+                median = measure({name: work}, ctx.repeats, setup=partial(emptied, conn, table))
+                times[name].append(median[name])
     finally:
         drop_djframe_schema(conn, SCHEMA)
         conn.close()
