@@ -110,7 +110,7 @@ def test_reserved_jobs_are_keyed_by_the_make_key(spikes: SimpleNamespace) -> Non
     assert [key for key, _ in result["error_list"]] == [{"rec": 4}]
     jobs = Spike.jobs.to_polars()
     assert jobs.columns[0] == "rec" and "spike" not in jobs.columns
-    assert sorted(jobs["status"].to_list()) == ["error", "success", "success", "success"]
+    assert sorted(jobs["_status"].to_list()) == ["error", "success", "success", "success"]
     spikes.calls.clear()
     Spike.populate(reserve_jobs=True)
     assert spikes.calls == [{"rec": 3}]  # the error is skipped; rec 3 made no row
