@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -51,12 +52,102 @@ def test_populate_then_jobs(filled: ModuleType, capsys: pytest.CaptureFixture[st
     assert report["Doubled"]["error_list"]
     code, out = run(capsys, "jobs", PIPELINE, "--errors")
     assert "negative value for item 2" in out
+    in_error = len(filled.Square.jobs.errors) + len(filled.Doubled.jobs.errors)
     code, out = run(capsys, "jobs", PIPELINE, "--clear-errors", "--json")
-    assert json.loads(out)["cleared"] and len(filled.Square.jobs.errors) == 0
+    assert json.loads(out)["cleared"] == in_error and len(filled.Square.jobs.errors) == 0
     filled.Item.update1({"item": 2, "value": 3.0})
     code, out = run(capsys, "populate", PIPELINE, "--table", "Square", "--restrict", '{"item": 2}')
     assert code == 0 and "Square" in out
     assert (filled.Square & {"item": 2}).fetch1("square") == 9.0
+
+
+def test_tables_are_named_by_class_unless_sql_names_are_asked_for(
+    filled: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = filled.schema.name
+    _, out = run(capsys, "status", PIPELINE)
+    assert "Square.Digit" in out and f"{schema}.__square" not in out
+    _, out = run(capsys, "status", PIPELINE, "--sql-names")
+    assert f"{schema}.__square__digit" in out and "Square.Digit" not in out
+    run(capsys, "populate", PIPELINE)
+    _, out = run(capsys, "jobs", PIPELINE, "--errors", "--json", "--sql-names")
+    document = json.loads(out)
+    assert {r["table"] for r in document["jobs"]} == {
+        f"{schema}.__square",
+        f"{schema}.__doubled",
+        f"{schema}.__total",
+    }
+    assert {e["table"] for e in document["errors"]} == {f"{schema}.__square", f"{schema}.__doubled"}
+    _, out = run(capsys, "populate", PIPELINE, "--json", "--sql-names")
+    assert f"{schema}.__square" in json.loads(out)
+
+
+def test_populate_says_how_many_keys_it_skipped_and_how_to_retry(
+    filled: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = run(capsys, "populate", PIPELINE)
+    assert "skipped" not in out  # the errors of this run are counted as errors
+    code, out = run(capsys, "populate", PIPELINE)
+    assert code == 0  # nothing failed this time
+    square, doubled = len(filled.Square.jobs.errors), len(filled.Doubled.jobs.errors)
+    assert square == 1 and doubled >= 1
+    assert f"skipped {square + doubled} key(s) whose job is in error" in out
+    assert f"Square: {square}" in out and f"Doubled: {doubled}" in out
+    assert f"djframe jobs {PIPELINE} --errors" in out
+    assert f"djframe jobs {PIPELINE} --clear-errors, then populate again" in out
+    run(capsys, "jobs", PIPELINE, "--clear-errors")
+    filled.Item.update1({"item": 2, "value": 3.0})
+    _, out = run(capsys, "populate", PIPELINE)
+    assert "skipped" not in out
+
+
+def test_jobs_lists_errors_only_when_asked(
+    filled: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "populate", PIPELINE)
+    _, out = run(capsys, "jobs", PIPELINE, "--json")
+    assert list(json.loads(out)) == ["jobs"]
+    _, out = run(capsys, "jobs", PIPELINE, "--json", "--errors")
+    errors = json.loads(out)["errors"]
+    square = next(e for e in errors if e["table"] == "Square")
+    assert square["key"] == {"item": 2} and "negative value for item 2" in square["_error_message"]
+    _, out = run(capsys, "jobs", PIPELINE, "--errors")
+    lines = [line for line in out.splitlines() if line.startswith("Square ")]
+    error_line = lines[-1]  # the error listing follows the counts
+    assert "item=2" in error_line and "ValueError: negative value for item 2" in error_line
+    assert str(filled.Square.jobs.errors.fetch1("_completed_time"))[:16] in error_line
+    assert "Traceback" not in out
+    _, out = run(capsys, "jobs", PIPELINE, "--errors", "--stack")
+    assert "Traceback" in out
+
+
+def command_env() -> dict[str, str]:
+    """The environment of a `djframe` subprocess: the tests' pipelines importable, and the
+    djframe under test (PYTHONPATH as this process has it)."""
+    paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+@pytest.mark.parametrize("command", ["status", "jobs", "diagram"])
+def test_a_closed_pipe_ends_the_command_quietly(
+    backend: str, counting: ModuleType, command: str
+) -> None:
+    if backend == "duckdb":
+        counting.schema.connection.close()  # the command opens the file itself
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "djframe.cli", command, PIPELINE],
+            env=command_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        process.stdout.close()  # as `| head` does once it has its lines: before the output
+        _, stderr = process.communicate(timeout=120)
+        assert stderr.decode() == "" and process.returncode == 141
+    finally:
+        if backend == "duckdb":
+            importlib.reload(counting)
 
 
 def test_diagram_to_stdout_and_file(
@@ -85,18 +176,15 @@ def test_unknown_module_says_so(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_runs(backend: str, counting: ModuleType) -> None:
     if backend == "duckdb":
         counting.schema.connection.close()  # the command opens the file itself
-    tests = Path(__file__).parent
     out = subprocess.run(
         [sys.executable, "-m", "djframe.cli", "status", PIPELINE, "--json"],
-        env={**os.environ, "PYTHONPATH": str(tests)},
+        env=command_env(),
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     assert json.loads(out)[0]["tables"][0]["class"] == "Item"
     if backend == "duckdb":
-        import importlib
-
         importlib.reload(counting)
 
 

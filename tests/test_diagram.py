@@ -143,6 +143,8 @@ def test_cascade_counts_preview_a_delete(lab: SimpleNamespace) -> None:
         "pairing": 0,
     }
     assert len(lab.Subject) == 2  # only a preview
+    shown = repr(preview)  # a notebook names the tables by class, parts as Master.Part
+    assert "Subject: 1" in shown and "Analysis.Unit: 1" in shown and "__" not in shown
     total = {k.split(".", 1)[1]: v for k, v in dj.Diagram(lab.schema).counts().items()}
     assert total["session"] == 2 and total["#rig"] == 2
 

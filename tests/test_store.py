@@ -233,7 +233,7 @@ def test_time_travel_after_replace_and_reinsert(oschema: dj.Schema) -> None:
     assert history["version"].to_list() == [2, 1, 0]
     first = history.filter(pl.col("version") == 0).row(0, named=True)
     assert first["job_id"] == "job-1" and first["code_version"] == "v1"
-    assert first["table"] == Result().full_name and first["operation"] == "WRITE"
+    assert first["table"] == "Result" and first["operation"] == "WRITE"  # the class, not SQL
     assert first["action"] == "insert"
     assert np.array_equal((Result & {"result_id": 1}).fetch1("trace"), np.full(3, 7.0))
     before = {r["result_id"]: r["trace"] for r in Result.as_of(0).to_dicts()}
@@ -256,6 +256,7 @@ def test_gc_after_delete_then_vacuum(oschema: dj.Schema, layout: str) -> None:
     assert oschema.gc()["unreferenced"].sum() == 0  # younger than min_age: spared
     report = oschema.gc(min_age_seconds=0)
     assert report["unreferenced"].to_list() == [5] and report["removed"].to_list() == [0]
+    assert report["table"].to_list() == ["Result"]  # named by class, as every report is
     report = oschema.gc(dry_run=False, min_age_seconds=0)
     assert report["removed"].to_list() == [5]
     assert report["orphan_files"].to_list() == [0]  # earlier versions still name them

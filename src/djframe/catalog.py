@@ -33,6 +33,7 @@ __all__ = [
     "ForeignKey",
     "IndexSpec",
     "TableInfo",
+    "class_label",
     "companion_name",
     "is_hidden",
     "own_tables_sql",
@@ -54,6 +55,20 @@ PROVENANCE_PREFIX = "~p~"
 def is_hidden(name: str) -> bool:
     """Whether a table (SQL or full name) is one of djframe's own, not the user's."""
     return name.rsplit(".", 1)[-1].startswith(HIDDEN)
+
+
+def class_label(tables: Mapping[str, TableInfo], full_name: str) -> str:
+    """The name a user writes for a table: its class name, ``Master.Part`` for a part.
+
+    What every report of the library and the ``djframe`` command shows (``schema.table``, the
+    SQL name, only where asked for). A name the catalog does not know (a dropped table) is
+    returned as it is.
+    """
+    info = tables.get(full_name)
+    if info is None:
+        return full_name
+    master = tables.get(info.master) if info.master else None
+    return f"{master.class_name}.{info.class_name}" if master else info.class_name
 
 
 def companion_name(full_name: str, prefix: str) -> str:

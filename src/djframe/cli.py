@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from djframe.catalog import class_label
 from djframe.compute.populate import auto_tables, populate_pipeline
 from djframe.demo import run_demo
 from djframe.diagram import Diagram
@@ -62,24 +64,30 @@ def plain_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def table_name(owner: Any, full_name: str, args: argparse.Namespace) -> str:
+    """How the commands name a table of ``owner`` (a schema or a table): its class name
+    (``Master.Part`` for a part), or its SQL name (``schema.table``) with ``--sql-names``."""
+    return full_name if args.sql_names else class_label(owner.connection.tables, full_name)
+
+
 # -- commands --------------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
-    states = [describe_schema(s) for s in schemas_of(load_pipeline(args.pipeline))]
-    for state in states:
-        for table in state["tables"]:
-            table.pop("definition")
-    rows = [
-        {
-            "schema": state["schema"],
-            "table": t["class"],
-            "tier": t["tier"],
-            "rows": t["rows"],
-            "remaining": t.get("remaining", ""),
-            "errors": t["jobs"]["error"] if "jobs" in t else "",
-        }
-        for state in states
-        for t in state["tables"]
-    ]
+    schemas = schemas_of(load_pipeline(args.pipeline))
+    states = [describe_schema(s) for s in schemas]
+    rows = []
+    for schema, state in zip(schemas, states, strict=True):
+        for t in state["tables"]:
+            t.pop("definition")
+            rows.append(
+                {
+                    "schema": state["schema"],
+                    "table": table_name(schema, f"{schema.name}.{t['name']}", args),
+                    "tier": t["tier"],
+                    "rows": t["rows"],
+                    "remaining": t.get("remaining", ""),
+                    "errors": t["jobs"]["error"] if "jobs" in t else "",
+                }
+            )
     columns = ["schema", "table", "tier", "rows", "remaining", "errors"]
     emit(states if args.json else rows, args.json, text_table(rows, columns))
     return 0
@@ -104,16 +112,50 @@ def cmd_populate(args: argparse.Namespace) -> int:
                 )
         else:
             results |= populate_pipeline(target, **options)
+    names = {type(t).__name__: table_name(t, t.full_name, args) for t in auto_tables(targets)}
     rows = [
-        {"table": name, "computed": r["success_count"], "errors": len(r["error_list"])}
+        {
+            "table": names.get(name, name),
+            "computed": r["success_count"],
+            "errors": len(r["error_list"]),
+        }
         for name, r in results.items()
     ]
     report = {
-        name: {"success_count": r["success_count"], "error_list": r["error_list"]}
+        names.get(name, name): {"success_count": r["success_count"], "error_list": r["error_list"]}
         for name, r in results.items()
     }
-    emit(report, args.json, text_table(rows, ["table", "computed", "errors"]))
+    text = text_table(rows, ["table", "computed", "errors"])
+    text += skipped_note(args.pipeline, skipped_errors(schemas, results, names))
+    emit(report, args.json, text)
     return 1 if any(r["error_list"] for r in results.values()) else 0
+
+
+def skipped_errors(
+    schemas: list[Any], results: dict[str, Any], names: dict[str, str]
+) -> dict[str, int]:
+    """Per populated table, its keys still in error from earlier runs (populate skips them)."""
+    skipped: dict[str, int] = {}
+    for schema in schemas:
+        for info in schema.user_tables():
+            if info.class_name in results:
+                errors = jobs_summary(schema, info)["error"]
+                count = errors - len(results[info.class_name]["error_list"])
+                if count > 0:
+                    skipped[names.get(info.class_name, info.class_name)] = count
+    return skipped
+
+
+def skipped_note(pipeline: str, skipped: dict[str, int]) -> str:
+    """What the populate summary says of the keys it skipped, and how to retry them."""
+    if not skipped:
+        return ""
+    detail = ", ".join(f"{name}: {count}" for name, count in skipped.items())
+    return (
+        f"\n\nskipped {sum(skipped.values())} key(s) whose job is in error from an earlier run "
+        f"({detail}).\nSee why: djframe jobs {pipeline} --errors\n"
+        f"Retry them: djframe jobs {pipeline} --clear-errors, then populate again."
+    )
 
 
 def _auto(target: Any) -> list[Any]:
@@ -135,31 +177,60 @@ def error_entry(table: str, key: list[str], job: dict[str, Any]) -> dict[str, An
     return {"table": table, "key": {name: job[name] for name in key}, **own}
 
 
+def error_rows(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text view of error jobs: table, key, when and the whole message."""
+    return [
+        {
+            "table": e["table"],
+            "key": key_text(e["key"]),
+            "when": str(e["_completed_time"] or e["_created_time"])[:19],
+            "error_message": e["_error_message"],
+        }
+        for e in errors
+    ]
+
+
+def key_text(key: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in key.items())
+
+
+def error_stacks(errors: list[dict[str, Any]]) -> str:
+    """Each error job's traceback under a line naming its table and key (``--stack``)."""
+    return "".join(
+        f"\n\n{e['table']} {key_text(e['key'])}:\n{str(e['_error_stack'] or '').rstrip()}"
+        for e in errors
+    )
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
+    listing = args.errors or args.clear_errors
     for schema in schemas_of(load_pipeline(args.pipeline)):
         for info in schema.user_tables():
             if info.tier not in {"imported", "computed"}:
                 continue
+            name = table_name(schema, info.full_name, args)
             summary = jobs_summary(schema, info)
-            rows.append({"table": info.class_name, **summary})
-            if summary["error"] and (args.errors or args.clear_errors):
+            rows.append({"table": name, **summary})
+            if summary["error"] and listing:
                 jobs = table_class(schema.connection, info.full_name)().jobs
                 key = info.heading.primary_key
-                errors += [error_entry(info.class_name, key, e) for e in jobs.errors.to_dicts()]
+                errors += [error_entry(name, key, e) for e in jobs.errors.to_dicts()]
                 if args.clear_errors:
                     jobs.errors.delete(prompt=False)
     columns = ["table", "pending", "reserved", "success", "error", "ignore", "total"]
     text = text_table(rows, columns)
     if errors:
-        text += "\n\n" + text_table(
-            [{"table": e["table"], "error_message": e["_error_message"][:100]} for e in errors],
-            ["table", "error_message"],
-        )
+        text += "\n\n" + text_table(error_rows(errors), ["table", "key", "when", "error_message"])
+        text += error_stacks(errors) if args.stack else ""
+    document: dict[str, Any] = {"jobs": rows}
+    if listing:
+        document["errors"] = errors
     if args.clear_errors:
         text += f"\n\ncleared {len(errors)} error job(s): populate will try them again."
-    emit({"jobs": rows, "errors": errors, "cleared": args.clear_errors}, args.json, text)
+        document["cleared"] = len(errors)
+    emit(document, args.json, text)
     return 0
 
 
@@ -182,11 +253,19 @@ def cmd_gc(args: argparse.Namespace) -> int:
     for schema in schemas_of(load_pipeline(args.pipeline)):
         if not hasattr(schema, "gc"):
             raise SystemExit("djframe: this version has no object store garbage collector.")
-        reports[schema.name] = schema.gc(dry_run=not args.apply).to_dicts()
+        report = schema.gc(dry_run=not args.apply).to_dicts()
+        if args.sql_names:  # the report names tables by class; these are the schema's
+            full = {class_label(schema.connection.tables, n): n for n in schema_tables(schema)}
+            report = [row | {"table": full.get(row["table"], row["table"])} for row in report]
+        reports[schema.name] = report
     rows = [{"schema": name, **row} for name, report in reports.items() for row in report]
     columns = list(rows[0]) if rows else ["schema"]
     emit(reports, args.json, text_table(rows, columns) if rows else "no stored objects")
     return 0
+
+
+def schema_tables(schema: Any) -> list[str]:
+    return [info.full_name for info in schema.user_tables()]
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -216,6 +295,11 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("pipeline", help="module (mypkg.pipeline) or file (pipeline.py)")
         if json_flag:
             sub.add_argument("--json", action="store_true", help="print one JSON document")
+            sub.add_argument(
+                "--sql-names",
+                action="store_true",
+                help="name tables by their SQL names (schema.table), not their classes",
+            )
         return sub
 
     command("status", "tables, rows, remaining work and errors, per schema", cmd_status)
@@ -234,6 +318,7 @@ def parser() -> argparse.ArgumentParser:
     jobs.add_argument(
         "--clear-errors", action="store_true", help="delete error jobs so they are retried"
     )
+    jobs.add_argument("--stack", action="store_true", help="with --errors: show each stack")
     diagram = command("diagram", "draw the pipeline (Mermaid or SVG)", cmd_diagram, False)
     diagram.add_argument("--format", choices=["mermaid", "svg"], default="mermaid")
     diagram.add_argument("--output", "-o", help="file to write (default: standard output)")
@@ -255,7 +340,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        code = int(args.run(args))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (djframe status --json | head): stop quietly
+        quiet_stdout()
+        return SIGPIPE_EXIT
+    return code
+
+
+SIGPIPE_EXIT = 141
+"""The exit status of a command whose reader closed the pipe (128 + SIGPIPE, as for cat)."""
+
+
+def quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit raises nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import networkx as nx
 
 from djframe._typing import PartIntegrity
 from djframe.algebra.expression import as_expression
-from djframe.catalog import is_hidden
+from djframe.catalog import class_label, is_hidden
 from djframe.delete import plan_delete
 from djframe.errors import QueryError
 from djframe.graph import topological
@@ -239,6 +239,10 @@ class Diagram:
         return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
 
     def __repr__(self) -> str:
+        tables = self.connection.tables
+        if self._plan is not None:  # a delete preview: what each table would lose
+            rows = ", ".join(f"{class_label(tables, n)}: {c}" for n, c in self.counts().items())
+            return f"<djframe.Diagram.cascade: rows a delete would remove: {rows}>"
         names = ", ".join(self.label(n) for n in self.topological())
         return f"<djframe.Diagram of {len(self.topological())} tables: {names}>"
 

@@ -29,6 +29,7 @@ import polars as pl
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from djframe.catalog import class_label
 from djframe.registry import table_class
 from djframe.store import object_table
 from djframe.store.delta import delete_objects, list_objects, object_time, owned, vacuum
@@ -118,7 +119,8 @@ def collect_table(
     row["orphan_files"] = sweep_files(target, cutoff, dry_run)
     if row["objects"] is None and not row["orphan_files"]:
         return None
-    return {"table": table.full_name, "store": name or "@", "location": target.uri, **row}
+    label = class_label(table.connection.tables, table.full_name)
+    return {"table": label, "store": name or "@", "location": target.uri, **row}
 
 
 def collect_objects(
@@ -156,7 +158,8 @@ def collect(
 ) -> pl.DataFrame:
     """Find (and unless ``dry_run``, remove) unreferenced objects of a schema's tables.
 
-    Returns one row per Delta table: its objects, the unreferenced ones, how many were
+    Returns one row per Delta table: its table (by class name, ``Master.Part`` for a part),
+    its objects, the unreferenced ones, how many were
     removed, how many files vacuum deleted and how many payload files no readable version
     names any more were deleted (the last two: would be deleted, in a dry run).
     """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from djframe.catalog import class_label
 from djframe.codecs import parse_codec
 from djframe.errors import DataError
 from djframe.store import object_table
@@ -57,7 +58,8 @@ def table_stores(table: StoredTable) -> dict[str, ObjectTable]:
 
 
 def table_history(table: StoredTable) -> pl.DataFrame:
-    """One row per Delta commit of the table's objects, newest first."""
+    """One row per Delta commit of the table's objects, newest first; ``table`` names the
+    writing table by its class (``Master.Part`` for a part)."""
     rows = []
     for name, target in table_stores(table).items():
         for commit in history(target):
@@ -69,6 +71,8 @@ def table_history(table: StoredTable) -> pl.DataFrame:
             }
             for key, column in METADATA.items():
                 row[column] = commit.get(key)
+            if row["table"] is not None:  # recorded as the SQL name; shown as the class
+                row["table"] = class_label(table.connection.tables, row["table"])
             rows.append(row)
     schema: dict[str, Any] = {
         "store": pl.String,
