@@ -7,9 +7,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -214,3 +216,62 @@ def test_gc_reports_as_json(filled: ModuleType, capsys: pytest.CaptureFixture[st
     assert list(report) == [filled.schema.name] and isinstance(report[filled.schema.name], list)
     _, out = run(capsys, "gc", PIPELINE, "--apply")
     assert "no stored objects" in out or filled.schema.name in out
+
+
+STORED_PIPELINE = '''
+import os
+
+import djframe as dj
+
+schema = dj.Schema(
+    os.environ["DJFRAME_TEST_WORKER_SCHEMA"] + "_stored",
+    connection=dj.connect(os.environ["DJFRAME_TEST_WORKER_URL"]),
+    store=os.environ["DJFRAME_TEST_STORE"],
+)
+
+
+@schema
+class Trace(dj.Manual):
+    definition = """
+    trace_id : int32
+    ---
+    samples : <npy@>
+    """
+'''
+
+
+@pytest.fixture
+def stored(
+    counting: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """A pipeline with a store-typed attribute, next to the counting one (same database)."""
+    (tmp_path / "stored_pipeline.py").write_text(STORED_PIPELINE)
+    monkeypatch.setenv("DJFRAME_TEST_STORE", str(tmp_path / "store"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("stored_pipeline")
+    yield module
+    module.schema.drop(prompt=False)
+    module.schema.connection.close()
+    sys.modules.pop("stored_pipeline")
+
+
+def test_gc_reports_unreferenced_objects_young_and_old(
+    stored: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored.Trace.insert([{"trace_id": i, "samples": np.full(3, i)} for i in range(3)])
+    (stored.Trace & {"trace_id": 0}).delete(prompt=False)
+    code, out = run(capsys, "gc", "stored_pipeline")
+    assert code == 0 and "Trace" in out
+    assert "1 unreferenced object(s): --apply would remove 0 (a dry run)" in out
+    assert "1 younger than 3600 s are spared" in out
+    _, out = run(capsys, "gc", "stored_pipeline", "--json", "--sql-names")
+    (row,) = json.loads(out)[stored.schema.name]
+    assert row["table"] == f"{stored.schema.name}.trace"
+    assert (row["objects"], row["unreferenced"], row["spared"], row["removed"]) == (3, 1, 1, 0)
+    _, out = run(capsys, "gc", "stored_pipeline", "--apply")
+    assert "removed 0; 1 younger than 3600 s are spared" in out
+    _, out = run(capsys, "gc", "stored_pipeline", "--apply", "--min-age", "0")
+    assert "1 unreferenced object(s): removed 1; 0 younger than 0 s" in out
+    _, out = run(capsys, "gc", "stored_pipeline")
+    assert "0 unreferenced object(s)" in out
+    assert len(stored.Trace) == 2

@@ -253,9 +253,12 @@ def test_gc_after_delete_then_vacuum(oschema: dj.Schema, layout: str) -> None:
     Result.insert([{"result_id": i, "trace": np.full(4, i), "obj": b"x"} for i in range(5)])
     (Result & "result_id < 2").delete()
     Result.insert1({"result_id": 4, "trace": np.zeros(1)}, replace=True)
-    assert oschema.gc()["unreferenced"].sum() == 0  # younger than min_age: spared
+    young = oschema.gc()  # all younger than min_age: found, and spared
+    assert young["unreferenced"].to_list() == [5] and young["spared"].to_list() == [5]
+    assert oschema.gc(dry_run=False)["removed"].to_list() == [0]
     report = oschema.gc(min_age_seconds=0)
     assert report["unreferenced"].to_list() == [5] and report["removed"].to_list() == [0]
+    assert report["spared"].to_list() == [0]
     assert report["table"].to_list() == ["Result"]  # named by class, as every report is
     report = oschema.gc(dry_run=False, min_age_seconds=0)
     assert report["removed"].to_list() == [5]

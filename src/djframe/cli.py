@@ -253,15 +253,30 @@ def cmd_gc(args: argparse.Namespace) -> int:
     for schema in schemas_of(load_pipeline(args.pipeline)):
         if not hasattr(schema, "gc"):
             raise SystemExit("djframe: this version has no object store garbage collector.")
-        report = schema.gc(dry_run=not args.apply).to_dicts()
+        report = schema.gc(dry_run=not args.apply, min_age_seconds=args.min_age).to_dicts()
         if args.sql_names:  # the report names tables by class; these are the schema's
             full = {class_label(schema.connection.tables, n): n for n in schema_tables(schema)}
             report = [row | {"table": full.get(row["table"], row["table"])} for row in report]
         reports[schema.name] = report
     rows = [{"schema": name, **row} for name, report in reports.items() for row in report]
-    columns = list(rows[0]) if rows else ["schema"]
-    emit(reports, args.json, text_table(rows, columns) if rows else "no stored objects")
+    text = text_table(rows, list(rows[0])) + gc_note(rows, args) if rows else ""
+    emit(reports, args.json, text or "no stored objects")
     return 0
+
+
+def gc_note(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """Both numbers of unreferenced objects: those removed (or to remove), those spared."""
+    unreferenced = sum(r["unreferenced"] for r in rows)
+    spared = sum(r["spared"] for r in rows)
+    done = (
+        f"removed {sum(r['removed'] for r in rows)}"
+        if args.apply
+        else f"--apply would remove {unreferenced - spared} (a dry run)"
+    )
+    return (
+        f"\n\n{unreferenced} unreferenced object(s): {done}; {spared} younger than "
+        f"{args.min_age:g} s are spared, as their transaction may still be running."
+    )
 
 
 def schema_tables(schema: Any) -> list[str]:
@@ -324,6 +339,13 @@ def parser() -> argparse.ArgumentParser:
     diagram.add_argument("--output", "-o", help="file to write (default: standard output)")
     gc = command("gc", "find (and with --apply remove) unreferenced stored objects", cmd_gc)
     gc.add_argument("--apply", action="store_true", help="remove them (default: dry run)")
+    gc.add_argument(
+        "--min-age",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="spare objects younger than this (default 3600: a transaction may still run)",
+    )
     mcp = command(
         "mcp", "serve the pipeline to agents (Model Context Protocol, stdio)", cmd_mcp, False
     )

@@ -271,7 +271,9 @@ class Schema:
 
         ``retention_hours`` also vacuums: files of Delta versions older than that are deleted
         (time travel to them ends). Objects younger than ``min_age_seconds`` are kept, as
-        their transaction may still be running. Returns one row per object table.
+        their transaction may still be running. Returns one row per object table: its
+        ``objects``, the ``unreferenced`` ones, of those the ``spared`` (too young) ones, and
+        how many were ``removed`` (see :func:`djframe.store.gc.collect`).
 
         Examples
         --------

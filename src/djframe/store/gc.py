@@ -49,6 +49,7 @@ REPORT_SCHEMA = {
     "location": pl.String,
     "objects": pl.Int64,
     "unreferenced": pl.Int64,
+    "spared": pl.Int64,
     "removed": pl.Int64,
     "vacuumed_files": pl.Int64,
     "orphan_files": pl.Int64,
@@ -135,15 +136,17 @@ def collect_objects(
     ``objects`` is None when there is no Delta table (yet)."""
     listed = list_objects(target)
     if listed is None:
-        return {"objects": None, "unreferenced": 0, "removed": 0, "vacuumed_files": 0}
+        return {"objects": None, "unreferenced": 0, "spared": 0, "removed": 0, "vacuumed_files": 0}
     stored = [str(v) for v in listed.column("_oid").to_pylist()]
     referenced = referenced_ids(table, [a.name for a in attrs])
-    doomed = [o for o in stored if o not in referenced and object_time(o) < cutoff]
+    unreferenced = [o for o in stored if o not in referenced]
+    doomed = [o for o in unreferenced if object_time(o) < cutoff]
     removed = 0 if dry_run else delete_objects(target, doomed)
     files = vacuum(target, retention_hours, dry_run) if retention_hours is not None else []
     return {
         "objects": len(stored),
-        "unreferenced": len(doomed),
+        "unreferenced": len(unreferenced),
+        "spared": len(unreferenced) - len(doomed),
         "removed": removed,
         "vacuumed_files": len(files),
     }
@@ -158,10 +161,13 @@ def collect(
 ) -> pl.DataFrame:
     """Find (and unless ``dry_run``, remove) unreferenced objects of a schema's tables.
 
-    Returns one row per Delta table: its table (by class name, ``Master.Part`` for a part),
-    its objects, the unreferenced ones, how many were
-    removed, how many files vacuum deleted and how many payload files no readable version
-    names any more were deleted (the last two: would be deleted, in a dry run).
+    Returns one row per Delta table: its ``table`` (by class name, ``Master.Part`` for a
+    part), ``store`` and ``location``; its ``objects``; the ``unreferenced`` ones (no row
+    holds them, whatever their age); of those, the ``spared`` ones (younger than
+    ``min_age_seconds``, kept: their transaction may still be running); how many were
+    ``removed`` (0 in a dry run, where ``unreferenced - spared`` would be); the
+    ``vacuumed_files``; and the ``orphan_files``, payload files no readable version names any
+    more, deleted (the last two: would be deleted, in a dry run).
     """
     found = object_tables(schema)
     for _, _, _, target in found:  # refused before anything is removed
