@@ -29,7 +29,7 @@ FLOORS: list[set[str]] = [
     {"algebra"},  # the expression nodes
     {"table", "schema"},  # tables and schemas
     {"compute"},  # populate, jobs, provenance, workers
-    {"diagram", "status", "demo", "pipelines", "cli", "mcp", "__init__"},  # faces
+    {"layout", "diagram", "status", "demo", "pipelines", "cli", "mcp", "__init__"},  # faces
 ]
 
 ALLOWED: dict[tuple[str, str], str] = {

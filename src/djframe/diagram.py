@@ -4,7 +4,9 @@
 DataJoint, ``D + n`` adds ``n`` generations of descendants, ``D - n`` of ancestors, and
 ``D1 + D2``, ``D1 - D2``, ``D1 * D2`` are union, difference and intersection. The SVG is drawn
 here (tiers by shape and colour, parts under their master, renamed references marked), so no
-system binary such as graphviz is needed; notebooks show it through ``_repr_svg_``.
+system binary such as graphviz is needed; notebooks show it through ``_repr_svg_``. It is laid
+out in layers (:mod:`djframe.layout`): a row per generation, rows ordered so that edges do not
+cross where a layered drawing can avoid it, and each table under its parents.
 
 ``dj.Diagram.cascade(Table & condition)`` is the diagram of what a delete would reach, and its
 :meth:`Diagram.counts` says how many rows each table would lose.
@@ -13,6 +15,8 @@ system binary such as graphviz is needed; notebooks show it through ``_repr_svg_
 from __future__ import annotations
 
 import html
+from collections.abc import Hashable
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -23,6 +27,7 @@ from djframe.catalog import class_label, is_hidden
 from djframe.delete import plan_delete
 from djframe.errors import QueryError
 from djframe.graph import topological
+from djframe.layout import Dummy, Layers, layers
 from djframe.registry import table_class
 from djframe.schema import Schema
 
@@ -47,6 +52,7 @@ MERMAID_SHAPES = {
     "part": ("[[", "]]"),
 }
 NODE_WIDTH, NODE_HEIGHT, GAP_X, GAP_Y = 150, 36, 24, 70
+Point = tuple[float, float]
 
 
 class Diagram:
@@ -154,29 +160,36 @@ class Diagram:
         return "\n".join(lines)
 
     def layout(self) -> dict[str, tuple[float, float]]:
-        """Centres of the nodes: one row per generation, parts right under their master."""
-        graph = self.graph
-        rows: list[list[str]] = []
-        for generation in nx.topological_generations(graph):
-            rows.append(sorted(generation, key=lambda n: (self.master_of(n) or n, n)))
-        width = max((len(r) for r in rows), default=1) * (NODE_WIDTH + GAP_X)
-        places: dict[str, tuple[float, float]] = {}
-        for y, row in enumerate(rows):
-            span = len(row) * (NODE_WIDTH + GAP_X)
-            for x, name in enumerate(row):
-                places[name] = (
-                    (width - span) / 2 + x * (NODE_WIDTH + GAP_X) + (NODE_WIDTH + GAP_X) / 2,
-                    y * (NODE_HEIGHT + GAP_Y) + NODE_HEIGHT,
-                )
-        return places
+        """Centres of the nodes: one row per generation, each row ordered so that few edges
+        cross (none where a layered drawing can avoid it; see :mod:`djframe.layout`)."""
+        places, _ = self._placed()
+        return {name: xy for name, xy in places.items() if isinstance(name, str)}
+
+    def _placed(self) -> tuple[dict[Hashable, tuple[float, float]], Layers]:
+        """Centres of the nodes and of the dummies long edges pass through, and the rows."""
+        found = layers(nx.DiGraph(self.graph), key=self._first_order)
+        xs = columns(found)
+        left = min(xs.values(), default=0.0)
+        places: dict[Hashable, tuple[float, float]] = {}
+        for y, row in enumerate(found.rows):
+            for node in row:
+                x = xs[node] - left + (NODE_WIDTH + GAP_X) / 2
+                places[node] = (x, y * (NODE_HEIGHT + GAP_Y) + NODE_HEIGHT)
+        return places, found
+
+    def _first_order(self, node: Hashable) -> tuple[str, str]:
+        """Where a row's ordering starts: by name, each part next to its master."""
+        name = str(node)
+        return (self.master_of(name) or name, name)
 
     def master_of(self, name: str) -> str | None:
         return self.connection.tables[name].master
 
     def svg(self) -> str:
         """The diagram as a standalone SVG document."""
-        places = self.layout()
-        width = max((x for x, _ in places.values()), default=0) + NODE_WIDTH
+        placed, found = self._placed()
+        places = {name: xy for name, xy in placed.items() if isinstance(name, str)}
+        width = max((x for x, _ in placed.values()), default=0) + (NODE_WIDTH + GAP_X) / 2
         height = max((y for _, y in places.values()), default=0) + NODE_HEIGHT * 2
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -185,13 +198,15 @@ class Diagram:
             'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>',
         ]
         for parent, child, data in self.graph.edges(data=True):
-            (x1, y1), (x2, y2) = places[parent], places[child]
+            points = route(placed, found.chains[(parent, child)])
             dash = "" if data["primary"] else ' stroke-dasharray="4 3"'
+            drawn = " ".join(f"{x:.0f},{y:.0f}" for x, y in points)
             parts.append(
-                f'<line x1="{x1:.0f}" y1="{y1 + NODE_HEIGHT / 2:.0f}" x2="{x2:.0f}" '
-                f'y2="{y2 - NODE_HEIGHT / 2:.0f}" stroke="#666"{dash} marker-end="url(#arrow)"/>'
+                f'<polyline points="{drawn}" fill="none" stroke="#666"{dash} '
+                'marker-end="url(#arrow)"/>'
             )
             if data["renamed"]:
+                (x1, y1), (x2, y2) = points[0], points[1]
                 parts.append(
                     f'<circle cx="{(x1 + x2) / 2:.0f}" cy="{(y1 + y2) / 2:.0f}" r="4" '
                     'fill="#ff9800"><title>renamed foreign key</title></circle>'
@@ -245,6 +260,53 @@ class Diagram:
             return f"<djframe.Diagram.cascade: rows a delete would remove: {rows}>"
         names = ", ".join(self.label(n) for n in self.topological())
         return f"<djframe.Diagram of {len(self.topological())} tables: {names}>"
+
+
+def slot_width(node: Hashable) -> float:
+    """The width a node takes in its row; the point a long edge passes through, less."""
+    return 2 * GAP_X if isinstance(node, Dummy) else NODE_WIDTH + GAP_X
+
+
+def columns(found: Layers) -> dict[Hashable, float]:
+    """The x of every node: the first row side by side, each next row's nodes as close to
+    the mean x of their parents as their order and the spacing let them (a part right
+    under its master)."""
+    parents: dict[Hashable, list[Hashable]] = {}
+    for chain in found.chains.values():
+        for a, b in pairwise(chain):
+            parents.setdefault(b, []).append(a)
+    xs: dict[Hashable, float] = {}
+    for row in found.rows:
+        spaced = [0.0]
+        for a, b in pairwise(row):
+            spaced.append(spaced[-1] + (slot_width(a) + slot_width(b)) / 2)
+        wanted = [
+            sum(xs[p] for p in parents[n]) / len(parents[n]) if n in parents else spaced[i]
+            for i, n in enumerate(row)
+        ]
+        xs |= dict(zip(row, fit_in_order(wanted, spaced), strict=True))
+    return xs
+
+
+def fit_in_order(wanted: list[float], spaced: list[float]) -> list[float]:
+    """Positions near ``wanted``, in order, at least as far apart as ``spaced`` puts them:
+    the mean of pushing rightwards from the left and leftwards from the right."""
+    gaps = [b - a for a, b in pairwise(spaced)]
+    right = list(wanted)
+    for i, gap in enumerate(gaps):
+        right[i + 1] = max(right[i + 1], right[i] + gap)
+    left = list(wanted)
+    for i in range(len(gaps) - 1, -1, -1):
+        left[i] = min(left[i], left[i + 1] - gaps[i])
+    return [(a + b) / 2 for a, b in zip(left, right, strict=True)]
+
+
+def route(places: dict[Hashable, tuple[float, float]], chain: list[Hashable]) -> list[Point]:
+    """The points an edge is drawn through: from the parent's bottom, through the dummies,
+    to the child's top."""
+    (x1, y1), (x2, y2) = places[chain[0]], places[chain[-1]]
+    middle = [places[dummy] for dummy in chain[1:-1]]
+    return [(x1, y1 + NODE_HEIGHT / 2), *middle, (x2, y2 - NODE_HEIGHT / 2)]
 
 
 def _table_of(source: Any) -> Any:
