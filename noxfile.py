@@ -87,6 +87,31 @@ def djsuite(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.djsuite", *session.posargs, env=env)
 
 
+# Runs docs/tutorial.ipynb in a temporary folder and stores its outputs, without timings.
+EXECUTE_NOTEBOOK = """
+import sys, tempfile, nbclient, nbformat
+path = sys.argv[1]
+notebook = nbformat.read(path, as_version=4)
+for cell in notebook.cells:
+    cell.metadata.pop("execution", None)
+with tempfile.TemporaryDirectory() as folder:
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": folder}}).execute()
+nbformat.write(notebook, path)
+"""
+
+
+@nox.session(python=PYTHON)
+def tutorial(session: nox.Session) -> None:
+    """Execute docs/tutorial.ipynb and store its outputs, which the docs site and GitHub show.
+
+    Run it after changing the notebook or what it shows; tests/test_tutorial.py checks that
+    the stored outputs are those of one run from top to bottom.
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "-c", EXECUTE_NOTEBOOK, "docs/tutorial.ipynb")
+
+
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation site into site/ with warnings as errors.

@@ -5,6 +5,12 @@ object store in a temporary folder, so this test runs on DuckDB only (the `backe
 not used); every feature it shows is tested on both backends by the other suites. A failing
 cell (an exception, or one of the notebook's own asserts) fails the test with the cell's
 source and traceback. It needs nbclient, nbformat and ipykernel (the `test` extra).
+
+The notebook is stored with its outputs, which the docs site and GitHub show: `nox -s
+tutorial` executes it and stores them. The test checks that the stored outputs are those of
+one run from top to bottom (every code cell, in order, with the kinds of output a fresh run
+gives), and that populate's progress bars are outputs the notebook keeps (a widget bar is
+lost in an HTML export).
 """
 
 from __future__ import annotations
@@ -17,7 +23,17 @@ import nbformat
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
 
 
+def shapes(notebook: nbformat.NotebookNode) -> list[list[tuple[str, list[str]]]]:
+    """Per code cell, each output's type and MIME types: what a run shows, less its values."""
+    return [
+        [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+
+
 def test_tutorial_notebook_runs(tmp_path: Path) -> None:
+    stored = nbformat.read(NOTEBOOK, as_version=4)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
         notebook,
@@ -32,4 +48,20 @@ def test_tutorial_notebook_runs(tmp_path: Path) -> None:
     assert not errors
     svg = [o for cell in code for o in cell.outputs if "image/svg+xml" in o.get("data", {})]
     assert svg, "the Diagram cell shows an SVG"
+    bars = [
+        o.data["text/plain"]
+        for cell in code
+        if "display_progress=True" in cell.source
+        for o in cell.outputs
+        if o.output_type == "display_data"
+    ]
+    assert len(bars) == 2 and "12/12" in bars[0] and "4/4" in bars[1]
+    assert all(b.startswith("Spectrum: 100%|") for b in bars), "the last state is kept"
+    widgets = [
+        o for cell in code for o in cell.outputs if any("widget" in m for m in o.get("data", {}))
+    ]
+    assert not widgets
+    ran = [cell.execution_count for cell in stored.cells if cell.cell_type == "code"]
+    assert ran == list(range(1, len(code) + 1)), "stored: run once, top to bottom (nox -s tutorial)"
+    assert shapes(stored) == shapes(notebook), "stored outputs are a run's (nox -s tutorial)"
     assert not list(tmp_path.glob("djframe*")), "the tutorial writes only to its own temp folder"

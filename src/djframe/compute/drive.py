@@ -19,13 +19,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from tqdm.auto import tqdm
 
 from djframe.algebra.condition import AndList
 from djframe.compute.groups import GROUP_KEYS, GROUP_SECONDS
 from djframe.compute.jobs import DEFAULT_PRIORITY, JobTable, missing_keys
 from djframe.compute.keys import make_key, source_of
 from djframe.compute.liveness import Worker
+from djframe.compute.progress import bar
 from djframe.compute.provenance import stale_keys
 from djframe.errors import JobError
 
@@ -151,13 +151,14 @@ def release_unfinished(jobs: JobTable, claimed: pl.DataFrame) -> None:
 # -- progress and signals ----------------------------------------------------------------------
 @contextmanager
 def progress_bar(table: Table, total: int, display: bool | None) -> Iterator[Callable[[int], None]]:
-    """A tqdm bar when asked (or, with ``display=None``, when stderr is a terminal)."""
+    """A bar when asked (or, with ``display=None``, when stderr is a terminal): tqdm's, or in
+    a notebook one the notebook keeps (:mod:`djframe.compute.progress`)."""
     show = sys.stderr.isatty() if display is None else display
     if not show or total == 0:
         yield lambda n: None
         return
-    with tqdm(total=total, desc=type(table).__name__, unit="key") as bar:
-        yield bar.update
+    with bar(total, type(table).__name__) as advance:
+        yield advance
 
 
 @contextmanager
