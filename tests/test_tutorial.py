@@ -15,12 +15,15 @@ lost in an HTML export).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbclient
 import nbformat
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "tutorial.ipynb"
+HOOK = NOTEBOOK.parent / "_hooks" / "notebook.py"  # shows the notebook on the docs site
 
 
 def shapes(notebook: nbformat.NotebookNode) -> list[list[tuple[str, list[str]]]]:
@@ -65,3 +68,19 @@ def test_tutorial_notebook_runs(tmp_path: Path) -> None:
     assert ran == list(range(1, len(code) + 1)), "stored: run once, top to bottom (nox -s tutorial)"
     assert shapes(stored) == shapes(notebook), "stored outputs are a run's (nox -s tutorial)"
     assert not list(tmp_path.glob("djframe*")), "the tutorial writes only to its own temp folder"
+
+
+def test_the_docs_page_shows_the_notebook_with_its_outputs() -> None:
+    spec = importlib.util.spec_from_file_location("notebook_hook", HOOK)
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="tutorial.md"))
+    config = {"docs_dir": str(NOTEBOOK.parent)}
+    shown = hook.on_page_markdown("# Tutorial notebook\n", page=page, config=config, files=None)
+    assert shown.startswith("# Tutorial notebook\n") and "\n## djframe tutorial" in shown
+    assert "```python\n@schema\nclass Subject(dj.Manual):" in shown
+    assert "<svg" in shown and "Spectrum: 100%|" in shown and "<progress" in shown
+    assert "MissingParentError" in shown  # a stream output
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="cli.md"))
+    assert hook.on_page_markdown("text", page=other, config=config) == "text"
