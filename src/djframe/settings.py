@@ -182,6 +182,11 @@ class Config:
     def keys(self) -> list[str]:
         return sorted(DEFAULTS)
 
+    def runtime(self) -> dict[str, Any]:
+        """The values set at run time (``config[key] = value``, ``override``), e.g. to give
+        populate's worker processes the settings of their parent."""
+        return dict(self._runtime)
+
     @contextmanager
     def override(self, **values: Any) -> Iterator[Config]:
         """Set values for the duration of a ``with`` block (``display__limit=`` for dots)."""

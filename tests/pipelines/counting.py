@@ -27,6 +27,18 @@ def log_call(key: dict) -> None:
     (folder / f"{key['item']}-{os.getpid()}-{uuid.uuid4().hex[:8]}").touch()
 
 
+def wait_for_total() -> None:
+    """With DJFRAME_TEST_TOTAL_MARKER set, Square's makes from the ninth on wait (up to two
+    minutes) until Total's make has run and left that file: Total provably starts while Square
+    still runs, however slowly its worker process starts on a loaded machine."""
+    marker = os.environ.get("DJFRAME_TEST_TOTAL_MARKER")
+    if marker is None or len(os.listdir(os.environ["DJFRAME_TEST_MAKE_LOG"])) < 9:
+        return
+    deadline = time.monotonic() + 120
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def pause() -> None:
     """Sleep DJFRAME_TEST_MAKE_PAUSE seconds: a window for tests to kill a worker mid-make."""
     if (seconds := float(os.environ.get("DJFRAME_TEST_MAKE_PAUSE", "0"))) > 0:
@@ -59,6 +71,7 @@ class Square(dj.Computed):
 
     def make(self, key: dict) -> None:
         log_call(key)
+        wait_for_total()
         value = (Item & key).fetch1("value")
         if value < 0:
             raise ValueError(f"negative value for item {key['item']}")
@@ -93,5 +106,7 @@ class Total(dj.Computed):
     """
 
     def make(self, key: dict) -> None:
+        if marker := os.environ.get("DJFRAME_TEST_TOTAL_MARKER"):
+            Path(marker).touch()
         square = (Square & key).fetch1("square")
         self.insert1({**key, "total": square + 1})

@@ -128,7 +128,13 @@ def has_method(table: Table, name: str) -> bool:
 class Populator:
     """Runs make or make_batch over keys, one transaction each, and keeps the score."""
 
-    def __init__(self, table: Table, options: PopulateOptions, job_id: str | None = None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        options: PopulateOptions,
+        job_id: str | None = None,
+        version: str | None = None,
+    ) -> None:
         self.table = table
         self.conn = table.connection
         self.options = options
@@ -147,7 +153,7 @@ class Populator:
         self.base_batch = int(config["populate.batch_size"])
         self.batch_size = batch_size or (self.base_batch if self.batched else 1)
         self.batch_grows = self.batched and batch_size is None
-        self.version = code_version(type(table), config["populate.code_version"])
+        self.version = version or code_version(type(table), config["populate.code_version"])
         self.jobs = jobs_of(type(table))
         self.provenance: ProvenanceTable = provenance_of(type(table))  # type: ignore[assignment]
         self.worker: Worker = Worker(self.conn, self.version)

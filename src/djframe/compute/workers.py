@@ -1,9 +1,10 @@
 """populate(processes=N): worker processes that compute on N cores.
 
 Workers are started with ``spawn`` (a forked child of a process that used Polars can hang in
-Polars' thread pool), so the populated table's class must be importable: defined at the top
-level of a module, or of a script run as ``__main__``. Each worker imports it, which declares
-(binds) its schema as usual, and computes its share of the keys:
+Polars' thread pool). Each is sent the table's class (:mod:`djframe.compute.shipping`): by
+reference where a fresh process can import it (a module, a pipeline file), by value where it
+cannot (a notebook cell, a REPL, ``__main__``, a function), with the parent's run-time
+settings and code version, and computes its share of the keys:
 
 - on PostgreSQL each worker opens its own connection: workers write in parallel;
 - on DuckDB, where one process may write a database file, each worker's SQL is sent to the
@@ -11,21 +12,26 @@ level of a module, or of a script run as ``__main__``. Each worker imports it, w
   the workers compute in parallel, the parent process writes.
 
 With ``reserve_jobs=True`` workers claim keys from the job queue; otherwise the parent splits
-the keys between them. A worker killed mid-make leaves no partial rows: its transaction is
-rolled back (by PostgreSQL when its session ends, by the parent on DuckDB), and its reserved
-job is given back by the next ``jobs.refresh()`` or reserving populate.
+the keys between them. No worker is started when there is nothing to compute. A worker killed
+mid-make leaves no partial rows: its transaction is rolled back (by PostgreSQL when its session
+ends, by the parent on DuckDB), and its reserved job is given back by the next
+``jobs.refresh()`` or reserving populate. A worker that fails other than in make (it cannot
+rebuild the table, it dies, its connection breaks) is raised once all workers are done,
+``suppress_errors`` or not: that option is about make's errors, and a failed worker must not
+pass for a populate with nothing to do.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import pickle
+import sys
 import time
+import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
@@ -47,7 +53,9 @@ from djframe.compute.drive import (
 )
 from djframe.compute.jobs import missing_keys
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
+from djframe.compute.shipping import Shipped, ship, unpack
 from djframe.errors import JobError
+from djframe.settings import config
 
 if TYPE_CHECKING:
     from djframe.table import Table
@@ -59,33 +67,17 @@ __all__ = ["populate_in_processes", "populate_together"]
 class WorkerTask:
     """What one worker process is told: which table, which keys, and how."""
 
-    module: str
-    qualname: str
+    table: Shipped
+    full_name: str
     keys: pa.Table
     options: PopulateOptions
     job_id: str
-    upstream: tuple[tuple[str, str], ...] = ()
+    version: str
+    """The code version the parent computed (a class sent by value has no source to hash)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The parent's run-time settings (``dj.config[...] = ...``), set in the worker too."""
+    upstream: tuple[Shipped, ...] = ()
     """Auto-populated ancestors still running: keep taking keys as they produce rows."""
-
-
-def importable_name(cls: type) -> tuple[str, str]:
-    """Where a worker process finds ``cls``, or a JobError saying how to make it findable."""
-    module, qualname = cls.__module__, cls.__qualname__
-    found: Any = None
-    try:
-        found = importlib.import_module(module)
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError):
-        found = None
-    if found is not cls or "<locals>" in qualname:
-        raise JobError(
-            f"populate(processes=...) runs {cls.__name__} in new worker processes, which must "
-            f"import it, but {module}.{qualname} cannot be imported. Define the table at the top "
-            "level of a module (or of a script guarded by `if __name__ == '__main__':`), or "
-            "use processes=1."
-        )
-    return module, qualname
 
 
 def populate_in_processes(
@@ -93,6 +85,8 @@ def populate_in_processes(
 ) -> PopulateResult:
     """Plan in this process, compute in ``options.processes`` workers, gather their results."""
     tasks, total = plan_tasks(table, restrictions, options, options.processes)
+    if not tasks:
+        return PopulateResult(success_count=0, error_list=[])
     pool = WorkerPool(tasks, table.connection, database_file(table.connection))
     with progress_bar(table, total, options.display_progress) as advance:
         outcomes = pool.run(advance)
@@ -105,6 +99,7 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
 
     A table's workers start at once and take keys as soon as its auto-populated ancestors
     among ``tables`` have made the rows those keys need; they stop when the ancestors are done.
+    A table with nothing to compute and no ancestor among ``tables`` at work gets no worker.
     """
     for table in tables:
         check_can_populate(table, options.processes)
@@ -112,18 +107,26 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
     following = replace(options, reserve_jobs=True)
     tasks: list[WorkerTask] = []
     total = 0
+    busy: set[str] = set()
     for table in tables:
-        upstream = tuple(importable_name(type(t)) for t in ancestors_among(table, tables))
+        above = [t for t in ancestors_among(table, tables) if t.full_name in busy]
+        upstream = tuple(ship(type(t)) for t in above)
         planned, count = plan_tasks(table, (), following if upstream else options, workers)
+        if upstream and not planned:
+            planned = [idle_task(table, following)]
         tasks += [replace(task, upstream=upstream) for task in planned]
+        busy |= {table.full_name} if planned else set()
         total += count
-    conn = tables[0].connection
-    pool = WorkerPool(tasks, conn, database_file(conn))
-    with progress_bar(tables[0], total, options.display_progress) as advance:
-        outcomes = pool.run(advance)
+    if tasks:
+        conn = tables[0].connection
+        pool = WorkerPool(tasks, conn, database_file(conn))
+        with progress_bar(tables[0], total, options.display_progress) as advance:
+            outcomes = pool.run(advance)
+    else:
+        outcomes = []
     return {
         type(table).__name__: summarize(
-            [o for o in outcomes if o.task.qualname == type(table).__qualname__], options
+            [o for o in outcomes if o.task.full_name == table.full_name], options
         )
         for table in tables
     }
@@ -137,26 +140,54 @@ def ancestors_among(table: Table, tables: Sequence[Table]) -> list[Table]:
 def plan_tasks(
     table: Table, restrictions: Sequence[Any], options: PopulateOptions, workers: int
 ) -> tuple[list[WorkerTask], int]:
-    """The keys of ``table`` to compute (queued when reserving), as tasks for ``workers``."""
-    module, qualname = importable_name(type(table))
+    """The keys of ``table`` to compute (queued when reserving), as tasks for ``workers``:
+    none when no key is left."""
     planner = Populator(table, options)
     keys, stale = plan_keys(table, restrictions, planner.version, options)
+    if keys.is_empty():
+        return [], 0
+    shipped = ship(type(table))  # before anything is queued: it may refuse
     if options.reserve_jobs:
         queue(planner.jobs, keys, stale, options.priority)
     shares = [
         keys if options.reserve_jobs else keys.gather_every(workers, offset=i)
-        for i in range(min(workers, max(len(keys), 1)))
+        for i in range(min(workers, len(keys)))
     ]
-    tasks = [WorkerTask(module, qualname, s.to_arrow(), options, planner.job_id) for s in shares]
+    tasks = [task_for(table, shipped, s, options, planner) for s in shares]
     return tasks, len(keys)
 
 
+def idle_task(table: Table, options: PopulateOptions) -> WorkerTask:
+    """A worker for a table with no key yet, that takes keys as its ancestors make rows."""
+    planner = Populator(table, options)
+    return task_for(table, ship(type(table)), missing_keys(table, ()), options, planner)
+
+
+def task_for(
+    table: Table, shipped: Shipped, keys: pl.DataFrame, options: PopulateOptions, planner: Populator
+) -> WorkerTask:
+    return WorkerTask(
+        table=shipped,
+        full_name=table.full_name,
+        keys=keys.to_arrow(),
+        options=options,
+        job_id=planner.job_id,
+        version=planner.version,
+        settings=config.runtime(),
+    )
+
+
 def summarize(outcomes: list[Outcome], options: PopulateOptions) -> PopulateResult:
-    """One result from the workers' outcomes; the first failure is raised unless suppressed."""
+    """One result from the workers' outcomes.
+
+    The first failure is raised: with ``suppress_errors`` make's errors are recorded, not
+    raised, so a failure that still comes back is a worker's own (it could not rebuild the
+    table, it died): raised too, since its keys were not computed.
+    """
     success = sum(o.result["success_count"] for o in outcomes)
     errors = [e for o in outcomes for e in o.result["error_list"]]
     failure = next((o.failure for o in outcomes if o.failure is not None), None)
-    if failure is not None and not options.suppress_errors:
+    if failure is not None:
         raise failure
     return PopulateResult(success_count=success, error_list=errors)
 
@@ -212,7 +243,8 @@ class WorkerPool:
         for task in self.tasks:
             here, there = context.Pipe(duplex=False)
             process = context.Process(target=work, args=(task, there), daemon=True)
-            process.start()
+            with main_module_hidden():
+                process.start()
             there.close()
             running[here] = (process, task)
         return running
@@ -237,6 +269,24 @@ class WorkerPool:
                     result, failure = payload
                     outcomes.append(Outcome(task, result, failure))
         return outcomes
+
+
+@contextmanager
+def main_module_hidden() -> Iterator[None]:
+    """While a worker starts, ``__main__`` is an empty module.
+
+    ``spawn`` would otherwise have each worker run the parent's ``__main__`` again: a script's
+    top level (failing unless guarded by ``if __name__ == "__main__":``, and repeating whatever
+    it does before populate), or a file that is not there (``python -`` reads ``<stdin>``).
+    Classes of ``__main__`` travel by value (:mod:`djframe.compute.shipping`), so the workers
+    need none of it.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 @contextmanager
@@ -268,17 +318,17 @@ def died(process: Any, task: WorkerTask) -> Outcome:
 
 # -- inside a worker process ----------------------------------------------------------------------
 def work(task: WorkerTask, report: Pipe) -> None:
-    """A worker's life: reach the database, import the table, compute, report."""
+    """A worker's life: take the parent's settings, rebuild the table, compute, report."""
     populator: Populator | None = None
     try:
-        with terminating_on_sigterm():
-            table = import_table(task.module, task.qualname)()
-            populator = Populator(table, task.options, job_id=task.job_id)
+        with terminating_on_sigterm(), config.override(**dotless(task.settings)):
+            table = unpack(task.table)()
+            populator = Populator(table, task.options, job_id=task.job_id, version=task.version)
             keys = pl.from_arrow(task.keys)
             assert isinstance(keys, pl.DataFrame)
             advance = lambda n: report.send(("progress", n))  # noqa: E731
             if task.upstream:
-                follow(populator, [import_table(*u)() for u in task.upstream], advance)
+                follow(populator, [unpack(u)() for u in task.upstream], advance)
             else:
                 drive(populator, keys, advance)
         report.send(("done", (dict(populator.result()), None)))
@@ -288,6 +338,12 @@ def work(task: WorkerTask, report: Pipe) -> None:
         report.send(("done", (result, picklable(exc))))
     finally:
         report.close()
+
+
+def dotless(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as ``config.override`` takes them (``populate.batch_size`` ->
+    ``populate__batch_size``)."""
+    return {name.replace(".", "__"): value for name, value in settings.items()}
 
 
 def follow(populator: Populator, upstream: list[Table], advance: Any) -> None:
@@ -314,13 +370,6 @@ FOLLOW_PAUSE = 0.2
 def upstream_done(table: Table) -> bool:
     """No key of ``table`` is left to compute and none is being computed."""
     return missing_keys(table, ()).is_empty() and len(table.jobs.reserved) == 0  # type: ignore[attr-defined]
-
-
-def import_table(module: str, qualname: str) -> type[Table]:
-    found: Any = importlib.import_module(module if module != "__main__" else "__mp_main__")
-    for part in qualname.split("."):
-        found = getattr(found, part)
-    return found
 
 
 def picklable(exc: BaseException) -> BaseException:
