@@ -20,9 +20,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from djframe.algebra.lineage import check_namesakes, namesakes
-from djframe.compile.fragments import translate
+from djframe.compile.fragments import BUILD_ERRORS, check_literal, check_text
+from djframe.compile.fragments import condition as sql_condition
 from djframe.compile.lower import joinable
-from djframe.errors import QueryError
+from djframe.errors import DjframeError, QueryError
 from djframe.frames import as_frame
 from djframe.heading import Heading
 
@@ -43,12 +44,19 @@ class Not:
     condition: Any
 
 
-def literal_for(value: Any, column: ir.Value) -> ir.Value:
+def literal_for(value: Any, column: ir.Value, where: str) -> ir.Value:
+    """``value`` as an Ibis literal comparable with ``column``, checked before the engine
+    sees it (``where`` names the condition in the error)."""
     if isinstance(value, uuid.UUID):
         value = str(value)
     target = column.type()
-    if isinstance(value, str) and (target.is_temporal() or target.is_numeric() or target.is_uuid()):
-        return ibis.literal(value).cast(target)
+    if isinstance(value, str):
+        check_text(value, where)
+        if target.is_temporal() or target.is_numeric() or target.is_uuid():
+            check_literal(value, target, where)
+            return ibis.literal(value).cast(target)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise QueryError(f"{where} gives {value}, beyond 64-bit integers: give a smaller number.")
     if isinstance(value, dt.datetime | dt.date) and target.is_temporal():
         return ibis.literal(value, type=target)
     return ibis.literal(value)
@@ -60,8 +68,33 @@ def dict_predicate(table: ir.Table, condition: Mapping[str, Any]) -> ir.BooleanV
         if name not in table.columns:
             continue  # DataJoint: keys that are not attributes are ignored
         column = table[name]
-        terms.append(column.isnull() if value is None else column == literal_for(value, column))
+        where = f"The restriction's {name!r}"
+        try:
+            terms.append(
+                column.isnull() if value is None else column == literal_for(value, column, where)
+            )
+        except DjframeError:
+            raise
+        except BUILD_ERRORS:
+            raise QueryError(
+                f"{where} is {value!r} (Python {type(value).__name__}), which cannot be compared with "
+                f"the attribute {name} of type {column.type()}. Give a value of that type."
+            ) from None
     return ibis.and_(*terms) if terms else ibis.literal(True)
+
+
+def check_comparable(table: ir.Table, other: ir.Table, names: list[str], what: str) -> None:
+    """Refuse a match on namesakes whose types cannot be compared (a frame's string ``k``
+    for an integer ``k``), naming the first."""
+    for name in names:
+        try:
+            table[name] == other[name]  # noqa: B015 (built to see whether Ibis accepts it)
+        except BUILD_ERRORS:
+            raise QueryError(
+                f"{what} has {name!r} of type {other[name].type()}, which cannot be matched "
+                f"with the attribute {name} of type {table[name].type()}. Convert it to the "
+                f"attribute's type first (Polars: pl.col({name!r}).cast(...))."
+            ) from None
 
 
 def matches(table: ir.Table, other: ir.Table, names: list[str]) -> ir.BooleanValue:
@@ -96,6 +129,7 @@ def restricted(
     relation, names = other
     table = joinable(table)
     right = joinable(relation, table)
+    check_comparable(table, right, names, "The condition")
     return table.anti_join(right, names) if negated else table.semi_join(right, names)
 
 
@@ -137,7 +171,7 @@ def predicate(
     if isinstance(condition, bool) or getattr(type(condition), "is_universal", False) is True:
         return ibis.literal(condition is not False)
     if isinstance(condition, str):
-        return translate(table, condition)
+        return sql_condition(table, condition)
     if isinstance(condition, Not):
         return ~predicate(table, heading, condition.condition, ctx, semantic_check)
     if isinstance(condition, AndList):
@@ -171,7 +205,9 @@ def frame_predicate(
     names = [n for n in frame.column_names if n in heading]
     if not names:  # nothing in common: true when the frame has rows, as for an expression
         return ibis.literal(frame.num_rows > 0)
-    return matches(table, ctx.relation(frame.select(names)), names)
+    relation = ctx.relation(frame.select(names))
+    check_comparable(table, relation, names, "The condition")
+    return matches(table, relation, names)
 
 
 def expression_predicate(

@@ -19,6 +19,7 @@ from djframe.algebra.condition import Not, restricted
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.compile.fragments import referenced_names, translate
 from djframe.compile.lower import LowerContext, TableRelation, joinable
+from djframe.compile.portable import check_no_aggregates
 from djframe.delete import delete, delete_quick
 from djframe.errors import MissingAttributeError, QueryError
 from djframe.heading import Attribute, Heading
@@ -217,6 +218,7 @@ class Restriction(QueryExpression):
 def check_restriction(source: QueryExpression, condition: Any, semantic_check: bool) -> None:
     """Check names and lineage where that needs no data, so errors surface at once."""
     if isinstance(condition, str):
+        check_no_aggregates(condition, "a restriction")
         unknown = sorted(referenced_names(condition) - set(source.heading.names))
         if unknown:
             raise MissingAttributeError(
@@ -332,7 +334,8 @@ class Projection(QueryExpression):
         table = self.source.lower(ctx)
         columns = {n: table[n] for n in self.keep}
         columns |= {new: table[old] for new, old in self.renames.items()}
-        columns |= {name: translate(table, text) for name, text in self.computed.items()}
+        computed = self.computed.items()
+        columns |= {name: translate(table, text, aggregates=False) for name, text in computed}
         return table.select(**{n: columns[n] for n in self.heading.names})
 
     def _foreign_key_source(self) -> Any:
@@ -382,6 +385,7 @@ def plan_projection(
         elif old in heading:
             renames[new] = old
         else:
+            check_no_aggregates(text, "a computed attribute of proj")
             computed[new] = text
     moved = {old for new, old in renames.items() if new not in copies}
     base = heading.names if keep_all else heading.primary_key + listed

@@ -225,7 +225,7 @@ class DuckDBBackend(Embedded):
             return errors.IntegrityError(message)
         if "attached in read-only mode" in message:  # database.read_only is set
             return errors.AccessError(message)
-        if isinstance(exc, (duckdb.ConversionException, duckdb.InvalidInputException)):
+        if isinstance(exc, (duckdb.DataError, duckdb.InvalidInputException)):  # conversion, range
             return errors.DataError(message)
         if isinstance(exc, duckdb.CatalogException):
             return errors.MissingTableError(message)

@@ -31,6 +31,7 @@ from djframe.frames import as_frame
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.compile.lower import Relation, TableRelation
+    from djframe.types import CoreType
 
 __all__ = ["dict_restrictions", "query_sql", "table_sql"]
 
@@ -152,7 +153,7 @@ def query_shape(
             if name not in names:
                 continue  # ignored by the restriction, so not part of the shape
             label = value_kind(value)
-            if label is None:
+            if label is None or not kind_fits(label, info.heading[name].type):
                 return None
             kind.append(f"{name}:{label}")
             if label != "null":
@@ -182,6 +183,21 @@ def table_sql(table: TableRelation) -> str:
         template = Template(info, (ibis_sql(table, LowerContext()),))
         remember(key, template)
     return template.render([])
+
+
+_FITTING = {
+    "null": None,
+    "int": {"int8", "int16", "int32", "int64"},
+    "str": {"char", "varchar", "enum"},
+}
+
+
+def kind_fits(label: str, core: CoreType | None) -> bool:
+    """Whether a value of kind ``label`` is compared with an attribute of type ``core``
+    without a cast, so that a placeholder stands for it faithfully; other pairs compile
+    (and are checked) with their own values."""
+    allowed = _FITTING[label]
+    return allowed is None or (core is not None and core.name in allowed)
 
 
 def value_kind(value: Any) -> str | None:

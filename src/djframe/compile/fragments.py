@@ -1,87 +1,148 @@
-"""Portable SQL fragments: restriction strings and computed attributes, parsed once by sqlglot
-and rebuilt as Ibis expressions, so one string works on every backend.
+"""Portable SQL fragments rebuilt as Ibis expressions, so one string works on every backend.
 
 ``"home_state = 'UT' and date_of_birth > '1990-01-01'"`` becomes an Ibis predicate over the
-relation it restricts; ``"avg(grade)"`` in ``aggr`` becomes an Ibis reduction. A name that is
-not an attribute raises :class:`~djframe.errors.MissingAttributeError` naming it. What is not
-translated is refused with a message that lists what is, never passed through as raw SQL.
+relation it restricts; ``"avg(grade)"`` in ``aggr`` becomes an Ibis reduction. The dialect (what
+parses, and what is refused) is :mod:`djframe.compile.portable`; this module gives each node
+its meaning over typed columns. A name that is not an attribute raises
+:class:`~djframe.errors.MissingAttributeError`; an operation its operands' types do not allow
+(``lower(k)`` of an integer, ``name > 3``) raises :class:`~djframe.errors.QueryError` naming
+them. Division and modulo by zero, and ``ln`` or ``sqrt`` outside their domain, are NULL on
+every backend (as on MySQL, where DataJoint users wrote these strings), not an engine error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, cast
+import datetime as dt
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import sqlglot
+from ibis.common.annotations import ValidationError
+from ibis.common.exceptions import IbisError
 from sqlglot import exp
 
-from djframe.errors import MissingAttributeError, QueryError
+from djframe.compile.portable import (
+    CAST_NAMES,
+    check_no_aggregates,
+    parse_sql,
+    referenced_names,
+    shown,
+)
+from djframe.errors import DjframeError, MissingAttributeError, QueryError
 
-__all__ = ["parse_sql", "referenced_names", "translate"]
+__all__ = [
+    "BUILD_ERRORS",
+    "check_literal",
+    "check_text",
+    "condition",
+    "parse_sql",
+    "referenced_names",
+    "translate",
+]
+
+_INT64 = 2**63
+
+BUILD_ERRORS = (IbisError, ValidationError, TypeError, AttributeError, ValueError, ArithmeticError)
+"""What Ibis raises when an operation does not fit its operands' types."""
 
 
-@lru_cache(maxsize=1024)
-def parse_sql(text: str) -> exp.Expression:
-    """Parse a portable SQL expression (cached: the same text is parsed once)."""
-    try:
-        return cast(exp.Expression, sqlglot.parse_one(text, read="duckdb"))
-    except sqlglot.errors.ParseError as exc:
-        raise QueryError(f"Cannot parse the SQL expression {text!r}: {exc}") from None
+def check_literal(text: str, target: Any, where: str) -> None:
+    """Refuse a string that cannot be read as ``target`` (an Ibis type) before the engine
+    tries: ``k = 'abc'`` for an integer ``k`` is a mistake in the query, not in the data."""
+    readers: list[tuple[Callable[[Any], bool], Callable[[str], Any], str]] = [
+        (lambda t: t.is_integer(), int, "an integer"),
+        (lambda t: t.is_numeric(), Decimal, "a number"),
+        (lambda t: t.is_timestamp(), dt.datetime.fromisoformat, "a datetime (2024-05-01 10:00)"),
+        (lambda t: t.is_date(), dt.date.fromisoformat, "a date (2024-05-01)"),
+        (lambda t: t.is_uuid(), uuid.UUID, "a uuid"),
+    ]
+    for applies, read, shape in readers:
+        if applies(target):
+            try:
+                read(text.strip())
+            except (ValueError, InvalidOperation):
+                raise QueryError(
+                    f"{where} compares {text!r} with a value of type {target}; {text!r} is not {shape}. "
+                    "Give a value of the attribute's type."
+                ) from None
+            return
 
 
-def referenced_names(text: str) -> set[str]:
-    return {c.name for c in parse_sql(text).find_all(exp.Column)}
+def check_text(text: str, where: str) -> None:
+    """Refuse a string holding NUL, which PostgreSQL cannot store and SQL text cannot carry."""
+    if "\x00" in text:
+        raise QueryError(
+            f"{where} holds a NUL character (\\x00) in {text!r}, which no attribute can hold "
+            "(PostgreSQL refuses it in text). Remove it."
+        )
 
 
-def coerce(value: ir.Value, like: ir.Value) -> ir.Value:
+def coerce(value: ir.Value, like: ir.Value, where: str) -> ir.Value:
     """Cast a string literal to the type of the column it is compared with ('2020-01-01')."""
-    if isinstance(value.op(), ibis.expr.operations.Literal) and value.type().is_string():
+    op = value.op()
+    if isinstance(op, ibis.expr.operations.Literal) and value.type().is_string():
         target = like.type()
         if target.is_temporal() or target.is_numeric() or target.is_uuid():
+            check_literal(str(op.value), target, where)
             return value.cast(target)
     return value
 
 
-def compare(op: Callable[[Any, Any], ir.Value]) -> Callable[[ir.Value, ir.Value], ir.Value]:
-    def apply(left: ir.Value, right: ir.Value) -> ir.Value:
-        return op(coerce(left, right), coerce(right, left))
+def balanced(terms: Sequence[ir.Value], join: Callable[[Any, Any], ir.Value]) -> ir.Value:
+    """``t1 join t2 join ...`` as a balanced tree: a long OR chain compiles without deep
+    recursion."""
+    level = list(terms)
+    while len(level) > 1:
+        pairs = [join(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = pairs + ([level[-1]] if len(level) % 2 else [])
+    return level[0]
 
-    return apply
+
+def _divide(a: ir.Value, b: ir.Value) -> ir.Value:
+    return a / b.nullif(0)
 
 
-BINARY: dict[type[exp.Expression], Callable[[Any, Any], ir.Value]] = {
-    exp.And: lambda a, b: a & b,
-    exp.Or: lambda a, b: a | b,
-    exp.EQ: compare(lambda a, b: a == b),
-    exp.NEQ: compare(lambda a, b: a != b),
-    exp.GT: compare(lambda a, b: a > b),
-    exp.GTE: compare(lambda a, b: a >= b),
-    exp.LT: compare(lambda a, b: a < b),
-    exp.LTE: compare(lambda a, b: a <= b),
+def _modulo(a: ir.Value, b: ir.Value) -> ir.Value:
+    return a % b.nullif(0)
+
+
+def _within(a: ir.NumericValue, low: float, strict: bool) -> ir.NumericValue:
+    inside = a > low if strict else a >= low
+    return ibis.ifelse(inside, a, ibis.null(a.type()))
+
+
+ARITHMETIC: dict[type[exp.Expr], Callable[[Any, Any], ir.Value]] = {
     exp.Add: lambda a, b: a + b,
     exp.Sub: lambda a, b: a - b,
     exp.Mul: lambda a, b: a * b,
-    exp.Div: lambda a, b: a / b,
-    exp.Mod: lambda a, b: a % b,
+    exp.Div: _divide,
+    exp.Mod: _modulo,
     exp.Pow: lambda a, b: a**b,
     exp.DPipe: lambda a, b: a.cast("string").concat(b.cast("string")),
-    exp.Like: lambda a, b: a.like(b),
-    exp.ILike: lambda a, b: a.ilike(b),
 }
 
-UNARY: dict[type[exp.Expression], Callable[[Any], ir.Value]] = {
-    exp.Not: lambda a: ~a,
+COMPARISONS: dict[type[exp.Expr], Callable[[Any, Any], ir.Value]] = {
+    exp.EQ: lambda a, b: a == b,
+    exp.NEQ: lambda a, b: a != b,
+    exp.GT: lambda a, b: a > b,
+    exp.GTE: lambda a, b: a >= b,
+    exp.LT: lambda a, b: a < b,
+    exp.LTE: lambda a, b: a <= b,
+}
+
+UNARY: dict[type[exp.Expr], Callable[[Any], ir.Value]] = {
     exp.Neg: lambda a: -a,
     exp.Paren: lambda a: a,
     exp.Abs: lambda a: a.abs(),
     exp.Lower: lambda a: a.lower(),
     exp.Upper: lambda a: a.upper(),
     exp.Length: lambda a: a.length(),
-    exp.Sqrt: lambda a: a.sqrt(),
-    exp.Ln: lambda a: a.ln(),
+    exp.Sqrt: lambda a: _within(a, 0, strict=False).sqrt(),
+    exp.Ln: lambda a: _within(a, 0, strict=True).ln(),
     exp.Exp: lambda a: a.exp(),
     exp.Floor: lambda a: a.floor(),
     exp.Ceil: lambda a: a.ceil(),
@@ -95,56 +156,105 @@ UNARY: dict[type[exp.Expression], Callable[[Any], ir.Value]] = {
     exp.StddevPop: lambda a: a.std(how="pop"),
     exp.Variance: lambda a: a.var(),
     exp.VariancePop: lambda a: a.var(how="pop"),
-    exp.AnyValue: lambda a: a.arbitrary(),
     exp.Year: lambda a: a.year(),
     exp.Month: lambda a: a.month(),
     exp.Day: lambda a: a.day(),
 }
 
-FUNCTIONS = ", ".join(
-    sorted(
-        {"count", "round", "coalesce", "cast", "case", "in", "between", "is null"}
-        | {k.key for k in UNARY if k not in (exp.Not, exp.Neg, exp.Paren)}
-    )
-)
-
 
 class Translator:
-    """Rebuilds one sqlglot tree over one Ibis relation."""
+    """Rebuilds one checked sqlglot tree over one Ibis relation."""
 
     def __init__(self, table: ir.Table, text: str) -> None:
         self.table = table
         self.text = text
 
-    def __call__(self, node: exp.Expression) -> Any:
+    def __call__(self, node: exp.Expr) -> Any:
         kind = type(node)
-        if kind in BINARY:
-            return BINARY[kind](self(node.this), self(node.expression))
+        if kind in COMPARISONS:
+            left, right = self(node.this), self(node.expression)
+            where = f"{shown(node.sql())} in {shown(self.text)}"
+            pair = coerce(left, right, where), coerce(right, left, where)
+            return self.build(node, COMPARISONS[kind], *pair)
+        if kind in ARITHMETIC:
+            return self.build(node, ARITHMETIC[kind], self(node.this), self(node.expression))
         if kind in UNARY:
-            return UNARY[kind](self(node.this))
-        method = getattr(self, f"visit_{kind.__name__.lower()}", None)
-        if method is None:
+            return self.build(node, UNARY[kind], self(node.this))
+        return getattr(self, f"visit_{kind.__name__.lower()}")(node)
+
+    def build(self, node: exp.Expr, op: Callable[..., Any], *operands: Any) -> Any:
+        """``op(*operands)``, or a QueryError naming the operands' types if they do not fit."""
+        try:
+            return op(*operands)
+        except DjframeError:
+            raise
+        except BUILD_ERRORS:
+            raise self.ill_typed(node, operands) from None
+
+    def ill_typed(self, node: exp.Expr, operands: Sequence[Any]) -> QueryError:
+        children = [c for c in node.iter_expressions() if not isinstance(c, exp.DataType)]
+        typed = [
+            f"{child.sql()} ({value.type()})"
+            for child, value in zip(children, operands, strict=False)
+            if isinstance(value, ir.Value)
+        ]
+        return QueryError(
+            f"{shown(node.sql())} in {shown(self.text)} does not apply to {', '.join(typed) or 'these'}. "
+            "Use operands of the types it takes, or convert one: cast(k AS varchar), "
+            "cast(s AS int)."
+        )
+
+    def boolean(self, node: exp.Expr) -> ir.BooleanValue:
+        value = self(node)
+        if value.type().is_null():
+            return value.cast("boolean")
+        if not value.type().is_boolean():
             raise QueryError(
-                f"{node.sql()!r} in {self.text!r} is not supported in portable SQL. Supported: "
-                f"comparisons, and/or/not, arithmetic, like, and the functions {FUNCTIONS}. "
-                "For anything else, build the condition with Ibis: from ibis import _."
+                f"{shown(node.sql())} in {shown(self.text)} is a value of type {value.type()}, not a condition. "
+                f"Compare it: '{node.sql()} > 0', '{node.sql()} IS NOT NULL'."
             )
-        return method(node)
+        return value
+
+    def visit_and(self, node: exp.And) -> ir.Value:
+        return balanced([self.boolean(n) for n in node.flatten()], lambda a, b: a & b)
+
+    def visit_or(self, node: exp.Or) -> ir.Value:
+        return balanced([self.boolean(n) for n in node.flatten()], lambda a, b: a | b)
+
+    def visit_not(self, node: exp.Not) -> ir.Value:
+        return ~self.boolean(node.this)
+
+    def visit_like(self, node: exp.Like) -> ir.Value:
+        value = self.build(node, lambda a, b: a.like(b), self(node.this), self(node.expression))
+        return ~value if node.args.get("negate") else value
+
+    def visit_ilike(self, node: exp.ILike) -> ir.Value:
+        value = self.build(node, lambda a, b: a.ilike(b), self(node.this), self(node.expression))
+        return ~value if node.args.get("negate") else value
 
     def visit_column(self, node: exp.Column) -> ir.Value:
         name = node.name
         if name not in self.table.columns:
             raise MissingAttributeError(
-                f"{self.text!r} names {name!r}, which is not an attribute here; the attributes "
+                f"{shown(self.text)} names {name!r}, which is not an attribute here; the attributes "
                 f"are {', '.join(self.table.columns)}."
             )
         return self.table[name]
 
     def visit_literal(self, node: exp.Literal) -> ir.Value:
         if node.is_string:
+            check_text(node.this, f"{shown(self.text)}")
             return ibis.literal(node.this)
-        number = float(node.this) if any(c in node.this for c in ".eE") else int(node.this)
-        return ibis.literal(number)
+        if any(c in node.this for c in ".eE"):
+            number = float(node.this)
+            if math.isfinite(number):
+                return ibis.literal(number)
+        elif -_INT64 <= (whole := int(node.this)) < _INT64:
+            return ibis.literal(whole)
+        raise QueryError(
+            f"The number {node.this} in {shown(self.text)} is out of range (64-bit integers, double "
+            "floats). Give a smaller number."
+        )
 
     def visit_boolean(self, node: exp.Boolean) -> ir.Value:
         return ibis.literal(bool(node.this))
@@ -152,52 +262,80 @@ class Translator:
     def visit_null(self, node: exp.Null) -> ir.Value:
         return ibis.null()
 
-    def visit_star(self, node: exp.Star) -> ir.Value:
-        return ibis.literal(1)
-
     def visit_is(self, node: exp.Is) -> ir.Value:
+        value = self(node.this)
         if isinstance(node.expression, exp.Null):
-            return self(node.this).isnull()
-        return self(node.this) == self(node.expression)
+            return value.isnull()
+        return self.build(node, lambda a, b: a == b, value, self(node.expression))
 
     def visit_in(self, node: exp.In) -> ir.Value:
         column = self(node.this)
-        return column.isin([coerce(self(e), column) for e in node.expressions])
+        where = f"{shown(node.sql())} in {shown(self.text)}"
+        options = [coerce(self(e), column, where) for e in node.expressions]
+        return self.build(node, lambda c: c.isin(options), column)
 
     def visit_between(self, node: exp.Between) -> ir.Value:
         value = self(node.this)
-        return value.between(
-            coerce(self(node.args["low"]), value), coerce(self(node.args["high"]), value)
-        )
+        where = f"{shown(node.sql())} in {shown(self.text)}"
+        low = coerce(self(node.args["low"]), value, where)
+        high = coerce(self(node.args["high"]), value, where)
+        return self.build(node, lambda v, a, b: v.between(a, b), value, low, high)
 
     def visit_count(self, node: exp.Count) -> ir.Value:
         inner = node.this
         if inner is None or isinstance(inner, exp.Star):
             return self.table.count()
         if isinstance(inner, exp.Distinct):
-            return self(inner.expressions[0]).nunique()
-        return self(inner).count()
+            if len(inner.expressions) != 1:
+                raise QueryError(
+                    f"{shown(node.sql())} in {shown(self.text)}: count(DISTINCT ...) takes one attribute "
+                    "in portable SQL. Count distinct combinations with dj.U: "
+                    "dj.U('a', 'b').aggr(T, n='count(*)')."
+                )
+            return self.build(node, lambda a: a.nunique(), self(inner.expressions[0]))
+        return self.build(node, lambda a: a.count(), self(inner))
 
     def visit_round(self, node: exp.Round) -> ir.Value:
         digits = node.args.get("decimals")
-        return self(node.this).round(int(digits.this) if digits is not None else 0)
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)}: the digits of round must be a whole number "
+                "written out, such as round(x, 2)."
+            )
+        places = int(digits.this) if digits is not None else 0
+        return self.build(node, lambda a: a.round(places), self(node.this))
 
     def visit_coalesce(self, node: exp.Coalesce) -> ir.Value:
-        return ibis.coalesce(self(node.this), *(self(e) for e in node.expressions))
+        values = [self(node.this), *(self(e) for e in node.expressions)]
+        return self.build(node, ibis.coalesce, *values)
 
     def visit_cast(self, node: exp.Cast) -> ir.Value:
         target = node.to.sql(dialect="duckdb").lower()
-        return self(node.this).cast(ibis.dtype(_CAST_NAMES.get(target, target)))
+        try:
+            dtype = ibis.dtype(CAST_NAMES.get(target, target))
+        except Exception:  # Ibis's type parser raises parsy errors
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)} casts to {target!r}, which is not a type "
+                f"portable SQL knows. Cast to one of: {', '.join(sorted(set(CAST_NAMES)))}."
+            ) from None
+        return self.build(node, lambda a: a.cast(dtype), self(node.this))
 
     def visit_case(self, node: exp.Case) -> ir.Value:
-        builder = ibis.cases(
-            *((self(i.this), self(i.args["true"])) for i in node.args["ifs"]),
-            else_=self(node.args["default"]) if node.args.get("default") else None,
-        )
-        return builder
+        subject = self(node.this) if node.this is not None else None
+        pairs = []
+        for branch in node.args["ifs"]:
+            when = self(branch.this) if subject is not None else self.boolean(branch.this)
+            if subject is not None:  # CASE k WHEN 1 THEN ...: a comparison with k
+                when = self.build(branch, lambda a, b: a == b, subject, when)
+            pairs.append((when, self(branch.args["true"])))
+        default = node.args.get("default")
+        otherwise = self(default) if default is not None else None
+        return self.build(node, lambda: ibis.cases(*pairs, else_=otherwise))
 
     def visit_if(self, node: exp.If) -> ir.Value:
-        return ibis.ifelse(self(node.this), self(node.args["true"]), self(node.args["false"]))
+        false = node.args.get("false")
+        values = [self(node.args["true"]), self(false) if false is not None else ibis.null()]
+        return self.build(node, lambda a, b: ibis.ifelse(self.boolean(node.this), a, b), *values)
 
     def visit_currentdate(self, node: exp.CurrentDate) -> ir.Value:
         return ibis.today()
@@ -206,25 +344,11 @@ class Translator:
         return ibis.now()
 
 
-_CAST_NAMES = {
-    "int": "int32",
-    "integer": "int32",
-    "bigint": "int64",
-    "smallint": "int16",
-    "tinyint": "int8",
-    "double": "float64",
-    "real": "float32",
-    "float": "float32",
-    "text": "string",
-    "varchar": "string",
-    "boolean": "boolean",
-    "date": "date",
-    "timestamp": "timestamp",
-}
-
-
-def translate(table: ir.Table, text: str) -> ir.Value:
+def translate(table: ir.Table, text: str, *, aggregates: bool = True) -> ir.Value:
     """Translate a portable SQL expression over ``table`` into an Ibis expression.
+
+    ``aggregates=False`` refuses aggregate functions (a computed attribute of ``proj`` sees one
+    row at a time).
 
     Examples
     --------
@@ -233,4 +357,12 @@ def translate(table: ir.Table, text: str) -> ir.Value:
     >>> print(ibis.to_sql(t.filter(translate(t, "x > 3")), dialect="postgres"))  # doctest: +ELLIPSIS
     SELECT ... WHERE "t0"."x" > 3
     """
+    if not aggregates:
+        check_no_aggregates(text, "a computed attribute")
     return Translator(table, text)(parse_sql(text))
+
+
+def condition(table: ir.Table, text: str) -> ir.BooleanValue:
+    """Translate a restriction string: a condition over one row of ``table``."""
+    check_no_aggregates(text, "a restriction")
+    return Translator(table, text).boolean(parse_sql(text))
