@@ -27,9 +27,14 @@ HOOK = NOTEBOOK.parent / "_hooks" / "notebook.py"  # shows the notebook on the d
 
 
 def shapes(notebook: nbformat.NotebookNode) -> list[list[tuple[str, list[str]]]]:
-    """Per code cell, each output's type and MIME types: what a run shows, less its values."""
+    """Per code cell, each output's type and MIME types: what a run shows, less its values
+    (and less standard error, where a machine's warnings go)."""
     return [
-        [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
+        [
+            (o.output_type, sorted(o.get("data", {})))
+            for o in cell.outputs
+            if o.get("name") != "stderr"
+        ]
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
