@@ -22,6 +22,7 @@ from djframe.catalog import class_label
 from djframe.compute.populate import auto_tables, populate_pipeline
 from djframe.demo import run_demo
 from djframe.diagram import Diagram
+from djframe.errors import DjframeError
 from djframe.pipelines import load_pipeline, schemas_of
 from djframe.registry import table_class
 from djframe.status import describe_schema, jobs_summary
@@ -98,20 +99,24 @@ def cmd_populate(args: argparse.Namespace) -> int:
     restrictions = [json.loads(r) for r in args.restrict]
     targets = schemas if not args.table else [pick_table(schemas, name) for name in args.table]
     results: dict[str, Any] = {}
-    for target in targets:
-        options = dict(
-            processes=args.workers,
-            reserve_jobs=args.reserve_jobs,
-            display_progress=None if not args.json else False,
-            max_calls=args.max_calls,
-        )
-        if restrictions:
-            for table in _auto(target):
-                results[type(table).__name__] = table.populate(
-                    *restrictions, suppress_errors=True, **options
-                )
-        else:
-            results |= populate_pipeline(target, **options)
+    failure: DjframeError | None = None
+    try:
+        for target in targets:
+            options = dict(
+                processes=args.workers,
+                reserve_jobs=args.reserve_jobs,
+                display_progress=None if not args.json else False,
+                max_calls=args.max_calls,
+            )
+            if restrictions:
+                for table in _auto(target):
+                    results[type(table).__name__] = table.populate(
+                        *restrictions, suppress_errors=True, **options
+                    )
+            else:
+                results |= populate_pipeline(target, **options)
+    except DjframeError as exc:  # not a make's error (those are recorded): the run itself failed
+        failure = exc
     names = {type(t).__name__: table_name(t, t.full_name, args) for t in auto_tables(targets)}
     rows = [
         {
@@ -128,6 +133,9 @@ def cmd_populate(args: argparse.Namespace) -> int:
     text = text_table(rows, ["table", "computed", "errors"])
     text += skipped_note(args.pipeline, skipped_errors(schemas, results, names))
     emit(report, args.json, text)
+    if failure is not None:
+        print(f"djframe populate: stopped: {type(failure).__name__}: {failure}", file=sys.stderr)
+        return 1
     return 1 if any(r["error_list"] for r in results.values()) else 0
 
 

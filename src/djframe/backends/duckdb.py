@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
@@ -106,8 +107,14 @@ def _release(path: str) -> None:
     root, users, read_only = _shared.pop(key)
     if users > 1:
         _shared[key] = (root, users - 1, read_only)
-    else:
-        root.close()
+        return
+    if not read_only:
+        # DuckDB 1.5's own checkpoint on close, after replaying a write-ahead log (left by a
+        # process that never closed), can write a broken index: the next delete of a job row
+        # is a FATAL "Failed to delete all rows from index". An explicit CHECKPOINT does not.
+        with suppress(duckdb.Error):
+            root.execute(f"CHECKPOINT {CATALOG}")
+    root.close()
 
 
 class DuckDBBackend(Embedded):

@@ -89,6 +89,7 @@ def queue(
     """Make ``keys`` claimable: new keys pending, stale ones back to pending."""
     jobs.reclaim_orphans(None)
     jobs.repend_deleted_successes()
+    jobs.complete_made()
     if stale is not None and not stale.is_empty():
         jobs.record(stale, "pending", reserved_time=None)
     jobs.add_pending(keys, priority=DEFAULT_PRIORITY if priority is None else priority)

@@ -157,6 +157,7 @@ class JobTable(Companion):
         todo = missing_keys(self.target(), restrictions, skip=STATUSES)
         added = self.add_pending(todo, priority=priority, delay=delay)
         re_pended = self.repend_deleted_successes()
+        self.complete_made()
         orphaned = self.reclaim_orphans(orphan_timeout)
         return {"added": added, "re_pended": re_pended, "orphaned": orphaned}
 
@@ -177,14 +178,20 @@ class JobTable(Companion):
         return len(keys)
 
     def repend_deleted_successes(self) -> int:
-        target = self.target()
+        """Success jobs whose rows were deleted -> pending."""
+        return self._set_status("pending", f"_status = 'success' AND NOT {self.made_sql()}")
+
+    def complete_made(self) -> int:
+        """Pending jobs whose rows exist -> success: made by a populate that did not reserve
+        them (direct, or after the reserving run's workers failed), so no reserving worker
+        would ever claim them and they would stay pending with nothing left to do."""
+        return self._set_status("success", f"_status = 'pending' AND {self.made_sql()}")
+
+    def made_sql(self) -> str:
+        """A condition on job ``j``: the target table has its row."""
         key = self.info.heading.primary_key
         match = " AND ".join(f"t.{quote(k)} = j.{quote(k)}" for k in key)
-        condition = (
-            f"_status = 'success' AND NOT EXISTS (SELECT 1 FROM {target.info.sql_name} t "
-            f"WHERE {match})"
-        )
-        return self._set_status("pending", condition, alias="j")
+        return f"EXISTS (SELECT 1 FROM {self.target().info.sql_name} t WHERE {match})"
 
     def reclaim_orphans(self, timeout: float | None) -> int:
         """Reserved jobs whose worker is gone (or that are older than ``timeout``) -> pending.
@@ -221,9 +228,10 @@ class JobTable(Companion):
             if count:
                 key = self.info.heading.primary_key
                 names = ", ".join(quote(k) for k in key)
+                done = f", _completed_time = {NOW}" if status == "success" else ""
                 conn.execute(
                     f"UPDATE {self.info.sql_name} SET _status = {literal(status)}, "
-                    f"_reserved_time = NULL WHERE ({names}) IN (SELECT {', '.join(f'{alias}.{quote(k)}' for k in key)} {where})",
+                    f"_reserved_time = NULL{done} WHERE ({names}) IN (SELECT {', '.join(f'{alias}.{quote(k)}' for k in key)} {where})",
                     action="updating jobs",
                 )
         return count

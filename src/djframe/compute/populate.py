@@ -52,6 +52,8 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
         if settings.reserve_jobs:
             queue(populator.jobs, keys, stale, settings.priority)
         drive(populator, keys, advance)
+    if populator.success_count and not settings.reserve_jobs:
+        populator.jobs.complete_made()  # keys queued by an earlier run, made here
     return populator.result()
 
 

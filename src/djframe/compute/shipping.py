@@ -126,9 +126,17 @@ def same_file(a: str, b: str) -> bool:
 
 def import_class(shipped: Shipped) -> type[Table]:
     """Import the module of ``shipped`` (from its file, if it has one) and find the class."""
-    if shipped.module not in sys.modules and shipped.file is not None:
-        load_file(shipped.module, shipped.file)
-    found = lookup(importlib.import_module(shipped.module), shipped.qualname)
+    try:
+        if shipped.module not in sys.modules and shipped.file is not None:
+            load_file(shipped.module, shipped.file)
+        module = importlib.import_module(shipped.module)
+    except Exception as exc:
+        raise JobError(
+            f"A populate worker could not import {shipped.module}"
+            f"{f' from {shipped.file}' if shipped.file else ''} to find {shipped.name}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    found = lookup(module, shipped.qualname)
     if not (isinstance(found, type) and issubclass(found, Table)):
         raise JobError(
             f"A populate worker imported {shipped.module} but found no table class "

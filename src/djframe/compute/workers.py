@@ -51,7 +51,7 @@ from djframe.compute.drive import (
     run_reserved,
     terminating_on_sigterm,
 )
-from djframe.compute.jobs import missing_keys
+from djframe.compute.jobs import jobs_of, missing_keys
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
 from djframe.compute.shipping import Shipped, ship, unpack
 from djframe.errors import JobError
@@ -90,7 +90,7 @@ def populate_in_processes(
     pool = WorkerPool(tasks, table.connection, database_file(table.connection))
     with progress_bar(table, total, options.display_progress) as advance:
         outcomes = pool.run(advance)
-    return summarize(outcomes, options)
+    return settled(table, summarize(outcomes, options), options)
 
 
 def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict[str, Any]:
@@ -125,8 +125,10 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
     else:
         outcomes = []
     return {
-        type(table).__name__: summarize(
-            [o for o in outcomes if o.task.full_name == table.full_name], options
+        type(table).__name__: settled(
+            table,
+            summarize([o for o in outcomes if o.task.full_name == table.full_name], options),
+            options,
         )
         for table in tables
     }
@@ -190,6 +192,13 @@ def summarize(outcomes: list[Outcome], options: PopulateOptions) -> PopulateResu
     if failure is not None:
         raise failure
     return PopulateResult(success_count=success, error_list=errors)
+
+
+def settled(table: Table, result: PopulateResult, options: PopulateOptions) -> PopulateResult:
+    """``result``, once the jobs queued for keys the workers made without reserving are done."""
+    if result["success_count"] and not options.reserve_jobs:
+        jobs_of(type(table)).complete_made()
+    return result
 
 
 def database_file(conn: Any) -> str | None:
