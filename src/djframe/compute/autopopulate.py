@@ -7,6 +7,7 @@ queue (``jobs``), ``provenance`` and ``stale``. Their rows come from ``make`` (o
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from djframe._typing import Tier
@@ -14,7 +15,7 @@ from djframe.algebra.condition import AndList
 from djframe.compute.jobs import JobTable, jobs_of
 from djframe.compute.keys import key_source, source_of
 from djframe.compute.populate import populate
-from djframe.compute.provenance import code_version, provenance_of, stale_keys
+from djframe.compute.provenance import known_code_version, provenance_of, stale_keys
 from djframe.settings import config
 from djframe.table import Table
 
@@ -83,8 +84,21 @@ class AutoPopulate(Table):
 
     def stale(self) -> pl.DataFrame:
         """Keys whose upstream rows or code version changed since they were computed, with
-        the ``_cause`` (``upstream``, ``code`` or both): one query, whatever the table size."""
-        return stale_keys(self, code_version(type(self), config["populate.code_version"]))
+        the ``_cause`` (``upstream``, ``code`` or both): one query, whatever the table size.
+
+        Where no make is loaded (a class of :func:`~djframe.virtual_schema`) and the code
+        version comes from the code, the code is unknown: a warning says so, and only the
+        upstream rows are compared.
+        """
+        version = known_code_version(type(self), config["populate.code_version"])
+        if version is None:
+            warnings.warn(
+                f"{type(self).__name__} has no make here (a class built from the catalog, as "
+                "virtual_schema builds them), so its code version is unknown: stale() compares "
+                "the upstream rows only. Import the module that defines make to compare code.",
+                stacklevel=2,
+            )
+        return stale_keys(self, version)
 
 
 class Imported(AutoPopulate):

@@ -4,7 +4,9 @@ Every auto-populated table ``T`` has a hidden child table ``~p~T`` with one row 
 ``T``: the job id, the code version, when and how long ``make`` ran, who ran it where, and a
 digest of the *upstream rows*: the rows of every ancestor reached through primary-key foreign
 keys, restricted to the key (for ``Recording -> Session -> Subject``, the subject's, the
-session's and the recording's row). The digest is computed by the database, in the same
+session's and the recording's row), and, a master and its parts being one entity, the rows of
+those ancestors' parts with the part rows' own ancestors (docs/concepts/provenance.md lists
+what is and is not tracked). The digest is computed by the database, in the same
 transaction as the rows it describes, with the same SQL that :func:`stale_keys` uses later, so
 checking a whole table for staleness is one query and needs no data in Python.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import subprocess
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,13 +33,14 @@ from djframe._sql import literal, quote
 from djframe._typing import Tier
 from djframe.catalog import PROVENANCE_PREFIX
 from djframe.compute.companions import Companion, companion_table
+from djframe.errors import DjframeError
 from djframe.table import Table
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
     from djframe.connection import Connection
 
-__all__ = ["ProvenanceTable", "code_version", "provenance_of", "stale_keys"]
+__all__ = ["ProvenanceTable", "code_version", "known_code_version", "provenance_of", "stale_keys"]
 
 PROVENANCE_ATTRIBUTES = """
 _job_id : varchar(36)               # the populate call (or worker) that made the row
@@ -95,24 +99,99 @@ def upstream_tables(conn: Connection, target: TableInfo) -> list[Upstream]:
     return sorted(found.values(), key=lambda u: (u.info.full_name, u.mapping))
 
 
+@dataclass(frozen=True)
+class UpstreamParts:
+    """The rows of a part of an upstream master, with their own ancestors: one entity with the
+    master, digested per master key."""
+
+    info: TableInfo
+    columns: tuple[tuple[str, str], ...]
+    """(part attribute, target key attribute) pairs: the master's key in the part."""
+    above: tuple[Upstream, ...]
+    """The part's ancestors through its primary key that its master's key does not determine
+    (for ``Member(-> master, -> Digit)``, the digit)."""
+
+
+def upstream_parts(conn: Connection, upstream: list[Upstream]) -> list[UpstreamParts]:
+    """The parts of every master among ``upstream``, with their own ancestors."""
+    found: list[UpstreamParts] = []
+    for up in upstream:
+        mapping = dict(up.mapping)
+        parts = sorted(
+            (t for t in conn.tables.values() if t.master == up.info.full_name),
+            key=lambda t: t.full_name,
+        )
+        for part in parts:
+            to_master = next(fk for fk in part.foreign_keys if fk.parent == up.info.full_name)
+            columns = tuple(sorted((c, mapping[m]) for c, m in to_master.attr_map.items()))
+            keyed = set(to_master.attr_map)
+            above = tuple(
+                a for a in upstream_tables(conn, part) if not {c for _, c in a.mapping} <= keyed
+            )
+            found.append(UpstreamParts(part, columns, above))
+    return found
+
+
+def has_upstream_parts(conn: Connection, target: TableInfo) -> bool:
+    """Whether a master upstream of ``target`` has parts (then its digest has a legacy twin)."""
+    return bool(upstream_parts(conn, upstream_tables(conn, target)))
+
+
+def row_text(alias: str, info: TableInfo) -> list[str]:
+    """Each attribute of ``alias`` (a row of ``info``) as text, NULL as ``~``."""
+    return [f"COALESCE(CAST({alias}.{quote(a.name)} AS VARCHAR), '~')" for a in info.heading]
+
+
+def parts_digest(parts: UpstreamParts, alias: str, keys_from: str) -> str:
+    """A LEFT JOIN of the md5 of ``parts``' rows (each with its ancestors' rows), per key of
+    ``keys_from`` (aliased ``k``): rows sorted by their text, so their order does not matter."""
+    joins, terms = [], row_text("p", parts.info)
+    for number, up in enumerate(parts.above):
+        name = f"{alias}a{number}"
+        on = " AND ".join(f"{name}.{quote(a)} = p.{quote(c)}" for a, c in up.mapping)
+        joins.append(f"LEFT JOIN {up.info.sql_name} {name} ON {on}")
+        terms += row_text(name, up.info)
+    row = f"concat_ws('|', {', '.join(terms)})"
+    group = ", ".join(f"p.{quote(c)}" for c, _ in parts.columns)
+    wanted = ", ".join(f"w.{quote(t)}" for _, t in parts.columns)
+    digest = (
+        f"SELECT {group}, md5(string_agg({row}, '|' ORDER BY {row})) AS d "
+        f"FROM {parts.info.sql_name} p {' '.join(joins)} "
+        f"WHERE ({group}) IN (SELECT {wanted} FROM {keys_from} w) GROUP BY {group}"
+    )
+    on = " AND ".join(f"{alias}.{quote(c)} = k.{quote(t)}" for c, t in parts.columns)
+    return f"LEFT JOIN ({digest}) {alias} ON {on}"
+
+
 def digest_sql(conn: Connection, target: TableInfo, keys_from: str) -> str:
     """SELECT the target key and the md5 of its upstream rows, for the keys in ``keys_from``.
 
-    ``keys_from`` is a table or a parenthesized subquery with the target's key columns.
+    ``keys_from`` is a table or a parenthesized subquery with the target's key columns. The
+    upstream rows are those of every ancestor through primary-key foreign keys, and of every
+    part of such an ancestor (with the part's own ancestors). Where there are parts,
+    ``_legacy_digest`` is the md5 djframe recorded before it digested parts (the ancestors'
+    rows only), so that rows recorded then are recognized (:func:`stale_keys`).
     """
     key = target.heading.primary_key
     terms: list[str] = []
     joins: list[str] = []
-    for number, up in enumerate(upstream_tables(conn, target)):
+    upstream = upstream_tables(conn, target)
+    for number, up in enumerate(upstream):
         alias = f"u{number}"
         on = " AND ".join(f"{alias}.{quote(a)} = k.{quote(t)}" for a, t in up.mapping)
         joins.append(f"LEFT JOIN {up.info.sql_name} {alias} ON {on}")
-        terms += [
-            f"COALESCE(CAST({alias}.{quote(a.name)} AS VARCHAR), '~')" for a in up.info.heading
-        ]
+        terms += row_text(alias, up.info)
+    legacy = f"md5(concat_ws('|', {', '.join(terms) or literal('')}))"
+    parts = upstream_parts(conn, upstream)
+    for number, part in enumerate(parts):
+        joins.append(parts_digest(part, f"p{number}", keys_from))
+        terms.append(f"COALESCE(p{number}.d, '~')")
     digest = f"md5(concat_ws('|', {', '.join(terms) or literal('')}))"
     names = ", ".join(f"k.{quote(k)}" for k in key)
-    return f"SELECT {names}, {digest} AS _upstream_digest FROM {keys_from} k {' '.join(joins)}"
+    extra = f", {legacy} AS _legacy_digest" if parts else ""
+    return (
+        f"SELECT {names}, {digest} AS _upstream_digest{extra} FROM {keys_from} k {' '.join(joins)}"
+    )
 
 
 def record_provenance(
@@ -160,29 +239,75 @@ def record_provenance(
 
 
 def stale_sql(conn: Connection, provenance: ProvenanceTable, version: str | None) -> str:
-    """One query: the keys whose upstream digest or code version changed, with the cause."""
+    """One query: the keys whose upstream digest or code version changed, with the cause.
+
+    A row whose digest is the one recorded before parts were digested is not stale for that
+    (see :func:`rebaseline`). With ``version=None`` (the code is unknown) code is not compared.
+    """
     target = conn.table_info(provenance.info.foreign_keys[0].parent)
     key = target.heading.primary_key
+    digests = digest_sql(conn, target, provenance.info.sql_name)
     match = " AND ".join(f"p.{quote(k)} = d.{quote(k)}" for k in key)
     names = ", ".join(f"p.{quote(k)}" for k in key)
     changed_code = f"p._version <> {literal(version[:255])}" if version is not None else "FALSE"
     changed_rows = "p._upstream_digest <> d._upstream_digest"
+    if has_upstream_parts(conn, target):
+        changed_rows += " AND p._upstream_digest <> d._legacy_digest"
     return (
         f"SELECT {names}, CASE WHEN {changed_rows} AND {changed_code} "
         f"THEN 'upstream, code' WHEN {changed_rows} THEN 'upstream' "
         f"ELSE 'code' END AS _cause "
-        f"FROM {provenance.info.sql_name} p JOIN ({digest_sql(conn, target, provenance.info.sql_name)}) d "
-        f"ON {match} WHERE {changed_rows} OR {changed_code}"
+        f"FROM {provenance.info.sql_name} p JOIN ({digests}) d "
+        f"ON {match} WHERE ({changed_rows}) OR {changed_code}"
     )
 
 
+def rebaseline(conn: Connection, provenance: ProvenanceTable) -> int:
+    """Give rows recorded before parts were digested the digest of today's upstream rows,
+    parts included, where the rest of their upstream rows is unchanged; returns how many.
+
+    Their parts were never recorded, so a change to them before now cannot be seen; from now
+    on it is. Nothing is done where the connection may not write.
+    """
+    target = conn.table_info(provenance.info.foreign_keys[0].parent)
+    if not has_upstream_parts(conn, target):
+        return 0
+    table = provenance.info.sql_name
+    match = " AND ".join(f"t.{quote(k)} = d.{quote(k)}" for k in target.heading.primary_key)
+    digests = f"({digest_sql(conn, target, table)}) d"
+    recorded_before = (
+        f"{match} AND t._upstream_digest = d._legacy_digest "
+        "AND t._upstream_digest <> d._upstream_digest"
+    )
+    count = conn.fetch_count(f"SELECT count(*) FROM {table} t, {digests} WHERE {recorded_before}")
+    if count:
+        try:
+            conn.execute(
+                f"UPDATE {table} AS t SET _upstream_digest = d._upstream_digest "
+                f"FROM {digests} WHERE {recorded_before}",
+                action=f"recording the parts upstream of {target.class_name}",
+            )
+        except DjframeError:
+            return 0  # a read-only connection: such rows stay as they were recorded
+    return count
+
+
 def stale_keys(target: Table, version: str | None) -> pl.DataFrame:
-    """The keys of ``target`` whose upstream rows or code version changed, with a ``_cause``."""
+    """The keys of ``target`` whose upstream rows or code version changed, with a ``_cause``;
+    with ``version=None`` (the code of make is unknown) code versions are not compared."""
     provenance = provenance_of(type(target), create=False)
     key = target.heading.primary_key
     if provenance is None:
         return pl.DataFrame(schema={k: pl.Null for k in key} | {"_cause": pl.String})
     conn = target.connection
+    if count := rebaseline(conn, provenance):
+        warnings.warn(
+            f"{count} row(s) of {type(target).__name__} were recorded before djframe digested "
+            "the parts of upstream masters: their digests now include those parts as they are "
+            "now, so a later change to them makes the rows stale; an earlier change cannot be "
+            "seen (populate(recompute_stale=True) does not recompute them for it).",
+            stacklevel=3,
+        )
     data = conn.fetch_arrow(stale_sql(conn, provenance, version), action="checking staleness")
     frame = pl.from_arrow(data)
     assert isinstance(frame, pl.DataFrame)
@@ -216,9 +341,23 @@ def code_version(target: type[Table], setting: str | None) -> str:
     return setting
 
 
+def known_code_version(target: type[Table], setting: str | None) -> str | None:
+    """The code version of ``target.make``, or None where it cannot be known: the version is
+    derived from the code (``"source"``, ``"git"``) and no make is loaded (a class built from
+    the catalog, as :func:`~djframe.schema.virtual_schema` builds them)."""
+    derived = setting is None or setting in {"source", "git"}
+    if derived and not any(callable(getattr(target, name, None)) for name in MAKE_METHODS):
+        return None
+    return code_version(target, setting)
+
+
+MAKE_METHODS = ("make", "make_batch", "make_fetch", "make_compute", "make_insert")
+"""The methods whose source is the code version ``"source"``."""
+
+
 def source_hash(target: type[Table]) -> str:
     parts = []
-    for name in ("make", "make_batch", "make_fetch", "make_compute", "make_insert"):
+    for name in MAKE_METHODS:
         method = getattr(target, name, None)
         if method is None:
             continue
