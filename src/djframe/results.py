@@ -283,8 +283,13 @@ class ResultsMixin:
 
     # -- display -------------------------------------------------------------------------
     def _preview(self) -> tuple[pl.DataFrame, int]:
+        """The rows a repr shows (the first ``display.limit``) and the number of rows."""
         limit = int(config["display.limit"])
         return self.to_polars(order_by="KEY", limit=limit), len(self)
+
+    def _cell_width(self) -> int:
+        """The most characters a repr shows of a cell (views of long text show it all)."""
+        return int(config["display.width"])
 
     def __repr__(self) -> str:
         try:
@@ -292,20 +297,20 @@ class ResultsMixin:
         except DjframeError as exc:
             return f"<{type(self).__name__}: cannot be shown: {exc}>"
         key = ", ".join(self.heading.primary_key)
-        width = int(config["display.width"])
+        width = self._cell_width()
         with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
             return f"{frame}\n{count} rows; primary key: ({key})"
 
     def _repr_html_(self) -> str:
         frame, count = self._preview()
         frame = frame.with_columns(array_summaries(frame))
-        key = set(self.heading.primary_key)
+        key, width = set(self.heading.primary_key), self._cell_width()
         head = "".join(
             f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
             for c in frame.columns
         )
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(shortened(v))}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{html.escape(shortened(v, width))}</td>" for v in row) + "</tr>"
             for row in frame.iter_rows()
         )
         more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
@@ -334,10 +339,9 @@ def array_summaries(frame: pl.DataFrame) -> list[pl.Expr]:
     return summaries
 
 
-def shortened(value: Any) -> str:
-    """A cell as notebooks show it: at most ``display.width`` characters."""
+def shortened(value: Any, width: int) -> str:
+    """A cell as notebooks show it: at most ``width`` characters."""
     text = str(value)
-    width = int(config["display.width"])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
