@@ -138,6 +138,24 @@ def test_error_is_raised_without_suppress_and_recorded(pipe: SimpleNamespace) ->
     assert errors[0]["_host"] and errors[0]["_pid"] > 0
 
 
+def test_errors_view_shows_key_whole_message_and_time(pipe: SimpleNamespace) -> None:
+    pipe.Stat.populate(suppress_errors=True)
+    errors = pipe.Stat.jobs.errors
+    report = pipe.Stat.jobs.error_report()
+    assert report.columns == ["subject", "trace", "error_message", "when"]
+    assert report.row(0)[:3] == (1, 3, errors.fetch1("_error_message"))
+    assert report["when"].dtype == pl.Datetime and report["when"][0] is not None
+    stacked = pipe.Stat.jobs.error_report(stack=True)
+    assert "Traceback" in stacked["error_stack"][0] and "negative gain" in stacked["error_stack"][0]
+    message = "ValueError: negative gain -1.0"  # longer than display.width: shown whole
+    text, page = repr(errors), errors._repr_html_()
+    assert message in text and message in page and "_priority" not in text + page
+    assert "Traceback" not in text + page and "<u>subject</u>" in page
+    # still a query over the whole queue: the CLI's to_dicts and delete
+    assert "Traceback" in errors.to_dicts()[0]["_error_stack"]
+    assert errors.delete(prompt=False) == 1 and pipe.Stat.jobs.error_report().is_empty()
+
+
 def test_errors_are_skipped_until_their_jobs_are_deleted(pipe: SimpleNamespace) -> None:
     pipe.Stat.populate(suppress_errors=True)
     calls = len(pipe.calls)

@@ -303,3 +303,64 @@ def test_describe_is_dedented_and_heading_shows_defaults(schema: dj.Schema) -> N
         "text = null : varchar(30)   # the words",
     ]
     assert "text = null" in repr(Note.heading)
+
+
+def test_schema_describe_is_python_that_declares_the_schema_again(
+    schema: dj.Schema, conn: dj.Connection
+) -> None:
+    @schema
+    class Digit(dj.Manual):
+        definition = """
+        # a digit, 0\\9 with a backslash
+        digit_id : int32
+        ---
+        label : int8
+        """
+
+    @schema
+    class Fit(dj.Computed):
+        definition = """
+        -> Digit
+        ---
+        score : float64
+        """
+
+        class Class(dj.Part):
+            definition = """
+            -> master
+            cls : int8
+            ---
+            n : int32
+            """
+
+        class Other(dj.Part):
+            definition = """
+            -> master
+            -> Digit.proj(other='digit_id')
+            """
+
+        def make(self, key: dict) -> None:
+            pass
+
+    @schema
+    class Pick(dj.Lookup):
+        definition = """
+        -> Fit.Class
+        """
+
+    text = schema.describe()
+    assert isinstance(text, str) and text.startswith("import djframe as dj\n")
+    assert "\n    class Class(dj.Part):\n" in text and "\nclass Class" not in text
+    assert "```python\n" in text._repr_markdown_() and "<pre><code" in text._repr_html_()
+    fresh = dj.Schema(f"{schema.name}_again", connection=conn)
+    try:
+        namespace: dict = {"schema": fresh}
+        exec(compile(text, "describe", "exec"), namespace)
+        again = {i.full_name.split(".")[1]: i for i in fresh.user_tables()}
+        assert set(again) == {i.full_name.split(".")[1] for i in schema.user_tables()}
+        assert namespace["Fit"].Other.heading.names == Fit.Other.heading.names
+        assert namespace["Digit"].describe() == Digit.describe()
+        assert fresh.describe() == text
+    finally:
+        fresh.drop(prompt=False)
+    assert schema.describe(format="json")._repr_markdown_().startswith("```json\n")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["BackendName", "DescribeFormat", "JobStatus", "OnConflict", "PartIntegrity", "Tier"]
+__all__ = [
+    "ArrayColumns",
+    "BackendName",
+    "DescribeFormat",
+    "JobStatus",
+    "OnConflict",
+    "PartIntegrity",
+    "Tier",
+]
 
 BackendName = Literal["duckdb", "postgres"]
 """The SQL engines djframe runs on."""
@@ -20,6 +28,10 @@ PartIntegrity = Literal["enforce", "ignore", "cascade"]
 
 JobStatus = Literal["pending", "reserved", "success", "error", "ignore"]
 """The status of a key in a job queue (as in DataJoint 2.x)."""
+
+ArrayColumns = Literal["typed", "object"]
+"""How ``to_polars`` gives decoded arrays: ``pl.Array`` / ``pl.List`` columns where they hold
+the values, or one Python object per row (a ``pl.Object`` column)."""
 
 DescribeFormat = Literal["text", "json"]
 """What ``Schema.describe`` gives: the definitions, or the pipeline as a JSON document."""

@@ -140,7 +140,12 @@ _PACKAGE = str(Path(__file__).parent) + "/"
 
 def warn_deprecated(message: str) -> None:
     """Warn with a ``DeprecationWarning`` attributed to the first caller outside djframe."""
+    warn_caller(message, DeprecationWarning)
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn, attributed to the first caller outside djframe (the user's line)."""
     level, frame = 2, sys._getframe(1)  # 2: the caller of this function
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back  # type: ignore[assignment]
-    warnings.warn(message, DeprecationWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)

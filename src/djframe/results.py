@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from djframe import fetch as fetching
+from djframe.codecs.arrays import values_series
 from djframe.compile.cache import query_sql
 from djframe.compile.lower import LowerContext
 from djframe.compile.sql import TEXT_ON_EXPORT, OrderBy, compile_sql, final_relation, sql_of
@@ -31,6 +32,7 @@ from djframe.types import python_value
 if TYPE_CHECKING:
     import pandas as pd
 
+    from djframe._typing import ArrayColumns
     from djframe.compile.lower import Relation
     from djframe.heading import Heading
 
@@ -141,19 +143,28 @@ class ResultsMixin:
         limit: int | None = None,
         offset: int | None = None,
         lazy: bool = False,
+        arrays: ArrayColumns | None = None,
     ) -> pl.DataFrame:
         """The result as a Polars DataFrame.
 
-        Codec attributes come back decoded, in Object columns (``lazy=True``: as references
-        to stored values that load on ``.load()``).
+        Codec attributes come back decoded. Numeric (or text) arrays of one shape are a
+        ``pl.Array(dtype, shape)`` column, arrays whose shapes differ a ``pl.List`` column
+        (nested per dimension), numbers and bytes a plain column; other values (frames,
+        files, arrays of differing dimensionality) a ``pl.Object`` column. ``arrays="object"``
+        (or ``dj.config["results.arrays"] = "object"``) keeps every decoded value as a Python
+        object, as earlier versions did. ``lazy=True``: references to stored values that load
+        on ``.load()``, in Object columns.
 
         Examples
         --------
         >>> Student.to_polars(order_by="KEY", limit=10)  # doctest: +SKIP
+        >>> Features.to_polars()["spectrum"].dtype  # doctest: +SKIP
+        Array(Float32, shape=(64,))
         """
         data = self._run(views=True, order_by=order_by, limit=limit, offset=offset)
         frame = polars_frame(data, self.heading)
-        return decoded_frame(self, data, frame, lazy=lazy)
+        typed = (arrays or config["results.arrays"]) != "object"
+        return decoded_frame(self, data, frame, lazy=lazy, typed=typed)
 
     def to_pandas(
         self, *, order_by: OrderBy = None, limit: int | None = None, offset: int | None = None
@@ -272,8 +283,13 @@ class ResultsMixin:
 
     # -- display -------------------------------------------------------------------------
     def _preview(self) -> tuple[pl.DataFrame, int]:
+        """The rows a repr shows (the first ``display.limit``) and the number of rows."""
         limit = int(config["display.limit"])
         return self.to_polars(order_by="KEY", limit=limit), len(self)
+
+    def _cell_width(self) -> int:
+        """The most characters a repr shows of a cell (views of long text show it all)."""
+        return int(config["display.width"])
 
     def __repr__(self) -> str:
         try:
@@ -281,19 +297,20 @@ class ResultsMixin:
         except DjframeError as exc:
             return f"<{type(self).__name__}: cannot be shown: {exc}>"
         key = ", ".join(self.heading.primary_key)
-        width = int(config["display.width"])
+        width = self._cell_width()
         with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
             return f"{frame}\n{count} rows; primary key: ({key})"
 
     def _repr_html_(self) -> str:
         frame, count = self._preview()
-        key = set(self.heading.primary_key)
+        frame = frame.with_columns(array_summaries(frame))
+        key, width = set(self.heading.primary_key), self._cell_width()
         head = "".join(
             f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
             for c in frame.columns
         )
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(shortened(v))}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{html.escape(shortened(v, width))}</td>" for v in row) + "</tr>"
             for row in frame.iter_rows()
         )
         more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
@@ -303,10 +320,28 @@ class ResultsMixin:
         )
 
 
-def shortened(value: Any) -> str:
-    """A cell as notebooks show it: at most ``display.width`` characters."""
+def array_summaries(frame: pl.DataFrame) -> list[pl.Expr]:
+    """Array and list columns as one short text per cell, their shape and element type
+    (``8x8 Float64``; ``12 Int32`` for a list of 12), computed in Polars without the values."""
+    summaries: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        if not isinstance(dtype, pl.Array | pl.List):
+            continue
+        inner: Any = dtype
+        dims: list[str] = []
+        while isinstance(inner, pl.Array | pl.List):
+            dims.append(str(inner.size) if isinstance(inner, pl.Array) else "…")
+            inner = inner.inner
+        column = pl.col(name)
+        first = pl.lit(dims[0]) if isinstance(dtype, pl.Array) else column.list.len().cast(str)
+        text = pl.concat_str([first, pl.lit("".join(f"x{d}" for d in dims[1:]) + f" {inner}")])
+        summaries.append(pl.when(column.is_not_null()).then(text).alias(name))
+    return summaries
+
+
+def shortened(value: Any, width: int) -> str:
+    """A cell as notebooks show it: at most ``width`` characters."""
     text = str(value)
-    width = int(config["display.width"])
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -322,11 +357,14 @@ def decoded_columns(expr: Any, data: pa.Table, *, lazy: bool) -> dict[str, list[
     return decode_columns(expr.connection, heading, data, lazy=lazy)
 
 
-def decoded_frame(expr: Any, data: pa.Table, frame: pl.DataFrame, *, lazy: bool) -> pl.DataFrame:
-    """``frame`` with its codec columns replaced by their decoded values (Object columns)."""
+def decoded_frame(
+    expr: Any, data: pa.Table, frame: pl.DataFrame, *, lazy: bool, typed: bool = True
+) -> pl.DataFrame:
+    """``frame`` with its codec columns replaced by their decoded values: typed columns where
+    :func:`~djframe.codecs.arrays.values_column` can build one (and ``typed``), else Object."""
     decoded = decoded_columns(expr, data, lazy=lazy)
     if not decoded:
         return frame
     return frame.with_columns(
-        pl.Series(name, values, dtype=pl.Object) for name, values in decoded.items()
+        values_series(name, values, typed=typed) for name, values in decoded.items()
     )

@@ -11,6 +11,7 @@ never taken for another database's.
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 import warnings
@@ -284,30 +285,29 @@ class Schema:
             self, dry_run=dry_run, retention_hours=retention_hours, min_age_seconds=min_age_seconds
         )
 
-    def describe(self, format: DescribeFormat = "text") -> str:
-        """The schema's definitions (``"text"``), or the whole pipeline as JSON (``"json"``):
-        tables, tiers, attributes with types and lineage, foreign keys, codecs, row counts,
-        remaining work and jobs, for tools and automated agents.
+    def describe(self, format: DescribeFormat = "text") -> SourceText:
+        """The schema's table classes as Python (``"text"``), or the whole pipeline as JSON
+        (``"json"``): tables, tiers, attributes with types and lineage, foreign keys, codecs,
+        row counts, remaining work and jobs, for tools and automated agents.
+
+        The text declares every table again, parents first, with each part class nested in
+        its master: run it where ``schema`` is a :class:`Schema` (``make`` methods and
+        ``contents`` are not part of it). Either is a ``str`` that notebooks show as code.
 
         Examples
         --------
         >>> import json
         >>> state = json.loads(schema.describe(format="json"))  # doctest: +SKIP
         >>> [t["name"] for t in state["tables"]]  # doctest: +SKIP
+        >>> exec(schema.describe(), {"schema": dj.Schema("copy")})  # doctest: +SKIP
         """
         from djframe.status import describe_schema
 
         if format == "json":
-            return json.dumps(describe_schema(self), indent=2, default=str)
+            return SourceText(json.dumps(describe_schema(self), indent=2, default=str), "json")
         if format != "text":
             raise ValueError(f"describe(format=...) takes 'text' or 'json', not {format!r}.")
-        infos = {i.name: i for i in self.user_tables()}
-        blocks = [
-            f"@schema\nclass {infos[n].class_name}(dj.{infos[n].tier.title()}):\n"
-            f'    definition = """\n{indented(infos[n].definition)}\n    """'
-            for n in self.list_tables()
-        ]
-        return "\n\n\n".join(blocks)
+        return SourceText(tables_source(self))
 
     def populate(self, **options: Any) -> dict[str, Any]:
         """Bring every Imported and Computed table of the schema up to date, parents first.
@@ -352,6 +352,62 @@ class Schema:
 def indented(text: str, prefix: str = "    ") -> str:
     lines = [line.strip() for line in text.strip().splitlines()]
     return "\n".join(prefix + line for line in lines)
+
+
+class SourceText(str):
+    """Source text (Python, JSON) that a notebook shows as highlighted code; still a ``str``.
+
+    Examples
+    --------
+    >>> SourceText("x = 1")._repr_markdown_()
+    '```python\\nx = 1\\n```'
+    """
+
+    language: str
+
+    def __new__(cls, text: str, language: str = "python") -> SourceText:
+        made = super().__new__(cls, text)
+        made.language = language
+        return made
+
+    def _repr_markdown_(self) -> str:
+        return f"```{self.language}\n{self}\n```"
+
+    def _repr_html_(self) -> str:
+        code = html.escape(str(self))
+        return f'<pre><code class="language-{self.language}">{code}</code></pre>'
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))  # IPython's plain text: the code, not an escaped line
+
+
+def tables_source(schema: Schema) -> str:
+    """Python that declares ``schema``'s tables again: masters in dependency order, each part
+    class nested in its master, ``import djframe as dj`` first."""
+    infos = {i.name: i for i in schema.user_tables()}
+    order = [infos[n] for n in schema.list_tables() if n in infos]
+    parts: dict[str, list[TableInfo]] = {}
+    for info in order:
+        if info.master:
+            parts.setdefault(info.master, []).append(info)
+    blocks = ["import djframe as dj"]
+    for info in order:
+        if not info.master:
+            nested = parts.get(info.full_name, [])
+            blocks.append("@schema\n" + class_source(info, nested))
+    return "\n\n\n".join(blocks) + "\n"
+
+
+def class_source(info: TableInfo, parts: list[TableInfo], depth: int = 0) -> str:
+    pad = "    " * depth
+    text = info.definition.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = [
+        f"{pad}class {info.class_name}(dj.{info.tier.title()}):",
+        f'{pad}    definition = """',
+        indented(text, pad + "    "),
+        f'{pad}    """',
+    ]
+    return "\n".join(lines + ["\n" + class_source(p, [], depth + 1) for p in parts])
 
 
 def table_name(cls: type[Table], master: type[Table] | None) -> str:

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "jobs.allow_new_pk_fields_in_computed_tables": False,
     "display.limit": 12,
     "display.width": 14,
+    "results.arrays": "typed",
 }
 
 ENVIRONMENT: dict[str, str] = {

@@ -54,6 +54,7 @@ CLASS_LEVEL = {
     "drop",
     "drop_quick",
     "describe",
+    "_repr_html_",  # notebooks show a table class as its rows, as they show an instance
     "to_arrow",
     "to_polars",
     "to_pandas",
@@ -133,6 +134,14 @@ class TableMeta(type):
 
     def __bool__(cls) -> bool:
         return True
+
+    def _repr_pretty_(cls, printer: Any, cycle: bool) -> None:
+        """IPython's text for a bare table class in a cell: its rows, as an instance shows
+        them (``repr(cls)`` itself stays the class's name: it runs no query)."""
+        if type.__getattribute__(cls, "_info") is None:
+            printer.text(type.__repr__(cls))
+        else:
+            printer.text(repr(cls()))
 
 
 def snake_case(name: str) -> str:

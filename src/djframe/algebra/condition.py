@@ -10,6 +10,7 @@ boolean Ibis value, so they nest freely inside OR, AND and NOT.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,14 +24,14 @@ from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.compile.fragments import BUILD_ERRORS, check_literal, check_text
 from djframe.compile.fragments import condition as sql_condition
 from djframe.compile.lower import joinable
-from djframe.errors import DjframeError, QueryError
+from djframe.errors import DjframeError, QueryError, warn_caller
 from djframe.frames import as_frame
 from djframe.heading import Heading
 
 if TYPE_CHECKING:
     from djframe.compile.lower import LowerContext
 
-__all__ = ["AndList", "Not", "predicate", "restricted"]
+__all__ = ["AndList", "Not", "predicate", "restricted", "warn_unknown_keys"]
 
 
 class AndList(list[Any]):
@@ -95,6 +96,52 @@ def check_comparable(table: ir.Table, other: ir.Table, names: list[str], what: s
                 f"with the attribute {name} of type {table[name].type()}. Convert it to the "
                 f"attribute's type first (Polars: pl.col({name!r}).cast(...))."
             ) from None
+
+
+_warned: set[tuple[str, str]] = set()
+"""(table, key) pairs already warned about by :func:`warn_unknown_keys`."""
+_pipeline_names: dict[int, tuple[int, frozenset[str]]] = {}
+"""Per connection: how many tables it knew, and every attribute name of those tables."""
+
+
+def warn_unknown_keys(source: Any, condition: Mapping[str, Any], where: str) -> None:
+    """Warn once per (table, key) for a dict key that no attribute of any loaded table has
+    (``source``: the expression restricted, ``where``: how to name it).
+
+    DataJoint ignores the keys of a restriction dict that are not attributes, so that a make's
+    key restricts parents that lack some of its attributes; that stays so. A key that is no
+    attribute anywhere in the pipeline is a typo (``{"lable": 3}``) that silently matches
+    every row: said once, naming the closest attribute.
+    """
+    heading = source.heading
+    unknown = [k for k in condition if k not in heading]
+    if not unknown:
+        return
+    known = pipeline_names(source.connection)
+    info = getattr(source, "_info", None)
+    table = f"{id(source.connection)}:{where}" if info is None else info.full_name
+    for key in unknown:
+        if key in known or (table, key) in _warned:
+            continue
+        _warned.add((table, key))
+        close = difflib.get_close_matches(str(key), heading.names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        warn_caller(
+            f"{where} & {{{key!r}: ...}}: {key!r} is not an attribute of {where} nor of any "
+            f"table of the pipeline, so the restriction ignores it (as DataJoint does) and "
+            f"matches every row.{hint} Attributes: {', '.join(heading.names)}."
+        )
+
+
+def pipeline_names(conn: Any) -> frozenset[str]:
+    """Every attribute name of the tables ``conn`` has loaded (cached until that changes)."""
+    tables = getattr(conn, "tables", {})
+    cached = _pipeline_names.get(id(conn))
+    if cached is not None and cached[0] == len(tables):
+        return cached[1]
+    names = frozenset(n for info in tables.values() for n in info.heading.names)
+    _pipeline_names[id(conn)] = (len(tables), names)
+    return names
 
 
 def matches(table: ir.Table, other: ir.Table, names: list[str]) -> ir.BooleanValue:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from djframe._typing import PartIntegrity
-from djframe.algebra.condition import Not, restricted
+from djframe.algebra.condition import Not, restricted, warn_unknown_keys
 from djframe.algebra.lineage import check_namesakes, namesakes
 from djframe.compile.fragments import referenced_names, translate
 from djframe.compile.lower import LowerContext, TableRelation, joinable
@@ -240,9 +240,19 @@ def check_restriction(source: QueryExpression, condition: Any, semantic_check: b
         for part in condition:
             check_restriction(source, part, semantic_check)
         return
+    if isinstance(condition, Mapping):
+        warn_unknown_keys(source, condition, source_label(source))
+        return
     other = as_expression(condition)
     if semantic_check and isinstance(other, QueryExpression):
         check_namesakes(source.heading, other.heading, "restrict")
+
+
+def source_label(expr: QueryExpression) -> str:
+    """A table's class name (``Fit.Class`` for a part); for other expressions, their attributes."""
+    if getattr(expr, "_info", None) is not None:
+        return type(expr).__qualname__.rsplit("<locals>.", 1)[-1]
+    return f"the query of ({', '.join(expr.heading.names)})"
 
 
 def join_key(a: Heading, b: Heading) -> list[str]:

@@ -33,6 +33,7 @@ import pyarrow as pa
 from djframe._sql import literal, plain_literal, quote
 from djframe._typing import JobStatus, Tier
 from djframe.algebra.condition import AndList
+from djframe.algebra.expression import Restriction
 from djframe.catalog import JOBS_PREFIX
 from djframe.compute.companions import Companion, companion_table
 from djframe.compute.keys import make_key, source_of
@@ -40,6 +41,7 @@ from djframe.compute.liveness import dead_processes
 from djframe.errors import ConflictError, QueryError
 from djframe.keyset import key_relation
 from djframe.registry import table_class
+from djframe.settings import config
 from djframe.table import Table
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     from djframe.compute.liveness import Worker
     from djframe.connection import Connection
 
-__all__ = ["JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
+__all__ = ["ErrorJobs", "JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
 
 T = TypeVar("T")
 
@@ -117,9 +119,23 @@ class JobTable(Companion):
         return self.with_status("reserved")
 
     @property
-    def errors(self) -> QueryExpression:
-        """Failed jobs, with message and stack; ``.delete()`` them to have them retried."""
-        return self.with_status("error")
+    def errors(self) -> ErrorJobs:
+        """Failed jobs: a query over every column of the queue (``to_polars()``,
+        ``to_dicts()``; ``.delete()`` them to have them retried) that shows itself as the key,
+        the whole message and when it failed. :meth:`error_report` gives that view as a frame,
+        with the stack if asked."""
+        return ErrorJobs(self, {"_status": "error"}, True)
+
+    def error_report(self, *, stack: bool = False, limit: int | None = None) -> pl.DataFrame:
+        """The error jobs as a frame, ordered by key: the key attributes, ``error_message``
+        (whole), ``when`` (the time it failed), and with ``stack=True`` ``error_stack``.
+
+        Examples
+        --------
+        >>> Fit.jobs.error_report()  # doctest: +SKIP
+        >>> print(Fit.jobs.error_report(stack=True)["error_stack"][0])  # doctest: +SKIP
+        """
+        return self.errors.report(stack=stack, limit=limit)
 
     @property
     def ignored(self) -> QueryExpression:
@@ -284,6 +300,33 @@ class JobTable(Companion):
         )
         take = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
         return retried(take, tries=CLAIM_TRIES, pause=True)
+
+
+class ErrorJobs(Restriction):
+    """A queue's jobs in ``error``: every column for results, the key, message and time for
+    display (see :meth:`JobTable.errors`)."""
+
+    def report(self, *, stack: bool = False, limit: int | None = None) -> pl.DataFrame:
+        """Key, ``error_message``, ``when`` (and ``error_stack``); a name that a key attribute
+        already has keeps the queue's leading ``_``."""
+        key = self.heading.primary_key
+        shown = {"error_message": "_error_message", "when": "_completed_time"}
+        if stack:
+            shown["error_stack"] = "_error_stack"
+        frame = self.proj(*shown.values()).to_polars(order_by="KEY", limit=limit)
+        return frame.select(
+            *key,
+            *(
+                pl.col(column).alias(name if name not in key else column)
+                for name, column in shown.items()
+            ),
+        )
+
+    def _preview(self) -> tuple[pl.DataFrame, int]:
+        return self.report(limit=int(config["display.limit"])), len(self)
+
+    def _cell_width(self) -> int:
+        return MESSAGE_LIMIT  # the whole message: it is what the view is for
 
 
 def retried(

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 import djframe as dj
+from djframe.codecs.arrays import column_values
 
 __all__ = ["ObjectMode", "arrow_ipc", "attributes", "document", "fetch", "rows_json"]
 
@@ -61,14 +62,25 @@ def fetch(
 
 
 def plain_objects(frame: pl.DataFrame, mode: ObjectMode) -> pl.DataFrame:
-    """``frame`` with its Object columns described or made plain, so they can be written."""
-    columns = [name for name, kind in frame.schema.items() if kind == pl.Object]
+    """``frame`` with its Object columns (and the array columns of decoded arrays) described
+    or made plain, so they can be written."""
+    columns = [name for name, kind in frame.schema.items() if kind in OBJECT_KINDS]
     if mode == "omit":
         return frame.drop(columns)
     convert = summary if mode == "summary" else plain
     return frame.with_columns(
-        [series(name, [convert(v) for v in frame[name].to_list()]) for name in columns]
+        [series(name, [convert(v) for v in object_values(frame[name])]) for name in columns]
     )
+
+
+OBJECT_KINDS = (pl.Object, pl.Array, pl.List)
+
+
+def object_values(column: pl.Series) -> list[Any]:
+    """The values of an Object column; an array or list column's rows as numpy arrays."""
+    if column.dtype == pl.Object:
+        return column.to_list()
+    return column_values(column.to_arrow())
 
 
 def series(name: str, values: list[Any]) -> pl.Series:

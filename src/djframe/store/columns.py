@@ -21,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from djframe.codecs import CodecSpec, Payload, parse_codec
+from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
 from djframe.store import object_table
@@ -100,7 +101,7 @@ def take_columns(rows: Any, names: list[str], heading: Heading) -> tuple[Any, di
         return columns_to_arrow(rows, heading), values
     if kind == "arrow":
         present = [n for n in names if n in rows.column_names]
-        values = {n: rows.column(n).to_pylist() for n in present}
+        values = {n: column_values(rows.column(n)) for n in present}
         rest = rows.select([n for n in rows.column_names if n not in present])
         return rest, values
     if kind == "polars":
@@ -115,9 +116,10 @@ def take_columns(rows: Any, names: list[str], heading: Heading) -> tuple[Any, di
 
 
 def series_values(series: Any) -> list[Any]:
-    """A Polars column as Python values; fixed-size array columns as numpy arrays per row."""
-    if isinstance(series.dtype, pl.Array):
-        return list(series.to_numpy())
+    """A Polars column as Python values; array and list columns as numpy arrays per row (as
+    ``to_polars`` gives them back, see :mod:`djframe.codecs.arrays`)."""
+    if isinstance(series.dtype, pl.Array | pl.List):
+        return column_values(series.to_arrow())
     return list(series.to_list())
 
 

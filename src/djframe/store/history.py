@@ -19,6 +19,7 @@ import polars as pl
 
 from djframe.catalog import class_label
 from djframe.codecs import parse_codec
+from djframe.codecs.arrays import values_series
 from djframe.errors import DataError
 from djframe.store import object_table
 from djframe.store.delta import history, latest_objects, read_version_objects
@@ -120,7 +121,7 @@ class AsOf:
         return AsOf(self.table, self.version, frame)
 
     def to_polars(self) -> pl.DataFrame:
-        """Primary key and stored attributes (decoded, in Object columns)."""
+        """Primary key and stored attributes (decoded; arrays as ``to_polars`` gives them)."""
         key = self.table.heading.primary_key
         names = [a.name for attrs in store_attributes(self.table).values() for a in attrs]
         values: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -132,7 +133,7 @@ class AsOf:
             for i, k in enumerate(key)
         }
         for n in names:
-            columns[n] = pl.Series(n, [values[t].get(n) for t in ordered], dtype=pl.Object)
+            columns[n] = values_series(n, [values[t].get(n) for t in ordered])
         return pl.DataFrame(list(columns.values())) if columns else pl.DataFrame()
 
     def _collect(
