@@ -382,3 +382,20 @@ def test_schema_without_connection_uses_configured_default(
     assert path.is_file()
     assert dj.list_schemas() == ["configured"]
     assert len(Thing) == 1
+
+
+def test_a_changed_file_is_read_again(clean_config: Path) -> None:
+    config_file = clean_config / "djframe.toml"
+    config_file.write_text('store = "first"\n')
+    assert dj.config["store"] == "first" and dj.config["store"] == "first"  # parsed once
+    config_file.write_text('store = "second one"\n')
+    assert dj.config["store"] == "second one"
+    (clean_config / "pyproject.toml").write_text('[tool.djframe]\nstore = "nearer"\n')
+    config_file.unlink()
+    assert dj.config["store"] == "nearer"
+
+
+def test_a_table_from_the_file_is_a_copy(clean_config: Path) -> None:
+    (clean_config / "djframe.toml").write_text('[stores.cold]\nlocation = "/cold"\n')
+    dj.config["stores"]["cold"]["location"] = "/elsewhere"
+    assert dj.config["stores"] == {"cold": {"location": "/cold"}}

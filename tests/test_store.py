@@ -563,3 +563,30 @@ def test_virtual_schema_on_a_fresh_connection_reads_its_own_store(
         assert lab.Result._schema is lab.schema
         assert np.array_equal(lab.Result.fetch1("trace"), trace)
         lab.schema.drop(prompt=False)
+
+
+def test_compaction_keeps_every_version(
+    oschema: dj.Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltalake import DeltaTable
+
+    monkeypatch.setattr(delta, "MAINTAIN_EVERY", 4)
+    Result = declare_results(oschema)
+    for i in range(10):
+        Result.insert1({"result_id": i, "trace": np.full(3, float(i))})
+    uri = oschema.store.table_uri(oschema.name, "result")
+    table = DeltaTable(uri, storage_options=oschema.store.storage_options or None)
+    assert len(table.file_uris()) < 10  # compacted at versions 4 and 8 (and checkpointed)
+    assert table.version() == 11  # 10 inserts and 2 compactions
+    history = Result.history()
+    assert history.height == 10 and set(history["action"]) == {"insert"}
+    assert sorted(r["result_id"] for r in Result.as_of(0).to_dicts()) == [0]
+    assert sorted(r["result_id"] for r in Result.as_of(6).to_dicts()) == list(range(6))
+    assert np.array_equal((Result & {"result_id": 9}).fetch1("trace"), np.full(3, 9.0))
+    assert oschema.gc(min_age_seconds=0)["unreferenced"].to_list() == [0]
+    # a vacuum past the retention ends history there; the versions after it stay readable
+    oschema.gc(dry_run=False, min_age_seconds=0, retention_hours=0)
+    with pytest.raises((dj.StoreError, OSError)):
+        Result.as_of(0).to_dicts()
+    assert len(Result.as_of(int(history["version"][0])).to_dicts()) == 10
+    assert np.array_equal((Result & {"result_id": 3}).fetch1("trace"), np.full(3, 3.0))

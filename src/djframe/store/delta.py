@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 __all__ = [
+    "MAINTENANCE",
     "commit_rows",
     "delete_objects",
     "history",
@@ -77,6 +78,11 @@ __all__ = [
 SYSTEM_COLUMNS = ("_attribute", "_oid", "_meta", "_size", "_path", "_payload")
 ROW_GROUP_BYTES = 16 * 2**20
 RETRIES = 20
+MAINTAIN_EVERY = 100
+"""Versions between compactions and checkpoints of a Delta table (see :func:`maintain`)."""
+MAINTENANCE = "maintenance"
+"""The ``djframe.operation`` of commits that change no content (compaction, log retention)."""
+LOG_RETENTION = "delta.logRetentionDuration"
 INLINE_BYTES = 64 * 2**10
 """Values of up to this many bytes are kept in the index; larger ones in files of their own."""
 T = TypeVar("T")
@@ -144,6 +150,8 @@ def open_table(
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    if version is None and not store.remote:
+        return _opened.latest(uri)
     try:
         table = DeltaTable(uri, storage_options=store.storage_options or None)
     except TableNotFoundError:
@@ -158,6 +166,59 @@ def open_table(
                 f"The object table {uri} has no version {version}: {exc}. See Table.history()."
             ) from exc
     return table
+
+
+class OpenTables(threading.local):
+    """Local Delta tables opened by this thread, kept open and brought up to date on each use.
+
+    Opening a table replays its log from the last checkpoint, and the first append to a newly
+    opened table loads its whole state: 50 ms per commit at 2,000 versions, against 12 ms for
+    an append to a table kept open (``update_incremental`` reads only the new commits). A
+    table is opened anew when the log file of the version it holds is no longer the one it
+    read (the folder was deleted and a table made again in its place). Per thread, because a
+    DeltaTable is not meant to be shared between threads; remote stores are opened each time
+    (their folder cannot be checked as cheaply).
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, tuple[DeltaTable, tuple[int, int, int]]] = {}
+
+    def latest(self, uri: str) -> DeltaTable | None:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        cached = self.tables.pop(uri, None)
+        table = cached[0] if cached is not None and stamp(uri, cached[1][0]) == cached[1] else None
+        try:
+            if table is None:
+                table = DeltaTable(uri)
+            else:
+                table.update_incremental()
+        except TableNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"Cannot open the object table {uri}: {exc}") from exc
+        mark = stamp(uri, table.version())
+        if mark is not None:
+            if len(self.tables) >= OPEN_TABLES:
+                self.tables.pop(next(iter(self.tables)))
+            self.tables[uri] = (table, mark)
+        return table
+
+
+def stamp(uri: str, version: int) -> tuple[int, int, int] | None:
+    """``version`` with the inode and modification time of its log file in table ``uri``."""
+    folder = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+    try:
+        found = os.stat(os.path.join(folder, "_delta_log", f"{version:020d}.json"))
+    except OSError:
+        return None
+    return version, found.st_ino, found.st_mtime_ns
+
+
+_opened = OpenTables()
+OPEN_TABLES = 64
+"""At most this many tables are kept open per thread (the oldest is closed first)."""
 
 
 def version_at(table: DeltaTable, when: int | dt.datetime) -> int:
@@ -269,10 +330,11 @@ def commit_rows(target: ObjectTable, data: pa.Table) -> None:
     )
     options = target.store.storage_options or None
 
-    def append() -> None:
+    def append() -> tuple[DeltaTable | None, int]:
         table = open_table(target.store, target.uri)
         if table is not None:
             check_write(table, target, "write objects to")
+        before = -1 if table is None else table.version()
         write_deltalake(
             target.uri if table is None else table,
             data,
@@ -280,14 +342,45 @@ def commit_rows(target: ObjectTable, data: pa.Table) -> None:
             storage_options=options,
             writer_properties=properties,
             configuration={
-                "delta.dataSkippingStatsColumns": ",".join([*key, "_attribute", "_oid"])
+                "delta.dataSkippingStatsColumns": ",".join([*key, "_attribute", "_oid"]),
+                "delta.checkpointInterval": str(MAINTAIN_EVERY),
+                "delta.enableExpiredLogCleanup": "false",  # gc's retention ends history
             },
             commit_properties=commit,
             name=target.full_name,
             description=owner_text(target),
         )
+        return table, before
 
-    retrying(append, f"writing {data.num_rows} object(s) of {target.full_name} to {target.uri}")
+    what = f"writing {data.num_rows} object(s) of {target.full_name} to {target.uri}"
+    table, before = retrying(append, what)
+    if table is not None:
+        maintain(target, table, before, properties)
+
+
+def maintain(target: ObjectTable, table: DeltaTable, before: int, properties: Any) -> None:
+    """Every :data:`MAINTAIN_EVERY` versions, compact the table's small files and write a
+    checkpoint, so that opening and appending to it cost the same at the thousandth commit
+    as at the first (appends took 4 ms on a new table, 30 ms once it had 2,000 files).
+
+    Compaction rewrites files into a new version and leaves the old ones for the versions
+    before it (``as_of``) until a vacuum past their retention removes them; it changes no
+    content, so :func:`djframe.store.history.table_history` leaves its commits out. A
+    failure (a concurrent compaction, ...) leaves the table as it was, to be compacted at the
+    next turn: the objects written are committed either way.
+    """
+    table.update_incremental()
+    if table.version() // MAINTAIN_EVERY == before // MAINTAIN_EVERY:
+        return
+    from deltalake import CommitProperties
+    from deltalake.exceptions import DeltaError
+
+    commit = CommitProperties(custom_metadata=commit_metadata(target, MAINTENANCE))
+    try:
+        table.optimize.compact(writer_properties=properties, commit_properties=commit)
+        table.create_checkpoint()
+    except (DeltaError, OSError):
+        pass  # compacted at the next turn
 
 
 def payloads_of(
@@ -514,12 +607,29 @@ def vacuum(target: ObjectTable, retention_hours: float, dry_run: bool) -> list[s
     if table is None:
         return []
     hours = max(0, int(retention_hours))
-    return retrying(
+    removed = retrying(
         lambda: list(
             table.vacuum(retention_hours=hours, dry_run=dry_run, enforce_retention_duration=False)
         ),
         f"vacuuming {target.uri}",
     )
+    if not dry_run:
+        retrying(lambda: trim_log(target, table, hours), f"trimming the log of {target.uri}")
+    return removed
+
+
+def trim_log(target: ObjectTable, table: DeltaTable, hours: int) -> None:
+    """Delete the log of the versions older than ``hours`` (those before the last checkpoint
+    older than that): versions since stay readable, and appends no longer pay for listing
+    the whole log (18 ms per commit at 2,000 versions, 5 ms once trimmed). Tables are made
+    with ``delta.enableExpiredLogCleanup`` off, so that only this ends their history."""
+    from deltalake import CommitProperties
+
+    wanted = f"interval {hours} hours"
+    if table.metadata().configuration.get(LOG_RETENTION) != wanted:
+        commit = CommitProperties(custom_metadata=commit_metadata(target, MAINTENANCE))
+        table.alter.set_table_properties({LOG_RETENTION: wanted}, commit_properties=commit)
+    table.cleanup_metadata()
 
 
 def history(target: ObjectTable) -> list[Mapping[str, Any]]:

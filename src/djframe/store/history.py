@@ -22,7 +22,7 @@ from djframe.codecs import parse_codec
 from djframe.codecs.arrays import values_series
 from djframe.errors import DataError
 from djframe.store import object_table
-from djframe.store.delta import history, latest_objects, read_version_objects
+from djframe.store.delta import MAINTENANCE, history, latest_objects, read_version_objects
 
 if TYPE_CHECKING:
     from djframe.heading import Attribute
@@ -64,6 +64,8 @@ def table_history(table: StoredTable) -> pl.DataFrame:
     rows = []
     for name, target in table_stores(table).items():
         for commit in history(target):
+            if commit.get("djframe.operation") == MAINTENANCE:
+                continue  # compaction and log retention change no row
             row: dict[str, Any] = {
                 "store": name or "@",
                 "version": commit["version"],
