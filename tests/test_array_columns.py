@@ -126,6 +126,8 @@ def test_to_polars_gives_arrays_lists_and_objects(digits: type[dj.Manual]) -> No
     assert objects.schema["image"] == pl.Object and objects.schema["trace"] == pl.Object
     with dj.config.override(results__arrays="object"):
         assert digits.to_polars().schema["image"] == pl.Object
+    with pytest.raises(dj.QueryError, match="'typed' or 'object', not 'objects'"):
+        digits.to_polars(arrays="objects")  # type: ignore[arg-type]
 
 
 def test_array_columns_write_parquet(digits: type[dj.Manual], tmp_path: Path) -> None:

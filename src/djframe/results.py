@@ -23,7 +23,7 @@ from djframe.codecs.arrays import values_series
 from djframe.compile.cache import query_sql
 from djframe.compile.lower import LowerContext
 from djframe.compile.sql import TEXT_ON_EXPORT, OrderBy, compile_sql, final_relation, sql_of
-from djframe.errors import DjframeError
+from djframe.errors import DjframeError, QueryError
 from djframe.session import flush_held, read_ahead
 from djframe.settings import config
 from djframe.store.columns import decode_columns
@@ -161,9 +161,9 @@ class ResultsMixin:
         >>> Features.to_polars()["spectrum"].dtype  # doctest: +SKIP
         Array(Float32, shape=(64,))
         """
+        typed = typed_arrays(arrays)
         data = self._run(views=True, order_by=order_by, limit=limit, offset=offset)
         frame = polars_frame(data, self.heading)
-        typed = (arrays or config["results.arrays"]) != "object"
         return decoded_frame(self, data, frame, lazy=lazy, typed=typed)
 
     def to_pandas(
@@ -318,6 +318,15 @@ class ResultsMixin:
             f"<div class='djframe'><table><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
             f"<p>{count} rows; primary key underlined</p></div>"
         )
+
+
+def typed_arrays(arrays: str | None) -> bool:
+    """Whether decoded arrays become typed columns: ``arrays``, else ``results.arrays``."""
+    mode = arrays if arrays is not None else config["results.arrays"]
+    if mode not in ("typed", "object"):
+        where = "to_polars(arrays=...)" if arrays is not None else 'dj.config["results.arrays"]'
+        raise QueryError(f"{where} is 'typed' or 'object', not {mode!r}.")
+    return bool(mode == "typed")
 
 
 def array_summaries(frame: pl.DataFrame) -> list[pl.Expr]:

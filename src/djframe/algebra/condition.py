@@ -119,7 +119,7 @@ def warn_unknown_keys(source: Any, condition: Mapping[str, Any], where: str) -> 
         return
     known = pipeline_names(source.connection)
     info = getattr(source, "_info", None)
-    table = f"{id(source.connection)}:{where}" if info is None else info.full_name
+    table = f"{id(source.connection)}:{heading.names}" if info is None else info.full_name
     for key in unknown:
         if key in known or (table, key) in _warned:
             continue
@@ -127,9 +127,9 @@ def warn_unknown_keys(source: Any, condition: Mapping[str, Any], where: str) -> 
         close = difflib.get_close_matches(str(key), heading.names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         warn_caller(
-            f"{where} & {{{key!r}: ...}}: {key!r} is not an attribute of {where} nor of any "
-            f"table of the pipeline, so the restriction ignores it (as DataJoint does) and "
-            f"matches every row.{hint} Attributes: {', '.join(heading.names)}."
+            f"{where} & {{{key!r}: ...}}: no table of the pipeline has an attribute {key!r}, "
+            f"so the restriction ignores it, as DataJoint does (with no other key it matches "
+            f"every row).{hint} {where} has: {', '.join(heading.names)}."
         )
 
 

@@ -249,10 +249,10 @@ def check_restriction(source: QueryExpression, condition: Any, semantic_check: b
 
 
 def source_label(expr: QueryExpression) -> str:
-    """A table's class name (``Fit.Class`` for a part); for other expressions, their attributes."""
+    """A table's class name (``Fit.Class`` for a part), else ``query``."""
     if getattr(expr, "_info", None) is not None:
         return type(expr).__qualname__.rsplit("<locals>.", 1)[-1]
-    return f"the query of ({', '.join(expr.heading.names)})"
+    return "query"
 
 
 def join_key(a: Heading, b: Heading) -> list[str]:
