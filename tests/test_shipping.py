@@ -118,8 +118,19 @@ def test_nothing_to_do_starts_no_worker(
     file_schema: dj.Schema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample, shifted = declare_pair(file_schema)
+    Shifted = shifted  # noqa: F841 (the name the definition below resolves)
+
+    @file_schema
+    class Again(dj.Computed):
+        definition = """
+        -> Shifted
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1(key)
+
     sample.insert1({"sample": 1, "value": 1.0})
-    shifted.populate()
+    dj.populate(file_schema)
 
     def refuse(*args: object) -> None:
         raise AssertionError("a worker was started with nothing to do")
@@ -127,8 +138,11 @@ def test_nothing_to_do_starts_no_worker(
     monkeypatch.setattr(workers.WorkerPool, "run", refuse)
     assert shifted.populate(processes=2) == {"success_count": 0, "error_list": []}
     assert shifted.populate(processes=2, reserve_jobs=True)["success_count"] == 0
-    results = dj.populate(file_schema, processes=2)
-    assert results["Shifted"]["success_count"] == 0
+    results = dj.populate(file_schema, processes=2)  # both tables at once, sharing workers
+    assert results == {
+        "Shifted": {"success_count": 0, "error_list": []},
+        "Again": {"success_count": 0, "error_list": []},
+    }
 
 
 def test_importable_classes_go_by_reference(counting: ModuleType, tmp_path: Path) -> None:
