@@ -103,6 +103,43 @@ def test_reserving_workers_share_a_function_local_table(file_schema: dj.Schema) 
     assert set(shifted.provenance()["_version"]) == {"v7"}
 
 
+def test_a_function_local_codec_reaches_the_workers(file_schema: dj.Schema) -> None:
+    class Shout(dj.Codec):
+        name = "test_shipped_shout"
+
+        def get_dtype(self, is_store: bool) -> str:
+            return "<blob>"
+
+        def encode(self, value: str, **_: object) -> str:
+            return value.upper()
+
+        def decode(self, stored: str, **_: object) -> str:
+            return stored + "!"
+
+    @file_schema
+    class Word(dj.Manual):
+        definition = """
+        word_id : int32
+        ---
+        text : varchar(20)
+        """
+
+    @file_schema
+    class Shouted(dj.Computed):
+        definition = """
+        -> Word
+        ---
+        shouted : <test_shipped_shout>
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1({**key, "shouted": (Word & key).fetch1("text")})
+
+    Word.insert([{"word_id": i, "text": f"word {i}"} for i in range(6)])
+    assert Shouted.populate(processes=2)["success_count"] == 6
+    assert (Shouted & {"word_id": 4}).fetch1("shouted") == "WORD 4!"
+
+
 def test_what_cannot_be_sent_is_refused_with_nothing_queued(file_schema: dj.Schema) -> None:
     sample, shifted = declare_pair(file_schema, lock=threading.Lock())
     sample.insert([{"sample": i, "value": float(i)} for i in range(3)])
@@ -118,8 +155,19 @@ def test_nothing_to_do_starts_no_worker(
     file_schema: dj.Schema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample, shifted = declare_pair(file_schema)
+    Shifted = shifted  # noqa: F841 (the name the definition below resolves)
+
+    @file_schema
+    class Again(dj.Computed):
+        definition = """
+        -> Shifted
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1(key)
+
     sample.insert1({"sample": 1, "value": 1.0})
-    shifted.populate()
+    dj.populate(file_schema)
 
     def refuse(*args: object) -> None:
         raise AssertionError("a worker was started with nothing to do")
@@ -127,8 +175,11 @@ def test_nothing_to_do_starts_no_worker(
     monkeypatch.setattr(workers.WorkerPool, "run", refuse)
     assert shifted.populate(processes=2) == {"success_count": 0, "error_list": []}
     assert shifted.populate(processes=2, reserve_jobs=True)["success_count"] == 0
-    results = dj.populate(file_schema, processes=2)
-    assert results["Shifted"]["success_count"] == 0
+    results = dj.populate(file_schema, processes=2)  # both tables at once, sharing workers
+    assert results == {
+        "Shifted": {"success_count": 0, "error_list": []},
+        "Again": {"success_count": 0, "error_list": []},
+    }
 
 
 def test_importable_classes_go_by_reference(counting: ModuleType, tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar, NamedTuple
@@ -73,20 +75,8 @@ class Codec:
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not register:
-            return
-        if not cls.name or not re.match(r"^[a-z][a-z0-9_]*$", cls.name):
-            raise DefinitionError(
-                f"Codec {cls.__name__} needs a name of lowercase letters, digits and underscores "
-                "(class attribute `name`), e.g. name = 'graph' to be used as <graph>."
-            )
-        known = _REGISTRY.get(cls.name)
-        if known is not None and known.__qualname__ != cls.__qualname__:
-            raise DefinitionError(
-                f"Codec <{cls.name}> is already registered by {known.__module__}.{known.__qualname__}; "
-                f"choose another name for {cls.__qualname__}."
-            )
-        _REGISTRY[cls.name] = cls
+        if register and not _deferred:
+            register_codec(cls)
 
     def get_dtype(self, is_store: bool) -> str:
         """The type the encoded value has: a core type or ``<codec>``."""
@@ -103,6 +93,43 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"<codec <{self.name}> {type(self).__qualname__}>"
+
+
+_deferred: list[bool] = []
+"""Non-empty while codec classes are rebuilt (unpickled) before their body is set."""
+
+
+@contextmanager
+def deferred_registration() -> Iterator[None]:
+    """Codec classes made meanwhile are not registered (:func:`register_codec` them after):
+    a class rebuilt by unpickling (a codec sent to a populate worker) has no ``name`` yet
+    when it is created."""
+    _deferred.append(True)
+    try:
+        yield
+    finally:
+        _deferred.pop()
+
+
+def register_codec(cls: type[Codec]) -> None:
+    """Register ``cls`` as ``<cls.name>`` (subclassing :class:`Codec` does this)."""
+    if not cls.name or not re.match(r"^[a-z][a-z0-9_]*$", cls.name):
+        raise DefinitionError(
+            f"Codec {cls.__name__} needs a name of lowercase letters, digits and underscores "
+            "(class attribute `name`), e.g. name = 'graph' to be used as <graph>."
+        )
+    known = _REGISTRY.get(cls.name)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise DefinitionError(
+            f"Codec <{cls.name}> is already registered by {known.__module__}.{known.__qualname__}; "
+            f"choose another name for {cls.__qualname__}."
+        )
+    _REGISTRY[cls.name] = cls
+
+
+def registered_codecs() -> list[type[Codec]]:
+    """The registered codec classes."""
+    return list(_REGISTRY.values())
 
 
 def get_codec(name: str) -> Codec:

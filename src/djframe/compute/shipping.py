@@ -16,8 +16,11 @@ The connection URL, password included, is inside the shipped bytes, which reach 
 the pipe ``multiprocessing`` spawns it with: never in its command line or environment, and never
 in a message (errors print the URL redacted).
 
-What cannot be sent (an open file, a lock or a live connection that make's globals hold) raises
-a :class:`~djframe.errors.JobError` that names the class and what to do, before any worker starts.
+Codecs (``dj.Codec`` subclasses) defined in ``__main__`` or a function are sent by value too,
+and registered in the worker before the table is rebuilt, so that a notebook's own codecs work
+there. What cannot be sent (an open file, a lock or a live connection that make's globals hold)
+raises a :class:`~djframe.errors.JobError` that names the class and what to do, before any
+worker starts.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from typing import Any
 
 import cloudpickle
 
+from djframe.codecs import Codec, deferred_registration, register_codec, registered_codecs
 from djframe.connection import Connection
 from djframe.errors import JobError
 from djframe.schema import Schema, parts_of
 from djframe.table import Table
 
-__all__ = ["Shipped", "ship", "unpack"]
+__all__ = ["Shipped", "receive_codecs", "ship", "ship_codecs", "unpack"]
 
 
 @dataclass(frozen=True)
@@ -214,3 +218,38 @@ def reopen_schema(name: str, url: str, store: Any) -> Schema:
             name, connection=connection, store=store, create_schema=False
         )
     return _schemas[(url, name)]
+
+
+# -- codecs ----------------------------------------------------------------------------------
+def ship_codecs() -> bytes | None:
+    """The registered codecs defined where a fresh process cannot import them (``__main__``,
+    a function), by value; None when there are none."""
+    loose = [c for c in registered_codecs() if by_value_only(c)]
+    if not loose:
+        return None
+    buffer = io.BytesIO()
+    try:
+        ShippingPickler(buffer).dump(loose)
+    except Exception as exc:
+        names = ", ".join(f"<{c.name}>" for c in loose)
+        raise JobError(
+            f"populate(processes=...) sends the codecs {names} (defined in a notebook, a script "
+            f"or a function) to its worker processes by value, but one cannot be sent: "
+            f"{type(exc).__name__}: {exc}. Move it to an importable module, or use processes=1."
+        ) from exc
+    return buffer.getvalue()
+
+
+def by_value_only(cls: type) -> bool:
+    return cls.__module__ == "__main__" or "<locals>" in cls.__qualname__
+
+
+def receive_codecs(value: bytes | None) -> None:
+    """In a worker: register the codecs :func:`ship_codecs` sent (their class body is set
+    after the class is made, so they are registered once rebuilt)."""
+    if value is None:
+        return
+    with deferred_registration():
+        codecs: list[type[Codec]] = pickle.loads(value)
+    for codec in codecs:
+        register_codec(codec)

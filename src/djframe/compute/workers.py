@@ -53,7 +53,7 @@ from djframe.compute.drive import (
 )
 from djframe.compute.jobs import jobs_of, missing_keys
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
-from djframe.compute.shipping import Shipped, ship, unpack
+from djframe.compute.shipping import Shipped, receive_codecs, ship, ship_codecs, unpack
 from djframe.errors import JobError
 from djframe.settings import config
 
@@ -78,6 +78,8 @@ class WorkerTask:
     """The parent's run-time settings (``dj.config[...] = ...``), set in the worker too."""
     upstream: tuple[Shipped, ...] = ()
     """Auto-populated ancestors still running: keep taking keys as they produce rows."""
+    codecs: bytes | None = None
+    """Codecs of ``__main__`` or of functions, sent by value (:func:`ship_codecs`)."""
 
 
 def populate_in_processes(
@@ -148,25 +150,31 @@ def plan_tasks(
     keys, stale = plan_keys(table, restrictions, planner.version, options)
     if keys.is_empty():
         return [], 0
-    shipped = ship(type(table))  # before anything is queued: it may refuse
+    shipped, codecs = ship(type(table)), ship_codecs()  # before anything is queued: they may refuse
     if options.reserve_jobs:
         queue(planner.jobs, keys, stale, options.priority)
     shares = [
         keys if options.reserve_jobs else keys.gather_every(workers, offset=i)
         for i in range(min(workers, len(keys)))
     ]
-    tasks = [task_for(table, shipped, s, options, planner) for s in shares]
+    tasks = [task_for(table, shipped, codecs, s, options, planner) for s in shares]
     return tasks, len(keys)
 
 
 def idle_task(table: Table, options: PopulateOptions) -> WorkerTask:
     """A worker for a table with no key yet, that takes keys as its ancestors make rows."""
     planner = Populator(table, options)
-    return task_for(table, ship(type(table)), missing_keys(table, ()), options, planner)
+    keys = missing_keys(table, ())
+    return task_for(table, ship(type(table)), ship_codecs(), keys, options, planner)
 
 
 def task_for(
-    table: Table, shipped: Shipped, keys: pl.DataFrame, options: PopulateOptions, planner: Populator
+    table: Table,
+    shipped: Shipped,
+    codecs: bytes | None,
+    keys: pl.DataFrame,
+    options: PopulateOptions,
+    planner: Populator,
 ) -> WorkerTask:
     return WorkerTask(
         table=shipped,
@@ -176,6 +184,7 @@ def task_for(
         job_id=planner.job_id,
         version=planner.version,
         settings=config.runtime(),
+        codecs=codecs,
     )
 
 
@@ -331,6 +340,7 @@ def work(task: WorkerTask, report: Pipe) -> None:
     populator: Populator | None = None
     try:
         with terminating_on_sigterm(), config.override(**dotless(task.settings)):
+            receive_codecs(task.codecs)
             table = unpack(task.table)()
             populator = Populator(table, task.options, job_id=task.job_id, version=task.version)
             keys = pl.from_arrow(task.keys)
