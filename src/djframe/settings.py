@@ -110,11 +110,24 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
     return None
 
 
+_parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+"""Each file's parse, with the (mtime, size) it was read at: settings are read on every
+populate call, and parsing a pyproject.toml took longer than some of them."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file (callers must not change it), parsed again only when it changed."""
+    status = path.stat()
+    stamp = (status.st_mtime_ns, status.st_size)
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     try:
-        return tomllib.loads(path.read_text())
+        parsed = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
+    _parsed[path] = (stamp, parsed)
+    return parsed
 
 
 def _parse_env(key: str, raw: str) -> Any:
