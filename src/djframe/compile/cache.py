@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class Template:
 
 
 _cache: OrderedDict[Hashable, Template | None] = OrderedDict()
+_lock = threading.Lock()
+"""Guards the cache's order: queries may compile in several threads at once."""
 
 
 def query_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
@@ -66,12 +69,11 @@ def query_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
     key = shape_key(expr, values, options)
     if key is None:
         return ibis_sql(expr, ctx, **options)
-    template = _cache.get(key, _MISSING)
+    template = recall(key)
     if template is _MISSING:
         sql, found = compile_shape(expr, ctx, values, options)
         remember(key, found)
         return sql
-    _cache.move_to_end(key)
     if template is None:  # this shape cannot be cut: Ibis every time
         return ibis_sql(expr, ctx, **options)
     assert isinstance(template, Template)
@@ -166,10 +168,20 @@ def options_key(options: Mapping[str, Any]) -> tuple[Any, ...]:
     return order_key, options.get("limit"), options.get("offset")
 
 
+def recall(key: Hashable) -> Any:
+    """The cached template of ``key`` (None: Ibis every time), or ``_MISSING``."""
+    with _lock:
+        template = _cache.get(key, _MISSING)
+        if template is not _MISSING:
+            _cache.move_to_end(key)
+        return template
+
+
 def remember(key: Hashable, template: Template | None) -> None:
-    _cache[key] = template
-    if len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _lock:
+        _cache[key] = template
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def dict_restrictions(expr: Relation) -> tuple[TableRelation, list[Mapping[str, Any]]] | None:
@@ -186,8 +198,8 @@ def dict_restrictions(expr: Relation) -> tuple[TableRelation, list[Mapping[str, 
 def table_sql(table: TableRelation) -> str:
     """The SQL that selects a whole table's columns as results read them (cached)."""
     key = ("table", table.connection.backend.dialect, table.shape([]))
-    template = _cache.get(key)
-    if template is None:
+    template = recall(key)
+    if not isinstance(template, Template):
         template = Template((ibis_sql(table, LowerContext()),))
         remember(key, template)
     return template.render([])
