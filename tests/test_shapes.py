@@ -167,6 +167,23 @@ def test_values_that_are_cast_are_still_checked(
         build(shop, bad).to_polars()
 
 
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("price", [1.5, -1.5, 1e-05, 1e300, -0.0, 0.1 + 0.2, 2.5e-310, 1e16]),
+        ("item", [3, -3, 0, 2**63 - 1, -(2**63)]),
+        ("label", ["", " ", "a\\b", "é✓😀", "it's", "%_"]),
+    ],
+)
+def test_spliced_literals_are_the_ones_ibis_writes(
+    shop: dict[str, Any], name: str, values: list[Any]
+) -> None:
+    for value in values:
+        expr = shop["Item"] & {name: value}
+        assert query_sql(expr, LowerContext()) == ibis_sql(expr, LowerContext()), value
+    assert is_cached(shop["Item"] & {name: values[0]})
+
+
 def test_the_cached_top_keeps_its_window(shop: dict[str, Any]) -> None:
     sale = shop["Sale"]
     for limit, offset in [(3, 0), (3, 2), (2, 5), (20, 1)]:
