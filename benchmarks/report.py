@@ -127,6 +127,7 @@ minutes); `-- --only fetch insert` runs some benchmarks and keeps the others' fi
 | query-gpa | university: each student's credit-weighted GPA (`aggr`, left join); size = enrollments |
 | query-antijoin | university: the students who never got an F (antijoin restriction) |
 | compile | building a 10-operator query and compiling it to SQL (size = operators) |
+| compile-shape | the same query with other literals, compiled as it runs: its shape comes from the SQL-by-shape cache |
 | populate | 5,000 keys, a trivial make (one row from the parent): `make` per key and `make_batch`, each with and without `reserve_jobs` |
 | objects | 500 float32 arrays of 1 MiB written to and read from the object store |
 | scaling | fetch at three sizes a decade apart |

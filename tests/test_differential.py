@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 import djframe as dj
 import reference as ref
+from djframe.compile.cache import ibis_sql, query_sql
+from djframe.compile.lower import LowerContext
 
 EXAMPLES = int(os.environ.get("DJFRAME_HYPOTHESIS_EXAMPLES", "30"))
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
@@ -433,3 +436,59 @@ def test_reference_agrees_on_a_known_case() -> None:
     assert ref.restrict(c, ref.Negate({"cv": 5})).frame.height == 0  # NULL <> 5 is unknown
     with pytest.raises(ref.LineageMismatch):
         ref.join(c, c)
+
+
+# -- the shape cache -------------------------------------------------------------------------
+def other_values(data: st.DataObject, values: list[Any]) -> list[Any]:
+    """New parameters of the kinds of ``values``: ints (wider than the data), frames."""
+    drawn: list[Any] = []
+    for value in values:
+        if isinstance(value, pa.Table):
+            rows = data.draw(st.integers(0, 3))
+            columns = {n: [data.draw(MAYBE_NULL) for _ in range(rows)] for n in value.column_names}
+            drawn.append(frame(columns).to_arrow().cast(value.schema))
+        else:
+            assert type(value) is int, value  # the conditions drawn here hold ints only
+            drawn.append(data.draw(st.integers(-1000, 1000)))
+    return drawn
+
+
+def uncached_rows(expr: Any) -> list[tuple[Any, ...]]:
+    """``expr``'s rows from the SQL Ibis gives, without the shape cache."""
+    ctx = LowerContext()
+    sql = ibis_sql(expr, ctx)
+    with expr.connection.registered(ctx.frames):
+        data = expr.connection.fetch_arrow(sql)
+    return sorted(pl.from_arrow(data).rows(), key=repr)  # type: ignore[union-attr]
+
+
+@settings(
+    max_examples=EXAMPLES,
+    phases=PHASES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(dataset=datasets(), data=st.data())
+def test_cached_shapes_give_the_rows_ibis_gives(
+    tables: dict[str, dj.Table], dataset: dict[str, pl.DataFrame], data: st.DataObject
+) -> None:
+    """A random expression compiles once; the same shape with other random literals (and
+    frames) then comes from the cache, and its SQL and rows are those of a fresh compile."""
+    load(tables, dataset)
+    builder = Builder(data, leaves(tables, dataset))
+    for _ in range(EXPRESSIONS_PER_EXAMPLE):
+        expr = builder.expression(MAX_DEPTH).expr
+        values: list[Any] = []
+        if expr.shape(values) is None:
+            continue
+        query_sql(expr, LowerContext())  # compiles the shape (when it can be cut)
+        sibling = expr.with_values(iter(other_values(data, values)))
+        note(f"sibling: {sibling.sql()}")
+        ctx, fresh = LowerContext(), LowerContext()
+        cached, theirs = query_sql(sibling, ctx), ibis_sql(sibling, fresh)
+        for mine, other in zip(ctx.frames, fresh.frames, strict=True):
+            theirs = theirs.replace(f'"{other}"', f'"{mine}"')
+        assert cached == theirs
+        got = sorted(sibling.to_polars().rows(), key=repr)
+        assert got == uncached_rows(sibling)

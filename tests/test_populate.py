@@ -405,6 +405,24 @@ def test_provenance_records_each_row(pipe: SimpleNamespace) -> None:
     assert len(one) == 1 and len(one["_upstream_digest"][0]) == 32
 
 
+def test_provenance_left_by_a_delete_outside_djframe_is_replaced(pipe: SimpleNamespace) -> None:
+    """Where the database does not enforce the provenance's foreign key (DuckDB), rows of a
+    table deleted by plain SQL leave their provenance behind; populating again replaces it."""
+    pipe.Batch.populate(suppress_errors=True)  # one key fails
+    made = len(pipe.Batch)
+    first = set(pipe.Batch.provenance()["_job_id"])
+    conn = pipe.Batch.connection
+    if conn.backend.enforces_foreign_keys:
+        pytest.skip("the database deletes the provenance with its rows")
+    conn.execute(f"DELETE FROM {pipe.Batch.full_table_name}")
+    assert len(pipe.Batch.provenance()) == made > 0  # left behind
+    pipe.Batch.jobs.delete_quick()
+    pipe.Batch.populate(suppress_errors=True)
+    prov = pipe.Batch.provenance()
+    assert len(prov) == made and set(prov["_job_id"]).isdisjoint(first)
+    assert pipe.Batch.stale().is_empty()
+
+
 def test_stale_after_an_upstream_update(pipe: SimpleNamespace) -> None:
     pipe.Stat.populate(suppress_errors=True)
     pipe.Summary.populate()

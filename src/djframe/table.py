@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
@@ -21,6 +21,7 @@ import networkx as nx
 from djframe._sql import quote
 from djframe._typing import OnConflict, Tier
 from djframe.algebra.expression import QueryExpression
+from djframe.algebra.shape import Identity
 from djframe.catalog import TableInfo, is_hidden
 from djframe.compile.lower import LowerContext, TableRelation
 from djframe.delete import drop
@@ -222,6 +223,10 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     def restriction_chain(self) -> tuple[TableRelation, list[Any]]:
         return self, []
+
+    def shape(self, values: list[Any]) -> Hashable:
+        """A table is its catalog entry (a table altered or declared again is another)."""
+        return ("table", Identity(self.info))
 
     def _foreign_key_source(self) -> tuple[TableInfo, dict[str, str]]:
         return self.info, {}

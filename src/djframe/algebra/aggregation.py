@@ -8,6 +8,7 @@ joined, which is also the faster plan.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import ibis
@@ -16,6 +17,7 @@ from sqlglot import exp
 
 from djframe.algebra.expression import QueryExpression, operand
 from djframe.algebra.lineage import check_namesakes, namesakes
+from djframe.algebra.shape import named_shape, named_with_values
 from djframe.compile.fragments import parse_sql, translate
 from djframe.compile.lower import LowerContext, joinable
 from djframe.errors import QueryError
@@ -64,7 +66,9 @@ class Aggregation(QueryExpression):
             )
         self.a, self.b, self.named = a, b, dict(named)
         self.connection = a.connection
+        self.attributes = attributes
         self.exclude_nonmatching = exclude_nonmatching
+        self.semantic_check = semantic_check
         self.on = (
             check_namesakes(a.heading, b.heading, "aggr")
             if semantic_check
@@ -92,6 +96,26 @@ class Aggregation(QueryExpression):
     @property
     def heading(self) -> Heading:
         return self._heading
+
+    def shape(self, values: list[Any]) -> Hashable | None:
+        a = self.a.shape(values)
+        b = None if a is None else self.b.shape(values)
+        named = None if b is None else named_shape(self.named, values)
+        if named is None:
+            return None
+        flags = (self.exclude_nonmatching, self.semantic_check)
+        return ("aggr", a, b, self.attributes, named, flags)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        a, b = self.a.with_values(values), self.b.with_values(values)
+        return Aggregation(
+            a,
+            b,
+            self.attributes,
+            named_with_values(self.named, values),
+            exclude_nonmatching=self.exclude_nonmatching,
+            semantic_check=self.semantic_check,
+        )
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         a, b = joinable(self.a.lower(ctx)), joinable(self.b.lower(ctx))

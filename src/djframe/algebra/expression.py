@@ -8,7 +8,7 @@ Ibis compiles for the backend's dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,15 @@ import ibis.expr.types as ir
 from djframe._typing import PartIntegrity
 from djframe.algebra.condition import Not, restricted, warn_unknown_keys
 from djframe.algebra.lineage import check_namesakes, namesakes
+from djframe.algebra.shape import (
+    condition_shape,
+    condition_with_values,
+    named_shape,
+    named_with_values,
+)
 from djframe.compile.fragments import referenced_names, translate
 from djframe.compile.lower import LowerContext, TableRelation, joinable
+from djframe.compile.params import canonical_text
 from djframe.compile.portable import check_no_aggregates
 from djframe.delete import delete, delete_quick
 from djframe.errors import MissingAttributeError, QueryError
@@ -162,8 +169,14 @@ class QueryExpression(ResultsMixin):
         conditions (none for the table itself), else None (see :mod:`djframe.compile.cache`)."""
         return None
 
+    def shape(self, values: list[Any]) -> Hashable | None:
+        """The key of this expression's structure, its parameters (literals, local frames)
+        appended to ``values``; None if it has no shape (see :mod:`djframe.algebra.shape`)."""
+        return None
+
     def with_values(self, values: Iterator[Any]) -> QueryExpression:
-        """This restriction chain with its dicts' values replaced from ``values``."""
+        """This expression with its parameters taken from ``values``, in :meth:`shape`'s
+        order: the same shape, other literals."""
         return self
 
     def delete(
@@ -200,26 +213,41 @@ class Restriction(QueryExpression):
         inner = self.source.restriction_chain()
         return None if inner is None else (inner[0], [self.condition, *inner[1]])
 
+    def shape(self, values: list[Any]) -> Hashable | None:
+        source = self.source.shape(values)
+        if source is None:
+            return None
+        condition = condition_shape(self.condition, self.heading, values)
+        return None if condition is None else ("restrict", self.semantic_check, source, condition)
+
     def with_values(self, values: Iterator[Any]) -> QueryExpression:
-        if not isinstance(self.condition, Mapping):
-            return self
-        names = self.heading.names
-        condition = {  # this level's values first: the cache reads them outside in
-            name: value if name not in names or value is None else next(values)
-            for name, value in self.condition.items()
-        }
-        return Restriction(self.source.with_values(values), condition, self.semantic_check)
+        source = self.source.with_values(values)
+        condition = condition_with_values(self.condition, self.heading, values)
+        return Restriction(source, condition, self.semantic_check)
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
         return restricted(table, self.heading, self.condition, ctx, self.semantic_check)
 
 
+def restriction_names(text: str) -> set[str]:
+    """The names a restriction string references, after its checks. Its text without
+    literals is parsed once for every query of its shape; errors name the text as written."""
+    try:
+        return checked_names(canonical_text(text))
+    except QueryError:
+        return checked_names(text)
+
+
+def checked_names(text: str) -> set[str]:
+    check_no_aggregates(text, "a restriction")
+    return referenced_names(text)
+
+
 def check_restriction(source: QueryExpression, condition: Any, semantic_check: bool) -> None:
     """Check names and lineage where that needs no data, so errors surface at once."""
     if isinstance(condition, str):
-        check_no_aggregates(condition, "a restriction")
-        unknown = sorted(referenced_names(condition) - set(source.heading.names))
+        unknown = sorted(restriction_names(condition) - set(source.heading.names))
         if unknown:
             raise MissingAttributeError(
                 f"The restriction {condition!r} names {unknown}, which are not attributes here; "
@@ -270,6 +298,7 @@ class Join(QueryExpression):
     ) -> None:
         b = operand(b, "join")
         self.a, self.b, self.left = a, b, left
+        self.semantic_check = semantic_check
         self.connection = a.connection
         self.on = (
             check_namesakes(a.heading, b.heading, "join")
@@ -307,6 +336,16 @@ class Join(QueryExpression):
         joined = a.join(b, self.on) if self.on else a.cross_join(b)
         return joined.select(*self.heading.names)
 
+    def shape(self, values: list[Any]) -> Hashable | None:
+        a = self.a.shape(values)
+        b = None if a is None else self.b.shape(values)
+        return None if b is None else ("join", self.left, self.semantic_check, a, b)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        a = self.a.with_values(values)
+        b = self.b.with_values(values)
+        return Join(a, b, semantic_check=self.semantic_check, left=self.left)
+
 
 class Projection(QueryExpression):
     def __init__(
@@ -314,6 +353,7 @@ class Projection(QueryExpression):
     ) -> None:
         self.source = source
         self.connection = source.connection
+        self.attributes, self.named = attributes, named
         self.plan = plan_projection(source.heading, attributes, named)
         self.keep, self.renames, self.computed = (
             self.plan.keep,
@@ -347,6 +387,21 @@ class Projection(QueryExpression):
         computed = self.computed.items()
         columns |= {name: translate(table, text, aggregates=False) for name, text in computed}
         return table.select(**{n: columns[n] for n in self.heading.names})
+
+    def shape(self, values: list[Any]) -> Hashable | None:
+        source = self.source.shape(values)
+        computed = None if source is None else named_shape(self.computed, values)
+        if computed is None:
+            return None
+        renames = tuple((n, t) for n, t in self.named.items() if n not in self.computed)
+        return ("proj", source, self.attributes, renames, computed)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        source = self.source.with_values(values)
+        computed = named_with_values(self.computed, values)
+        return Projection(
+            source, self.attributes, {n: computed.get(n, t) for n, t in self.named.items()}
+        )
 
     def _foreign_key_source(self) -> Any:
         """``-> Parent.proj(new='old')``: a pure renaming of a table can be referenced."""

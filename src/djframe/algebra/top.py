@@ -12,6 +12,7 @@ whenever the second window fits inside the first, and over-counts when it does n
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,22 @@ class Limited(QueryExpression):
     @property
     def default_order(self) -> list[str]:
         return [key.text() for key in self.ordering]
+
+    def shape(self, values: list[Any]) -> Hashable | None:
+        """The order is part of the shape; the limit and a non-zero offset are parameters
+        (Ibis writes no OFFSET for 0)."""
+        source = self.source.shape(values)
+        if source is None:
+            return None
+        limit, offset = self.top.limit, self.top.offset
+        values += [v for v in (limit, offset or None) if v is not None]
+        return ("top", source, tuple(self.default_order), limit is None, offset == 0)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        source = self.source.with_values(values)
+        limit = None if self.top.limit is None else next(values)
+        offset = next(values) if self.top.offset else 0
+        return Limited(source, Top(limit, self.top.order_by, offset))
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)

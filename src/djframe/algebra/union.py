@@ -6,6 +6,7 @@ NULL for the other side's secondary attributes.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -45,6 +46,15 @@ class Union(QueryExpression):
     @property
     def heading(self) -> Heading:
         return self._heading
+
+    def shape(self, values: list[Any]) -> Hashable | None:
+        a = self.a.shape(values)
+        b = None if a is None else self.b.shape(values)
+        return None if b is None else ("union", a, b)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        a = self.a.with_values(values)
+        return Union(a, self.b.with_values(values))
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         a, b = self.a.lower(ctx).view(), self.b.lower(ctx).view()

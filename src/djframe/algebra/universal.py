@@ -8,12 +8,14 @@ be fetched, joined or subtracted from.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import ibis.expr.types as ir
 
 from djframe.algebra.aggregation import aggregates
 from djframe.algebra.expression import QueryExpression, as_expression
+from djframe.algebra.shape import named_shape, named_with_values
 from djframe.compile.lower import LowerContext
 from djframe.errors import QueryError
 from djframe.heading import Attribute, Heading
@@ -82,6 +84,13 @@ class Distinct(QueryExpression):
     def lower(self, ctx: LowerContext) -> ir.Table:
         return self.source.lower(ctx).select(*self.attributes).distinct()
 
+    def shape(self, values: list[Any]) -> Hashable | None:
+        source = self.source.shape(values)
+        return None if source is None else ("distinct", source, tuple(self.attributes))
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        return Distinct(self.source.with_values(values), self.attributes)
+
 
 class GroupBy(QueryExpression):
     def __init__(self, source: Any, attributes: list[str], named: dict[str, str]) -> None:
@@ -104,3 +113,12 @@ class GroupBy(QueryExpression):
             else table.aggregate(**values)
         )
         return grouped.select(*self.heading.names)
+
+    def shape(self, values: list[Any]) -> Hashable | None:
+        source = self.source.shape(values)
+        named = None if source is None else named_shape(self.named, values)
+        return None if named is None else ("group", source, tuple(self.attributes), named)
+
+    def with_values(self, values: Iterator[Any]) -> QueryExpression:
+        source = self.source.with_values(values)
+        return GroupBy(source, self.attributes, named_with_values(self.named, values))

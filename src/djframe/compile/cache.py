@@ -1,13 +1,16 @@
 """Compiled SQL reused across queries of the same shape: ``Table & {"k": 3}`` compiles once.
 
 Compiling through Ibis takes milliseconds, far more than running a point query, and
-``populate`` runs the same query for every key (``(Parent & key).fetch1(...)``). A query
-whose shape is a table restricted by dicts of plain values (ints and strings) is compiled once
-by Ibis with a placeholder for each value; later queries of that shape splice their values'
-literals into the cached text. The text is the one Ibis gives for those values (a test
-compares them), so nothing but the time changes. A table restricted by a local frame
-(``make_batch``'s ``Source & keys``) is cached the same way, by the frame's columns and types,
-with the name of the uploaded frame spliced in. Any other query compiles as before.
+``populate`` runs the same query for every key (``(Parent & key).fetch1(...)``). Every
+expression has a *shape* (:meth:`~djframe.algebra.expression.QueryExpression.shape`): its
+structure without its parameters, which are the values of dict restrictions, the integer and
+string literals of portable SQL (restrictions, computed attributes, aggregates), a Top's
+limit and offset, and local frames. The first query of a shape is compiled by Ibis twice: as
+it is, and with a distinct stand-in for each parameter, whose text is then cut out of the SQL.
+The cut text is kept only if splicing the query's own literals into it gives back, character
+for character, the SQL Ibis gave; later queries of that shape splice theirs (literals written
+by :func:`~djframe._sql.plain_literal`, frames by the name they are uploaded under) and skip
+Ibis. An expression without a shape (an Ibis predicate among its conditions) compiles as before.
 
 Examples
 --------
@@ -16,8 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import re
+import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,101 +30,136 @@ import pyarrow as pa
 
 from djframe._sql import plain_literal, quote
 from djframe.compile.lower import LowerContext
+from djframe.compile.params import param_kind, placeholder
 from djframe.compile.sql import final_relation, sql_of
-from djframe.frames import as_frame
 
 if TYPE_CHECKING:
-    from djframe.catalog import TableInfo
     from djframe.compile.lower import Relation, TableRelation
-    from djframe.types import CoreType
 
 __all__ = ["dict_restrictions", "query_sql", "table_sql"]
 
 CACHE_SIZE = 512
-INT64 = (-(2**63), 2**63 - 1)
-
-_PLACEHOLDER_INT = 7_361_284_905_000_000_000
-_PLACEHOLDER_STR = "djframe_placeholder_{}_q"
+SLOT = b"djframe_slot"
+"""Schema metadata of a stand-in frame: the parameter it stands for."""
+_MISSING = object()
 
 
 @dataclass(frozen=True)
 class Template:
-    """SQL text cut at its placeholders: ``parts[0] + v0 + parts[1] + v1 + ...``."""
+    """SQL text cut at its parameters: ``parts[0] + p[slots[0]] + parts[1] + ...``."""
 
-    info: TableInfo
     parts: tuple[str, ...]
+    slots: tuple[int, ...] = ()
 
-    def render(self, literals: list[str]) -> str:
+    def render(self, params: Sequence[str]) -> str:
         pieces = [self.parts[0]]
-        for literal, part in zip(literals, self.parts[1:], strict=True):
-            pieces += [literal, part]
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
+            pieces += [params[slot], part]
         return "".join(pieces)
 
 
-_cache: OrderedDict[tuple[Any, ...], Template | None] = OrderedDict()
+_cache: OrderedDict[Hashable, Template | None] = OrderedDict()
+_lock = threading.Lock()
+"""Guards the cache's order: queries may compile in several threads at once."""
 
 
 def query_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
     """The SQL of ``final_relation(expr, ctx, **options)``, from the cache when it can be."""
-    restricted = frame_restriction(expr)
-    if restricted is not None:
-        return frame_query_sql(expr, ctx, *restricted, options)
-    shape = query_shape(expr, options)
-    if shape is None:
+    values: list[Any] = []
+    key = shape_key(expr, values, options)
+    if key is None:
         return ibis_sql(expr, ctx, **options)
-    key, info, values = shape
-    template = _cache.get(key)
-    if template is None or template.info is not info:
-        template = compile_template(expr, info, values, options)
-        remember(key, template)
-        if template is None:
-            return ibis_sql(expr, ctx, **options)
-    else:
-        _cache.move_to_end(key)
-    return template.render([plain_literal(v) for v in values])
+    template = recall(key)
+    if template is _MISSING:
+        sql, found = compile_shape(expr, ctx, values, options)
+        remember(key, found)
+        return sql
+    if template is None:  # this shape cannot be cut: Ibis every time
+        return ibis_sql(expr, ctx, **options)
+    assert isinstance(template, Template)
+    return template.render(rendered(values, ctx))
+
+
+def shape_key(expr: Relation, values: list[Any], options: Mapping[str, Any]) -> Hashable | None:
+    """The cache key of ``expr`` with ``options`` (its parameters appended to ``values``)."""
+    shape = expr.shape(values)
+    if shape is None:
+        return None
+    backend = expr.connection.backend
+    key = (backend.dialect, backend.decimals_as_text, shape, *options_key(options))
+    try:
+        hash(key)
+    except TypeError:  # a value without a hash slipped into the shape: no cache
+        return None
+    return key
+
+
+def rendered(values: list[Any], ctx: LowerContext) -> list[str]:
+    """Each parameter as SQL: a literal, or the name a frame is uploaded under."""
+    return [quote(ctx.register(v)) if isinstance(v, pa.Table) else plain_literal(v) for v in values]
 
 
 def ibis_sql(expr: Relation, ctx: LowerContext, **options: Any) -> str:
     return sql_of(expr, final_relation(expr, ctx, **options))
 
 
-def frame_query_sql(
-    expr: Relation,
-    ctx: LowerContext,
-    info: TableInfo,
-    frame: pa.Table,
-    options: Mapping[str, Any],
-) -> str:
-    """The SQL of a table restricted by a local frame, the frame's upload name spliced in."""
-    key = (
-        "frame",
-        expr.connection.backend.dialect,
-        id(info),
-        frame.schema,
-        *(options_key(options)),
-    )
-    template = _cache.get(key)
-    if template is not None and template.info is info:
-        _cache.move_to_end(key)
-        return template.render([quote(ctx.register(frame))])
+def compile_shape(
+    expr: Relation, ctx: LowerContext, values: list[Any], options: Mapping[str, Any]
+) -> tuple[str, Template | None]:
+    """The SQL of ``expr``, and its shape's template if splicing ``values`` into it gives
+    that same SQL back."""
+    before = len(ctx.frames)
     sql = ibis_sql(expr, ctx, **options)
-    pieces = sql.split(quote(next(iter(ctx.frames)))) if len(ctx.frames) == 1 else []
-    remember(key, Template(info, tuple(pieces)) if len(pieces) == 2 else None)
-    return sql
+    try:
+        cut = cut_template(expr, values, options)
+    except Exception:  # a stand-in Ibis refuses (a cast it checks): this shape is not cached
+        return sql, None
+    if cut is None:
+        return sql, None
+    template, frame_slots = cut
+    names = list(ctx.frames)[before:]
+    if len(names) != len(frame_slots):
+        return sql, None
+    params = [plain_literal(v) if not isinstance(v, pa.Table) else "" for v in values]
+    for name, slot in zip(names, frame_slots, strict=True):
+        params[slot] = quote(name)
+    return sql, template if template.render(params) == sql else None
 
 
-def frame_restriction(expr: Relation) -> tuple[TableInfo, pa.Table] | None:
-    """``(table, the frame's matching columns)`` for a table restricted by a local frame."""
-    chain = expr.restriction_chain()
-    if chain is None or len(chain[1]) != 1:
-        return None
-    table, (condition,) = chain
-    frame = as_frame(condition)
-    if frame is None:
-        return None
-    heading = table.info.heading
-    names = [n for n in frame.column_names if n in heading]
-    return (table.info, frame.select(names)) if names else None
+def cut_template(
+    expr: Relation, values: list[Any], options: Mapping[str, Any]
+) -> tuple[Template, list[int]] | None:
+    """The SQL of ``expr`` with stand-ins for ``values``, cut at each stand-in; and the
+    parameter of each frame in the order lowering uploads them."""
+    stand_ins = [stand_in(v, i) for i, v in enumerate(values)]
+    ctx = LowerContext()
+    sql = ibis_sql(expr.with_values(iter(stand_ins)), ctx, **options)
+    frame_slots = [int((t.schema.metadata or {})[SLOT]) for t in ctx.frames.values()]
+    markers = {plain_literal(s): i for i, s in enumerate(stand_ins) if not isinstance(s, pa.Table)}
+    markers |= {quote(name): slot for name, slot in zip(ctx.frames, frame_slots, strict=True)}
+    if not markers:
+        return Template((sql,)), frame_slots
+    pattern = re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
+    parts, slots, end = [], [], 0
+    for found in pattern.finditer(sql):
+        parts.append(sql[end : found.start()])
+        slots.append(markers[found.group()])
+        end = found.end()
+    parts.append(sql[end:])
+    if set(slots) != set(range(len(values))):
+        return None  # a parameter vanished from the SQL: do not guess
+    return Template(tuple(parts), tuple(slots)), frame_slots
+
+
+def stand_in(value: Any, index: int) -> Any:
+    """A parameter's stand-in: a distinct literal of its kind, or an empty frame of the same
+    columns that says which parameter it is."""
+    if isinstance(value, pa.Table):
+        schema = value.schema.with_metadata({SLOT: str(index).encode()})
+        return schema.empty_table()
+    kind = param_kind(value)
+    assert kind is not None, value
+    return placeholder(kind, index)
 
 
 def options_key(options: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -128,39 +168,20 @@ def options_key(options: Mapping[str, Any]) -> tuple[Any, ...]:
     return order_key, options.get("limit"), options.get("offset")
 
 
-def remember(key: tuple[Any, ...], template: Template | None) -> None:
-    _cache[key] = template
-    if len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+def recall(key: Hashable) -> Any:
+    """The cached template of ``key`` (None: Ibis every time), or ``_MISSING``."""
+    with _lock:
+        template = _cache.get(key, _MISSING)
+        if template is not _MISSING:
+            _cache.move_to_end(key)
+        return template
 
 
-# -- shapes ------------------------------------------------------------------------------
-def query_shape(
-    expr: Relation, options: Mapping[str, Any]
-) -> tuple[tuple[Any, ...], TableInfo, list[Any]] | None:
-    """``(cache key, table, values)`` for a table restricted by dicts, else None."""
-    restricted = dict_restrictions(expr)
-    if restricted is None:
-        return None
-    table, conditions = restricted
-    info = table.info
-    names = info.heading.names
-    values: list[Any] = []
-    kinds: list[tuple[str, ...]] = []
-    for condition in conditions:
-        kind: list[str] = []
-        for name, value in condition.items():
-            if name not in names:
-                continue  # ignored by the restriction, so not part of the shape
-            label = value_kind(value)
-            if label is None or not kind_fits(label, info.heading[name].type):
-                return None
-            kind.append(f"{name}:{label}")
-            if label != "null":
-                values.append(value)
-        kinds.append(tuple(kind))
-    key = (expr.connection.backend.dialect, id(info), tuple(kinds), *options_key(options))
-    return key, info, values
+def remember(key: Hashable, template: Template | None) -> None:
+    with _lock:
+        _cache[key] = template
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def dict_restrictions(expr: Relation) -> tuple[TableRelation, list[Mapping[str, Any]]] | None:
@@ -176,62 +197,9 @@ def dict_restrictions(expr: Relation) -> tuple[TableRelation, list[Mapping[str, 
 
 def table_sql(table: TableRelation) -> str:
     """The SQL that selects a whole table's columns as results read them (cached)."""
-    info = table.info
-    key = ("table", table.connection.backend.dialect, id(info))
-    template = _cache.get(key)
-    if template is None or template.info is not info:
-        template = Template(info, (ibis_sql(table, LowerContext()),))
+    key = ("table", table.connection.backend.dialect, table.shape([]))
+    template = recall(key)
+    if not isinstance(template, Template):
+        template = Template((ibis_sql(table, LowerContext()),))
         remember(key, template)
     return template.render([])
-
-
-_FITTING = {
-    "null": None,
-    "int": {"int8", "int16", "int32", "int64"},
-    "str": {"char", "varchar", "enum"},
-}
-
-
-def kind_fits(label: str, core: CoreType | None) -> bool:
-    """Whether a value of kind ``label`` is compared with an attribute of type ``core``
-    without a cast, so that a placeholder stands for it faithfully; other pairs compile
-    (and are checked) with their own values."""
-    allowed = _FITTING[label]
-    return allowed is None or (core is not None and core.name in allowed)
-
-
-def value_kind(value: Any) -> str | None:
-    """``"int"``, ``"str"`` or ``"null"`` for values the cache handles, else None."""
-    if value is None:
-        return "null"
-    if type(value) is int and INT64[0] <= value <= INT64[1]:
-        return "int"
-    if type(value) is str and value.isprintable():
-        return "str"
-    return None
-
-
-def placeholders(values: list[Any]) -> list[Any]:
-    return [
-        _PLACEHOLDER_INT + i if isinstance(v, int) else _PLACEHOLDER_STR.format(i)
-        for i, v in enumerate(values)
-    ]
-
-
-def compile_template(
-    expr: Relation, info: TableInfo, values: list[Any], options: Mapping[str, Any]
-) -> Template | None:
-    """Compile the shape of ``expr`` with placeholders; None if they cannot be found again."""
-    marks = placeholders(values)
-    stand_in = expr.with_values(iter(marks))
-    ctx = LowerContext()
-    sql = ibis_sql(stand_in, ctx, **options)
-    if ctx.frames:
-        return None
-    parts = [sql]
-    for mark in marks:
-        head, *rest = parts[-1].split(plain_literal(mark))
-        if len(rest) != 1:
-            return None  # not found exactly once: do not guess
-        parts[-1:] = [head, rest[0]]
-    return Template(info, tuple(parts))

@@ -9,7 +9,7 @@ and the compiler itself see expressions only through :class:`Relation`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -78,8 +78,13 @@ class Relation(Protocol):
         (none for a table itself), else None."""
         ...
 
+    def shape(self, values: list[Any]) -> Hashable | None:
+        """The key of the expression's structure, its parameters appended to ``values``
+        (None: it has no shape; see :mod:`djframe.compile.cache`)."""
+        ...
+
     def with_values(self, values: Iterator[Any]) -> Relation:
-        """A restriction chain with its dicts' values replaced from ``values`` (outside in)."""
+        """The expression with its parameters taken from ``values``, in :meth:`shape`'s order."""
         ...
 
     def proj(self, *attributes: Any, **named: str) -> Relation: ...
