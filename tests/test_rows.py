@@ -143,7 +143,8 @@ def test_positional_rows_become_columns_in_bulk(lab: SimpleNamespace) -> None:
         data = to_arrow(iter(rows), lab.Person.heading)
     assert list(columns) == ["person_id", "name", "height"]
     assert columns["name"][9_999] == "p9999"
-    assert data.schema.field("person_id").type == pa.int32()
+    # typed as given: insert casts to int32 with the checked cast that frames get
+    assert data.schema.field("person_id").type == pa.int64()
     assert data.num_rows == 10_000
     with pytest.warns(DeprecationWarning):
         lab.Person.insert(rows)

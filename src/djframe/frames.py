@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -191,7 +192,9 @@ def positional_columns(rows: list[Any], heading: Heading) -> dict[str, list[Any]
 
 
 def columns_to_arrow(columns: Mapping[str, list[Any]], heading: Heading) -> pa.Table:
-    """Columns of Python values as Arrow, each typed by its attribute where the heading has it."""
+    """Columns of Python values as Arrow, each of the type its values have (uuids and json of
+    the heading's attributes as text); inserts then cast them to the attributes' types exactly
+    as they cast a frame's columns."""
     arrays = {}
     for name, values in columns.items():
         if name in heading:
@@ -203,16 +206,57 @@ def columns_to_arrow(columns: Mapping[str, list[Any]], heading: Heading) -> pa.T
 
 
 def array_for(values: list[Any], attr: Attribute) -> pa.Array:
+    """Python values as Arrow, typed as they are: the attribute's type is applied later by the
+    same checked cast as a frame's columns (so ``1.5`` for an int is refused, not truncated).
+    Values of mixed Python types (which Arrow would read as the first one's type: ``[date,
+    5]`` as two dates) are built as the attribute's type and kept only where that changes
+    none of them."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and kinds <= {dt.date, dt.datetime}:
+        values = [as_datetime(v) for v in values] if dt.datetime in kinds else values
+    elif len(kinds) > 1 and not kinds <= NUMBERS:
+        return typed_array(values, attr)
+    inferred = inferred_array(values)
+    return inferred if inferred is not None else typed_array(values, attr)
+
+
+NUMBERS = frozenset({int, float})
+"""Python types Arrow reads together as numbers (``[1, 2.5]`` as float64), exactly."""
+
+
+def inferred_array(values: list[Any]) -> pa.Array | None:
+    """Values as the Arrow type they have, or None if they are of types Arrow cannot mix."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
+def as_datetime(value: Any) -> Any:
+    """A date as the datetime of its midnight; any other value as it is."""
+    if type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def typed_array(values: list[Any], attr: Attribute) -> pa.Array:
+    """Values of mixed types built as ``attr``'s Arrow type, refused where that changes one."""
     assert attr.type is not None
     try:
-        return pa.array(values, type=attr.type.arrow)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError):
-        try:
-            return pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        array = pa.array(values, type=attr.type.arrow)
+        stored_values = array.to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
+        raise DataError(
+            f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {exc}"
+        ) from None
+    for given, stored in zip(values, stored_values, strict=True):
+        if given is not None and stored != given and given == given:  # NaN is not a change
             raise DataError(
-                f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {exc}"
-            ) from None
+                f"Attribute {attr.name!r} is {attr.type}, but the value {given!r} "
+                f"({type(given).__name__}) would be stored as {stored!r}. Give values of the "
+                "attribute's type."
+            )
+    return array
 
 
 def read_csv(path: Path, heading: Heading) -> pa.Table:

@@ -94,13 +94,79 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
         return pa.chunked_array(
             [pa.array([json.dumps(v) for v in column.to_pylist()], pa.string())]
         )
+    if crosses_time(column.type, target):
+        raise DataError(
+            f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
+            f"{column.type} and do not convert: a number is not a point in time, nor a point "
+            "in time a number. Give values of the attribute's type."
+        )
     try:
-        return column.cast(target)
+        cast = column.cast(wide_decimal(column.type, target)).cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise DataError(
             f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
             f"{column.type} and do not convert: {exc}"
         ) from None
+    changed = changed_value(column, cast)
+    if changed is not None:
+        given, stored = changed
+        raise DataError(
+            f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
+            f"{column.type} and do not convert: {given} would be stored as {stored}. Give "
+            "values of the attribute's type."
+        )
+    return cast
+
+
+def crosses_time(source: pa.DataType, target: pa.DataType) -> bool:
+    """A cast between numbers (or bools) and dates or times, which Arrow makes by counting
+    days or microseconds from 1970 (``5`` as a datetime: 1970-01-01 00:00:00.000005)."""
+
+    def numeric(t: pa.DataType) -> bool:
+        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+    def temporal(t: pa.DataType) -> bool:
+        return pa.types.is_temporal(t)
+
+    return (numeric(source) and temporal(target)) or (temporal(source) and numeric(target))
+
+
+def wide_decimal(source: pa.DataType, target: pa.DataType) -> pa.DataType:
+    """The type to cast through: integers reach a decimal through the widest decimal of its
+    scale (Arrow refuses an int64 into fewer than 19 digits, even a value that fits)."""
+    if pa.types.is_integer(source) and pa.types.is_decimal(target):
+        return pa.decimal128(38, target.scale)
+    return target
+
+
+def lossy_cast(source: pa.DataType, target: pa.DataType) -> bool:
+    """Casts that Arrow's safe cast lets change a value: a number to a bool (5 -> true), a
+    timestamp to a date (the time is dropped), a float to a decimal (rounded) and a float64
+    to a float32 (overflow to infinity)."""
+    numeric = pa.types.is_integer(source) or pa.types.is_floating(source)
+    return (
+        (pa.types.is_boolean(target) and (numeric or pa.types.is_decimal(source)))
+        or (pa.types.is_date(target) and pa.types.is_timestamp(source))
+        or (pa.types.is_decimal(target) and pa.types.is_floating(source))
+        or (target == pa.float32() and source == pa.float64())
+    )
+
+
+def changed_value(column: pa.ChunkedArray, cast: pa.ChunkedArray) -> tuple[Any, Any] | None:
+    """The first value that a lossy cast (see :func:`lossy_cast`) changed, and what it became;
+    None if it changed none."""
+    if not lossy_cast(column.type, cast.type):
+        return None
+    back = cast.cast(column.type)
+    if cast.type == pa.float32():  # rounding is what float32 means; overflow is not
+        same = pc.or_kleene(pc.invert(pc.is_inf(back)), pc.is_inf(column))
+    else:
+        same = pc.equal(back, column)
+    changed = pc.indices_nonzero(pc.invert(pc.fill_null(same, True)))
+    if not len(changed):
+        return None
+    first = changed[0].as_py()
+    return column[first].as_py(), cast[first].as_py()
 
 
 def check_values(data: pa.Table, info: TableInfo) -> None:
