@@ -163,11 +163,11 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
 # -- secrets ---------------------------------------------------------------------------------
 _SCHEME = r"[a-z][a-z0-9+.\-]*://"
 _URL_PASSWORD = re.compile(
-    rf"(?P<head>{_SCHEME}[^:/?#\s]*:)(?P<pw>(?:(?!{_SCHEME})[^\n'\"])*)(?P<tail>@)", re.IGNORECASE
+    rf"(?P<head>{_SCHEME}[^:/?#\s]*:)(?P<pw>(?:(?!\s{_SCHEME})[^\n'\"])*)(?P<tail>@)", re.IGNORECASE
 )
 """``scheme://user:password@`` of any scheme, in any case, the user possibly empty; the
-password runs to the last ``@`` before a quote, a line's end or another URL, so it may hold
-``@`` and spaces."""
+password runs to the last ``@`` before a quote, a line's end or a space and another URL, so
+it may hold ``@``, spaces and even ``://``."""
 
 _PASSWORD_SETTING = re.compile(
     r"(?P<head>\b[\w.-]*(?:password|passwd|pwd)\s*=\s*)"
