@@ -32,9 +32,12 @@ DataJoint 2.x's deprecated surface (``fetch``, positional rows) warns with
 from __future__ import annotations
 
 import builtins
+import re
 import sys
 import warnings
+from collections.abc import Collection
 from pathlib import Path
+from urllib.parse import unquote
 
 __all__ = [
     "AccessError",
@@ -55,12 +58,18 @@ __all__ = [
     "QueryError",
     "StoreError",
     "UnknownTypeError",
+    "redact",
+    "url_secrets",
     "warn_deprecated",
 ]
 
 
 class DjframeError(Exception):
-    """Base class of every error djframe raises on purpose."""
+    """Base class of every error djframe raises on purpose; its message has every password
+    redacted (see :func:`redact`)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
     def __str__(self) -> str:
         # KeyError's str() quotes its argument; our messages are sentences, not keys.
@@ -149,3 +158,66 @@ def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back  # type: ignore[assignment]
     warnings.warn(message, category, stacklevel=level)
+
+
+# -- secrets ---------------------------------------------------------------------------------
+_SCHEME = r"[a-z][a-z0-9+.\-]*://"
+_URL_PASSWORD = re.compile(
+    rf"(?P<head>{_SCHEME}[^:/?#\s]*:)(?P<pw>(?:(?!\s{_SCHEME})[^\n'\"])*)(?P<tail>@)", re.IGNORECASE
+)
+"""``scheme://user:password@`` of any scheme, in any case, the user possibly empty; the
+password runs to the last ``@`` before a quote, a line's end or a space and another URL, so
+it may hold ``@``, spaces and even ``://``."""
+
+_PASSWORD_SETTING = re.compile(
+    r"(?P<head>\b[\w.-]*(?:password|passwd|pwd)\s*=\s*)"
+    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;'\"]*[^\s&;'\":])",
+    re.IGNORECASE,
+)
+"""``password=...`` in a URL's query or a libpq connection string, quoted or not."""
+
+SHORTEST_SECRET = 3
+"""Pieces of a password shorter than this are not hidden on their own (they would blank
+common words)."""
+
+
+def url_secrets(url: str) -> set[str]:
+    """The passwords in ``url`` (raw and decoded), and their pieces between URL delimiters:
+    a driver may echo a password, or the part it misread as a host, out of its URL."""
+    found = [m.group("pw").strip("'\"") for m in _PASSWORD_SETTING.finditer(url)]
+    _, _, rest = url.partition("://")
+    authority, _, query = rest.partition("?")
+    for setting in re.split(r"[&#]", query):  # a query's value may hold any other character
+        name, equals, value = setting.partition("=")
+        if equals and re.search(r"password|passwd|pwd", name, re.IGNORECASE):
+            found.append(value)
+    userinfo, at, _ = authority.rpartition("@")
+    if not at:  # a '?' in the password: the query starts after the userinfo
+        userinfo, at, _ = rest.rpartition("@")
+    if at and ":" in userinfo:
+        found.append(userinfo.partition(":")[2])
+    secrets: set[str] = set()
+    for secret in found:
+        for variant in {secret, unquote(secret)}:
+            pieces = re.split(r"[@/:?#&;=\s'\"]+", variant)  # where a reader stops
+            secrets.update(p for p in [variant, *pieces] if len(p) >= SHORTEST_SECRET)
+    return secrets
+
+
+def redact(text: str, secrets: Collection[str] = ()) -> str:
+    """``text`` with every password hidden: of any URL (``scheme://user:password@``), of a
+    ``password=`` setting, and each of ``secrets`` (see :func:`url_secrets`) wherever it is.
+
+    Examples
+    --------
+    >>> redact("postgresql://ann:s3cret@db:5432/lab")
+    'postgresql://ann:***@db:5432/lab'
+    >>> redact("MYSQL://:p@ss word@db/lab and host=db password='x y'")
+    'MYSQL://:***@db/lab and host=db password=***'
+    >>> redact('invalid token: "s3%zz"', url_secrets("postgresql://ann:s3%zz@db"))
+    'invalid token: "***"'
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _PASSWORD_SETTING.sub(r"\g<head>***", text)
+    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", text)

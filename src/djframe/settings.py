@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import tomllib
 
-from djframe.errors import ConfigError
+from djframe.errors import ConfigError, redact
 
 __all__ = ["Config", "config", "hide_secrets", "redact"]
 
@@ -51,20 +50,6 @@ NESTED = {"store.options", "stores"}
 """Settings whose value is a table: ``store.options`` (storage options of the default store)
 and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
 ``{"cold": "/data/cold"}``)."""
-
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]*)(?P<tail>@)")
-
-
-def redact(text: str) -> str:
-    """Hide passwords in URLs so that a secret never reaches a repr, a log or an error.
-
-    Examples
-    --------
-    >>> redact("postgresql://ann:s3cret@db:5432/lab")
-    'postgresql://ann:***@db:5432/lab'
-    """
-    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", text)
-
 
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 

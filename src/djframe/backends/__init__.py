@@ -17,7 +17,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from djframe._typing import BackendName
-from djframe.errors import ConfigError
+from djframe.errors import ConfigError, DjframeError, redact, url_secrets
 
 __all__ = ["Backend", "Embedded", "open_backend"]
 
@@ -157,7 +157,17 @@ def file_moved_from(location: str) -> bool:
 
 
 def open_backend(url: str) -> Backend:
-    """Open the backend a URL names: ``duckdb://[/path]`` or ``postgresql://...``."""
+    """Open the backend a URL names: ``duckdb://[/path]`` or ``postgresql://...``. A failure
+    says so with the URL's passwords hidden, even where the driver echoed them out of it."""
+    try:
+        return opened_backend(url)
+    except DjframeError as exc:
+        failure = type(exc)(redact(str(exc), url_secrets(url)))
+    raise failure  # outside the handler: no context that holds the driver's words
+
+
+def opened_backend(url: str) -> Backend:
+    """The backend of :func:`open_backend`, opened."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme == "duckdb":
         from djframe.backends.duckdb import DuckDBBackend, database_path

@@ -14,16 +14,14 @@ Examples
 from __future__ import annotations
 
 import functools
-import re
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from djframe.errors import redact
+
 __all__ = ["ToolFailure", "guarded", "redact"]
 
-_URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]*)(?P<tail>@)", re.IGNORECASE
-)
 _LOCK = threading.Lock()
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,11 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class ToolFailure(Exception):
     """Raised by a guarded tool: its message is what the agent reads."""
-
-
-def redact(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@`` replaced by ``***``."""
-    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", text)
 
 
 def redacted(value: Any) -> Any:
