@@ -406,14 +406,18 @@ def test_provenance_records_each_row(pipe: SimpleNamespace) -> None:
 
 
 def test_provenance_left_by_a_delete_outside_djframe_is_replaced(pipe: SimpleNamespace) -> None:
-    """Where the database does not enforce the provenance's foreign key (DuckDB), rows of a
-    table deleted by plain SQL leave their provenance behind; populating again replaces it."""
+    """Rows deleted by plain SQL: PostgreSQL refuses (the provenance refers to them); DuckDB,
+    which does not enforce that key, leaves their provenance behind and populating again
+    replaces it."""
     pipe.Batch.populate(suppress_errors=True)  # one key fails
     made = len(pipe.Batch)
     first = set(pipe.Batch.provenance()["_job_id"])
     conn = pipe.Batch.connection
-    if conn.backend.enforces_foreign_keys:
-        pytest.skip("the database deletes the provenance with its rows")
+    if conn.backend.enforces_foreign_keys:  # PostgreSQL: the provenance's key refuses it
+        with pytest.raises(dj.IntegrityError, match="still referenced"):
+            conn.execute(f"DELETE FROM {pipe.Batch.full_table_name}")
+        assert len(pipe.Batch) == len(pipe.Batch.provenance()) == made > 0
+        return
     conn.execute(f"DELETE FROM {pipe.Batch.full_table_name}")
     assert len(pipe.Batch.provenance()) == made > 0  # left behind
     pipe.Batch.jobs.delete_quick()
