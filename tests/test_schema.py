@@ -181,7 +181,13 @@ def test_drop_table_drops_dependents(schema: dj.Schema) -> None:
     t["Subject"].insert1({"subject_id": 1, "name": "Ann"})
     t["Session"].drop(prompt=False)
     assert set(schema.list_tables()) == {"subject", "#task"}
-    assert db_tables(schema.connection, schema.name) == {"subject", "#task", "~catalog", "~schema"}
+    assert db_tables(schema.connection, schema.name) == {
+        "subject",
+        "#task",
+        "~catalog",
+        "~schema",
+        "~versions",
+    }
     assert len(t["Subject"]) == 1
     with pytest.raises(dj.DefinitionError, match="not declared"):
         t["Stats"]()

@@ -30,11 +30,13 @@ __all__ = [
     "JOBS_PREFIX",
     "PROPERTIES",
     "PROVENANCE_PREFIX",
+    "VERSIONS",
     "ForeignKey",
     "IndexSpec",
     "TableInfo",
     "class_label",
     "companion_name",
+    "create_versions_sql",
     "is_hidden",
     "own_tables_sql",
     "read_catalog",
@@ -43,6 +45,9 @@ __all__ = [
 
 CATALOG = "~catalog"
 PROPERTIES = "~schema"
+VERSIONS = "~versions"
+"""The schema's record of the Delta commits of committed transactions (see
+:mod:`djframe.store.versions`)."""
 HIDDEN = "~"
 """SQL names of the tables djframe keeps for itself (catalog, job queues, provenance) start
 with this."""
@@ -229,10 +234,20 @@ def read_properties(fetch_arrow: Callable[[str], pa.Table], schema: str) -> dict
     return {str(row["name"]): str(row["value"]) for row in rows}
 
 
+def create_versions_sql(schema: str) -> str:
+    """The table of committed Delta commits: one row per commit, written in the transaction
+    whose rows and objects the commit holds, so only committed ones are ever seen."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote(schema, VERSIONS)} ("
+        "txn VARCHAR PRIMARY KEY, table_name VARCHAR NOT NULL, store VARCHAR NOT NULL, "
+        "version BIGINT NOT NULL)"
+    )
+
+
 def own_tables_sql(schema: str) -> str:
     """Which of djframe's catalog and properties tables a schema has, in one query (so that
     no statement on a missing table fails inside a transaction)."""
-    names = f"{literal(CATALOG)}, {literal(PROPERTIES)}"
+    names = f"{literal(CATALOG)}, {literal(PROPERTIES)}, {literal(VERSIONS)}"
     return (
         "SELECT table_name FROM information_schema.tables "
         f"WHERE table_schema = {literal(schema)} AND table_name IN ({names})"

@@ -32,6 +32,7 @@ from djframe.graph import dependents_first
 from djframe.registry import forget, table_class
 from djframe.results import running
 from djframe.settings import config
+from djframe.versioning import record_deleted
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
@@ -214,6 +215,7 @@ def delete(
                 raise Cancelled
             for name, source in doomed.items():
                 if counts[name]:
+                    record_deleted(conn, conn.tables[name], source)
                     delete_rows(conn, conn.tables[name], source)
     except Cancelled:
         return 0
@@ -233,6 +235,8 @@ def delete_quick(expr: Relation) -> int:
             delete_rows(conn, provenance, doomed[info.full_name])
         if not conn.backend.enforces_foreign_keys:
             check_unreferenced(conn, info, expr)
+        if count:
+            record_deleted(conn, info, doomed[info.full_name])
         delete_rows(conn, info, doomed[info.full_name])
     return count
 

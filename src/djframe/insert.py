@@ -36,6 +36,7 @@ from djframe.frames import plain, to_arrow
 from djframe.heading import Attribute
 from djframe.session import data_changing, held_rows
 from djframe.store.columns import PendingObjects, encode_rows, has_codecs
+from djframe.versioning import record_written
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
@@ -496,8 +497,7 @@ def write_rows(
         # The engine checks keys and parents itself: one bulk load, nothing staged.
         with conn.translated(action):
             conn.backend.append_arrow(info.schema, info.name, data)
-        if objects:
-            objects.write(conn, data, None)
+        record_written(conn, info, data, objects)
     else:
         write_staged(conn, info, data, on_conflict, objects, cast=cast)
     advance_sequences(conn, info, data)
@@ -520,9 +520,9 @@ def write_staged(
             check_parents(conn, info, source, names, data)
         sql = insert_sql(info, names, source, conn.backend.dialect, on_conflict, cast=cast)
         conn.execute(sql, action=action)
-        if objects:
-            kept = kept_objects(conn, info, source, names) if on_conflict == "skip" else None
-            objects.write(conn, data, kept)
+        skip = objects and on_conflict == "skip"
+        kept = kept_objects(conn, info, source, names) if skip else None
+        record_written(conn, info, data, objects, kept)
 
 
 def advance_sequences(conn: Connection, info: TableInfo, data: pa.Table) -> None:

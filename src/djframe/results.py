@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from djframe.compile.lower import Relation
     from djframe.heading import Heading
 
-__all__ = ["ResultsMixin", "conform", "running"]
+__all__ = ["ResultsMixin", "conform", "frame_html", "frame_text", "running"]
 
 VIEW_OF = {pa.string(): pa.string_view(), pa.binary(): pa.binary_view()}
 
@@ -298,28 +298,39 @@ class ResultsMixin:
             frame, count = self._preview()
         except DjframeError as exc:
             return f"<{type(self).__name__}: cannot be shown: {exc}>"
-        key = ", ".join(self.heading.primary_key)
-        width = self._cell_width()
-        with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
-            return f"{frame}\n{count} rows; primary key: ({key})"
+        return frame_text(frame, count, self.heading.primary_key, self._cell_width())
 
     def _repr_html_(self) -> str:
         frame, count = self._preview()
-        frame = frame.with_columns(array_summaries(frame))
-        key, width = set(self.heading.primary_key), self._cell_width()
-        head = "".join(
-            f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
-            for c in frame.columns
-        )
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(shortened(v, width))}</td>" for v in row) + "</tr>"
-            for row in frame.iter_rows()
-        )
-        more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
-        return (
-            f"<div class='djframe'><table><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
-            f"<p>{count} rows; primary key underlined</p></div>"
-        )
+        return frame_html(frame, count, self.heading.primary_key, self._cell_width())
+
+
+def frame_text(frame: pl.DataFrame, count: int, primary_key: list[str], width: int) -> str:
+    """The first rows of a result of ``count`` rows, as text (``repr``); cells of at most
+    ``width`` characters."""
+    key = ", ".join(primary_key)
+    with pl.Config(tbl_rows=frame.height, tbl_hide_dataframe_shape=True, fmt_str_lengths=width):
+        return f"{frame}\n{count} rows; primary key: ({key})"
+
+
+def frame_html(frame: pl.DataFrame, count: int, primary_key: list[str], width: int) -> str:
+    """The first rows of a result of ``count`` rows, as a notebook shows them (the primary
+    key underlined, arrays summarized, cells of at most ``width`` characters)."""
+    frame = frame.with_columns(array_summaries(frame))
+    key = set(primary_key)
+    head = "".join(
+        f"<th>{'<u>' + html.escape(c) + '</u>' if c in key else html.escape(c)}</th>"
+        for c in frame.columns
+    )
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(shortened(v, width))}</td>" for v in row) + "</tr>"
+        for row in frame.iter_rows()
+    )
+    more = "<tr><td colspan='99'>…</td></tr>" if count > frame.height else ""
+    return (
+        f"<div class='djframe'><table><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
+        f"<p>{count} rows; primary key underlined</p></div>"
+    )
 
 
 def typed_arrays(arrays: str | None) -> bool:

@@ -16,6 +16,7 @@ import json
 import sys
 import warnings
 from collections.abc import Mapping
+from contextlib import suppress
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,10 @@ from djframe._typing import DescribeFormat
 from djframe.catalog import (
     CATALOG,
     PROPERTIES,
+    VERSIONS,
     TableInfo,
     create_catalog_sql,
+    create_versions_sql,
     insert_catalog_sql,
     is_hidden,
     own_tables_sql,
@@ -36,7 +39,7 @@ from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
 from djframe.delete import confirm
-from djframe.errors import DefinitionError, IntegrityError, MissingTableError
+from djframe.errors import DefinitionError, DjframeError, IntegrityError, MissingTableError
 from djframe.frames import frame_kind
 from djframe.graph import topological
 from djframe.settings import config
@@ -105,6 +108,9 @@ class Schema:
         if CATALOG in own:
             conn.load_schema(self.name)
             self.identity = bind_identity(conn, self.name, PROPERTIES in own)
+            if VERSIONS not in own:  # a schema made before row versions
+                with suppress(DjframeError), conn.transaction:  # read-only, or made meanwhile
+                    conn.execute(create_versions_sql(self.name), action="recording versions")
             return
         if not create:
             raise MissingTableError(
@@ -119,7 +125,8 @@ class Schema:
                 f"CREATE SCHEMA IF NOT EXISTS {quote(self.name)}",
                 action=f"creating schema {self.name}",
             )
-            for sql in [create_catalog_sql(self.name), *creation_sql(self.identity)]:
+            made = [create_catalog_sql(self.name), create_versions_sql(self.name)]
+            for sql in [*made, *creation_sql(self.identity)]:
                 conn.execute(sql, action=f"creating schema {self.name}")
         conn.load_schema(self.name)
         self.identity = read_identity(conn, self.name) or self.identity  # a concurrent creator's

@@ -31,7 +31,8 @@ from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
-from djframe.store.history import AsOf, table_history
+from djframe.store.history import table_history
+from djframe.versioning import AsOf, record_written
 
 if TYPE_CHECKING:
     import datetime
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     from djframe.connection import Connection
     from djframe.schema import Schema
-    from djframe.store.history import AsOf
 
 __all__ = ["Lookup", "Manual", "Part", "Table"]
 
@@ -338,6 +338,7 @@ class Table(QueryExpression, metaclass=TableMeta):
                 f"UPDATE {self.info.sql_name} SET {sets} FROM {quote(source)} s WHERE {match}",
                 action=f"updating {type(self).__name__}",
             )
+            record_written(conn, self.info, data, None, operation="update")
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop this table and every table that depends on it."""
@@ -374,12 +375,15 @@ class Table(QueryExpression, metaclass=TableMeta):
         return table_history(self)
 
     def as_of(self, version: int | datetime.datetime) -> AsOf:
-        """The stored attributes as they were at a Delta version (or a time), read-only:
-        for each key, the value written last at or before it. See :mod:`djframe.store.history`.
+        """The rows as they were committed at a version of :meth:`history` (or at a time: the
+        last version committed at or before it), every attribute, read-only; never rows of
+        a transaction that rolled back. Kept for tables with store-typed attributes. See
+        :mod:`djframe.store.versions`.
 
         Examples
         --------
         >>> Features.as_of(0).to_polars()  # doctest: +SKIP
+        >>> (Model.as_of(before_change) & {"model_id": 1}).fetch1("accuracy")  # doctest: +SKIP
         """
         return AsOf(self, version)
 

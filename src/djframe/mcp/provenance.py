@@ -64,8 +64,9 @@ class Provenance:
         return rows_document(table, frame, limit)
 
     def history(self, table: TableName, limit: Limit = 50) -> str:
-        """The versions of a table's stored objects, newest first: one row per Delta commit
-        (store, version, timestamp, operation, action, job id, code version)."""
+        """The versions of a table's rows and stored objects, newest first: one row per Delta
+        commit of a committed transaction (store, version, timestamp, operation, action, job
+        id, code version)."""
         return rows_document(table, self.pipeline.table(table).history(), limit)
 
     def as_of(
@@ -79,8 +80,8 @@ class Provenance:
         limit: Limit = 100,
         objects: Objects = "summary",
     ) -> str:
-        """A table's stored attributes as they were at a version or a time (time travel),
-        with their primary key."""
+        """A table's rows as they were committed at a version or a time (time travel), every
+        attribute; never rows of a transaction that rolled back."""
         at = version if isinstance(version, int) else moment(version)
         past = self.pipeline.table(table).as_of(at)
         if key:

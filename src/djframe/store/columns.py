@@ -3,15 +3,14 @@
 On insert, :func:`encode_rows` takes the codec columns out of the input (whatever its form),
 encodes each value (``<blob>`` to bytes kept in the row, store types to a :class:`Payload`
 with a new object id kept in the row) and hands back Arrow data plus the
-:class:`PendingObjects` that :meth:`PendingObjects.write` sends to the store, one Delta commit
-per store, before the SQL transaction commits. On fetch, :func:`decode_columns` reads every
+:class:`PendingObjects` that the insert sends to the store with the rows' records
+(:mod:`djframe.versioning`), one Delta commit per store, before the SQL transaction commits. On fetch, :func:`decode_columns` reads every
 stored object of a result in one scan per Delta table and decodes the values.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
 from djframe.store import object_table
-from djframe.store.delta import new_object_ids, read_objects, write_objects
+from djframe.store.delta import new_object_ids, read_objects
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -61,32 +60,6 @@ class PendingObjects:
             if part:
                 joined.payloads.update(part.payloads)
         return joined
-
-    def write(self, connection: Connection, data: pa.Table, kept: set[str] | None = None) -> None:
-        """Write the objects the final rows ``data`` refer to: one Delta commit per store.
-
-        ``kept`` (object ids), when given, limits the write to rows the database kept.
-        """
-        groups: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
-        for attr in self.info.heading:
-            if not attr.codec or attr.name not in data.column_names:
-                continue
-            spec = parse_codec(attr.codec)
-            if not spec.in_store:
-                continue
-            for row, oid in enumerate(data.column(attr.name).to_pylist()):
-                if oid is not None and oid in self.payloads and (kept is None or oid in kept):
-                    groups[spec.store or ""].append((attr.name, row, oid))
-        key = self.info.heading.primary_key
-        for store_name, entries in groups.items():
-            rows = pa.array([row for _, row, _ in entries], pa.int64())
-            write_objects(
-                object_table(connection, self.info.full_name, store_name),
-                data.select(key).take(rows),
-                [name for name, _, _ in entries],
-                [oid for _, _, oid in entries],
-                [self.payloads[oid] for _, _, oid in entries],
-            )
 
 
 def take_columns(rows: Any, names: list[str], heading: Heading) -> tuple[Any, dict[str, list[Any]]]:

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from djframe.codecs import Payload
@@ -64,18 +64,19 @@ __all__ = [
     "commit_rows",
     "delete_objects",
     "history",
-    "latest_objects",
     "list_objects",
     "new_object_ids",
     "object_time",
     "open_table",
     "owned",
     "read_objects",
+    "snapshot",
+    "snapshot_columns",
     "vacuum",
     "write_objects",
 ]
 
-SYSTEM_COLUMNS = ("_attribute", "_oid", "_meta", "_size", "_path", "_payload")
+SYSTEM_COLUMNS = ("_attribute", "_oid", "_meta", "_size", "_path", "_payload", "_txn", "_op")
 ROW_GROUP_BYTES = 16 * 2**20
 RETRIES = 20
 MAINTAIN_EVERY = 100
@@ -296,14 +297,18 @@ def write_objects(
     attributes: Sequence[str],
     oids: Sequence[str],
     payloads: Sequence[Payload],
-) -> None:
-    """Write objects: the files of large values, then their index rows in one commit.
+    records: pa.Table | None = None,
+    operation: str = "insert",
+) -> tuple[str, int] | None:
+    """Write objects: the files of large values, then their index rows in one commit, with
+    the row ``records`` given (see :mod:`djframe.store.versions`); returns the commit's
+    ``_txn`` and version (None: nothing to write).
 
     If anything fails, nothing is committed and the files written are removed (best effort:
     ``schema.gc()`` removes what a crash leaves).
     """
-    if not oids:
-        return
+    if not oids and (records is None or records.num_rows == 0):
+        return None
     paths = [
         payload_path(oid) if byte_size(p) > INLINE_BYTES else None
         for oid, p in zip(oids, payloads, strict=True)
@@ -311,26 +316,42 @@ def write_objects(
     files = payload_files(target.store, target.uri)
     written = [(path, p.data) for path, p in zip(paths, payloads, strict=True) if path]
     files.write(written)
+    txn = new_object_ids(1)[0]
+    rows = object_rows(keys, attributes, oids, payloads, paths)
+    if records is not None:
+        rows = pa.concat_tables([rows, records], promote_options="permissive")
+    rows = rows.append_column("_txn", pa.array([txn] * rows.num_rows, pa.string()))
     try:
-        commit_rows(target, object_rows(keys, attributes, oids, payloads, paths))
+        version = commit_rows(target, rows, keys.column_names, operation, txn)
     except BaseException:
         files.discard([path for path, _ in written])
         raise
+    return txn, version
 
 
-def commit_rows(target: ObjectTable, data: pa.Table) -> None:
-    """Append index rows in one Delta commit (retried when it conflicts), to a table the
-    schema owns; the commit that creates the table records its owner."""
+def commit_rows(
+    target: ObjectTable,
+    data: pa.Table,
+    key: Sequence[str] | None = None,
+    operation: str = "insert",
+    txn: str | None = None,
+) -> int:
+    """Append index rows (and row records) in one Delta commit (retried when it conflicts),
+    to a table the schema owns; the commit that creates the table records its owner.
+    Returns the version committed. Columns the table lacks are added (row records bring the
+    table's other attributes)."""
     from deltalake import CommitProperties, write_deltalake
 
-    key = [name for name in data.column_names if name not in SYSTEM_COLUMNS]
+    if key is None:
+        key = [name for name in data.column_names if name not in SYSTEM_COLUMNS]
     properties = writer_properties(data.column("_payload").nbytes, data.num_rows)
-    commit = CommitProperties(
-        custom_metadata=commit_metadata(target, "insert"), max_commit_retries=RETRIES
-    )
+    metadata = commit_metadata(target, operation)
+    if txn is not None:
+        metadata["djframe.txn"] = txn
+    commit = CommitProperties(custom_metadata=metadata, max_commit_retries=RETRIES)
     options = target.store.storage_options or None
 
-    def append() -> tuple[DeltaTable | None, int]:
+    def append() -> tuple[DeltaTable | None, int, int]:
         table = open_table(target.store, target.uri)
         if table is not None:
             check_write(table, target, "write objects to")
@@ -349,13 +370,21 @@ def commit_rows(target: ObjectTable, data: pa.Table) -> None:
             commit_properties=commit,
             name=target.full_name,
             description=owner_text(target),
+            schema_mode="merge" if table is not None and is_object_table(table) else None,
         )
-        return table, before
+        return table, before, 0 if table is None else table.version()
 
     what = f"writing {data.num_rows} object(s) of {target.full_name} to {target.uri}"
-    table, before = retrying(append, what)
+    table, before, version = retrying(append, what)
     if table is not None:
         maintain(target, table, before, properties)
+    return version
+
+
+def is_object_table(table: DeltaTable) -> bool:
+    """Whether a Delta table is laid out as djframe's (its columns may then be added to:
+    row records bring a table's other attributes); anything else refuses an append."""
+    return "_oid" in {field.name for field in table.schema().fields}
 
 
 def maintain(target: ObjectTable, table: DeltaTable, before: int, properties: Any) -> None:
@@ -538,21 +567,32 @@ def list_objects(target: ObjectTable, key: Sequence[str] = ()) -> pa.Table | Non
     table = opened(target, check_read)
     if table is None:
         return None
-    return table.to_pyarrow_dataset().to_table(columns=[*key, "_attribute", "_oid"])
+    found = without_views(table.to_pyarrow_dataset().to_table(columns=[*key, "_attribute", "_oid"]))
+    return found.filter(pc.is_valid(found.column("_oid")))  # not the row records
 
 
-def latest_objects(
-    target: ObjectTable, key: Sequence[str], version: int | dt.datetime
-) -> tuple[pa.Table, DeltaTable] | None:
-    """At ``version``: for each key and attribute, the object written last (ids only)."""
-    table = opened(target, check_own, version)
-    if table is None:
-        return None
-    ids = table.to_pyarrow_dataset().to_table(columns=[*key, "_attribute", "_oid"])
-    frame = pl.from_arrow(ids)
-    assert isinstance(frame, pl.DataFrame)
-    latest = frame.sort("_oid", descending=True).unique([*key, "_attribute"], keep="first")
-    return latest.to_arrow(), table
+def snapshot(target: ObjectTable, version: int | dt.datetime) -> DeltaTable | None:
+    """The Delta table of ``target`` loaded at ``version`` (None: there is none)."""
+    return opened(target, check_own, version)
+
+
+def snapshot_columns(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
+    """The columns of ``wanted`` the table has, every row of the version it holds loaded
+    (view types cast to plain ones); no payloads."""
+    present = {field.name for field in table.schema().fields}
+    return without_views(dataset(table).to_table(columns=[c for c in wanted if c in present]))
+
+
+def without_views(data: pa.Table) -> pa.Table:
+    """``data`` with string_view and binary_view columns (files a Delta merge rewrote) cast
+    to plain strings and bytes, which every Arrow kernel takes."""
+    views = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    return pa.table(
+        {
+            n: c.cast(views[c.type]) if c.type in views else c
+            for n, c in zip(data.column_names, data.columns, strict=True)
+        }
+    )
 
 
 def read_version_objects(

@@ -74,7 +74,7 @@ def indexed_paths(files: Files) -> set[str]:
             parquet = pq.ParquetFile(source)
             if "_path" in parquet.schema_arrow.names:
                 column = parquet.read(columns=["_path"]).column(0)
-                named.update(str(v) for v in column.drop_null().to_pylist())
+                named.update(str(v) for v in column.to_pylist() if v is not None)
     return named
 
 

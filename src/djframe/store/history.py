@@ -1,34 +1,44 @@
-"""Versions of a table's stored objects: ``Table.history()`` and ``Table.as_of(version)``.
+"""Versions of a table's rows: ``Table.history()`` and the rows of ``Table.as_of(version)``.
 
-Each Delta commit of a table's objects is a version. :func:`table_history` lists them with
-the djframe metadata of each commit (table, operation, job id, code version).
-:class:`AsOf` reads the stored attributes as they were at a version: for every primary key,
-the value of each store-typed attribute written last at or before that version, among the
-objects the Delta table held then. Values removed by ``gc`` stay readable at the versions
-before their removal until ``gc(retention_hours=...)`` vacuums those versions.
-Objects written by a transaction that failed, if not yet removed by ``gc``, count as written.
+Each Delta commit of a table's objects and row records is a version (one per insert call,
+group of makes or batch, update1 or delete; see :mod:`djframe.store.versions`).
+:func:`table_history` lists those of committed transactions with the djframe metadata of
+each commit (table, operation, job id, code version). :func:`rows_as_of` gives every
+attribute of the rows as committed at a version: for each key, its last row record at or
+before it, unless that was a delete, among the records of transactions that committed.
+Objects removed by ``gc`` stay readable at the versions before their removal until
+``gc(retention_hours=...)`` vacuums those versions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow as pa
 
 from djframe.catalog import class_label
 from djframe.codecs import parse_codec
 from djframe.codecs.arrays import values_series
-from djframe.errors import DataError
+from djframe.errors import DataError, StoreError
 from djframe.store import object_table
-from djframe.store.delta import MAINTENANCE, history, latest_objects, read_version_objects
+from djframe.store.delta import (
+    MAINTENANCE,
+    history,
+    read_version_objects,
+    snapshot,
+    snapshot_columns,
+)
+from djframe.store.versions import INSERT, RECORD_COLUMNS, committed, from_delta, stores_of
 
 if TYPE_CHECKING:
-    from djframe.heading import Attribute
+    from deltalake import DeltaTable
+
+    from djframe.heading import Attribute, Heading
     from djframe.store import ObjectTable, StoredTable
 
-__all__ = ["AsOf", "store_attributes", "table_history"]
+__all__ = ["rows_as_of", "store_attributes", "table_history"]
 
 METADATA = {
     "djframe.table": "table",
@@ -41,13 +51,7 @@ METADATA = {
 
 def store_attributes(table: StoredTable) -> dict[str, list[Attribute]]:
     """A table's store-typed attributes, by store name (``""`` for the default store)."""
-    groups: dict[str, list[Attribute]] = defaultdict(list)
-    for attr in table.heading:
-        if attr.codec and attr.object_table == table.full_name:
-            spec = parse_codec(attr.codec)
-            if spec.in_store:
-                groups[spec.store or ""].append(attr)
-    return dict(groups)
+    return stores_of(table.heading, table.full_name)
 
 
 def table_stores(table: StoredTable) -> dict[str, ObjectTable]:
@@ -62,10 +66,14 @@ def table_history(table: StoredTable) -> pl.DataFrame:
     """One row per Delta commit of the table's objects, newest first; ``table`` names the
     writing table by its class (``Master.Part`` for a part)."""
     rows = []
+    good = committed(table.connection, table.info.schema, table.full_name)
     for name, target in table_stores(table).items():
         for commit in history(target):
             if commit.get("djframe.operation") == MAINTENANCE:
                 continue  # compaction and log retention change no row
+            txn = commit.get("djframe.txn")
+            if txn is not None and txn not in good:
+                continue  # its transaction rolled back (or is still running)
             row: dict[str, Any] = {
                 "store": name or "@",
                 "version": commit["version"],
@@ -89,93 +97,115 @@ def table_history(table: StoredTable) -> pl.DataFrame:
     )
 
 
-class AsOf:
-    """The stored attributes of a table as they were at a version or a time (read-only).
+def rows_as_of(
+    table: StoredTable, version: int | dt.datetime, keys: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every attribute of the table's rows as committed at ``version`` of the Delta table of
+    its row records (a version number, or the last commit at or before a time), sorted by
+    the primary key; codec attributes decoded (see :func:`decoded`). See
+    :mod:`djframe.store.versions`."""
+    stores = table_stores(table)
+    if not stores:
+        raise DataError(f"{type(table).__name__} has no store-typed attributes to travel back in.")
+    first, target = next(iter(stores.items()))
+    delta = snapshot(target, version)
+    heading = table.heading
+    if delta is None:
+        return decoded(table, pl.DataFrame(schema=empty_schema(heading)), {})
+    data = snapshot_columns(delta, [*heading.names, "_attribute", "_oid", *RECORD_COLUMNS])
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    good = committed(table.connection, table.info.schema, table.full_name)
+    frame = frame.filter(pl.col("_txn").is_null() | pl.col("_txn").is_in(list(good)))
+    rows = live_rows(frame, heading)
+    if keys is not None:
+        rows = rows.join(keys, on=list(keys.columns), how="semi")
+    snapshots = {
+        first: delta,
+        **{n: snapshot_at(t, delta, version) for n, t in stores.items() if n != first},
+    }
+    return decoded(table, rows, {n: (stores[n], d) for n, d in snapshots.items()})
 
-    Examples
-    --------
-    >>> Features.as_of(3).to_polars()  # doctest: +SKIP
-    >>> (Features.as_of(datetime(2024, 5, 1)) & {"recording_id": 1}).fetch1("spectrum")  # doctest: +SKIP
-    """
 
-    def __init__(
-        self, table: StoredTable, version: int | dt.datetime, keys: pl.DataFrame | None = None
-    ) -> None:
-        if not isinstance(version, int | dt.datetime):
-            raise DataError(
-                f"as_of takes a version number or a datetime, not {type(version).__name__}."
-            )
-        if not store_attributes(table):
-            raise DataError(
-                f"{type(table).__name__} has no store-typed attributes to travel back in."
-            )
-        self.table, self.version, self.keys = table, version, keys
+def empty_schema(heading: Heading) -> dict[str, Any]:
+    return {a.name: a.type.polars for a in heading}  # type: ignore[union-attr]
 
-    def __and__(self, condition: Any) -> AsOf:
-        """Restrict to keys: a dict or a frame of primary-key values."""
-        if isinstance(condition, dict):
-            condition = pl.DataFrame([condition])
-        frame = condition if isinstance(condition, pl.DataFrame) else pl.DataFrame(condition)
-        key = [c for c in frame.columns if c in self.table.heading.primary_key]
-        frame = frame.select(key).unique()
-        if self.keys is not None:
-            frame = self.keys.join(frame, on=key, how="inner") if key else self.keys
-        return AsOf(self.table, self.version, frame)
 
-    def to_polars(self) -> pl.DataFrame:
-        """Primary key and stored attributes (decoded; arrays as ``to_polars`` gives them)."""
-        key = self.table.heading.primary_key
-        names = [a.name for attrs in store_attributes(self.table).values() for a in attrs]
-        values: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for name, target in table_stores(self.table).items():
-            self._collect(target, store_attributes(self.table)[name], values)
-        ordered = sorted(values, key=lambda k: tuple((v is None, v) for v in k))
-        columns: dict[str, pl.Series] = {
-            k: pl.Series(k, [t[i] for t in ordered], dtype=self.table.heading[k].type.polars)  # type: ignore[union-attr]
-            for i, k in enumerate(key)
-        }
-        for n in names:
-            columns[n] = values_series(n, [values[t].get(n) for t in ordered])
-        return pl.DataFrame(list(columns.values())) if columns else pl.DataFrame()
+def live_rows(frame: pl.DataFrame, heading: Heading) -> pl.DataFrame:
+    """From the committed rows of a Delta table: the last record of each key, unless it is
+    a delete; and, for keys written before row records (no ``_txn``), their latest objects."""
+    key = heading.primary_key
+    if "_op" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("_op"))
+    records = frame.filter(pl.col("_op").is_not_null())
+    latest = records.sort("_txn").unique(key, keep="last", maintain_order=True)
+    live = latest.filter(pl.col("_op") == INSERT)
+    live = live.select([n for n in heading.names if n in live.columns])
+    legacy = frame.filter(pl.col("_op").is_null() & pl.col("_txn").is_null())
+    legacy = legacy.join(records.select(key), on=key, how="anti")
+    if legacy.height:
+        objects = legacy.sort("_oid").unique([*key, "_attribute"], keep="last")
+        wide = objects.pivot(on="_attribute", index=key, values="_oid", aggregate_function="first")
+        live = pl.concat([live, wide], how="diagonal_relaxed")
+    return live.sort(key, nulls_last=True) if key else live
 
-    def _collect(
-        self,
-        target: ObjectTable,
-        attrs: list[Attribute],
-        out: dict[tuple[Any, ...], dict[str, Any]],
-    ) -> None:
-        key = self.table.heading.primary_key
-        found = latest_objects(target, key, self.version)
-        if found is None:
-            return
-        ids, delta = found
-        frame = pl.from_arrow(ids)
-        assert isinstance(frame, pl.DataFrame)
-        if self.keys is not None:
-            frame = frame.join(self.keys, on=list(self.keys.columns), how="semi")
-        payloads = read_version_objects(target, delta, frame.get_column("_oid").to_list())
-        specs = {a.name: parse_codec(a.codec or "") for a in attrs}
-        for row in frame.iter_rows(named=True):
-            spec = specs.get(row["_attribute"])
-            if spec is not None:
-                entry = out.setdefault(tuple(row[k] for k in key), {})
-                entry[row["_attribute"]] = spec.decode(payloads[row["_oid"]])
 
-    def to_dicts(self) -> list[dict[str, Any]]:
-        frame = self.to_polars()
-        return [dict(zip(frame.columns, row, strict=True)) for row in frame.iter_rows()]
+def snapshot_at(target: ObjectTable, primary: DeltaTable, version: int | dt.datetime) -> Any:
+    """Another store's Delta table as it was when ``primary``'s ``version`` was committed."""
+    when = version
+    if isinstance(version, int):
+        stamps = {c["version"]: c["timestamp"] for c in primary.history()}
+        when = dt.datetime.fromtimestamp(stamps[primary.version()] / 1000, dt.timezone.utc)
+    try:
+        return snapshot(target, when)
+    except StoreError:
+        return None  # nothing was committed there yet
 
-    def fetch1(self, *attributes: str) -> Any:
-        rows = self.to_dicts()
-        if len(rows) != 1:
-            raise DataError(
-                f"fetch1 expects exactly one row as of {self.version}; there are {len(rows)}."
-            )
-        row = rows[0]
-        if not attributes:
-            return row
-        values = tuple(row.get(a) for a in attributes)
-        return values[0] if len(values) == 1 else values
 
-    def __repr__(self) -> str:
-        return f"<{type(self.table).__name__} as of {self.version}>"
+def decoded(
+    table: StoredTable, rows: pl.DataFrame, snapshots: dict[str, tuple[ObjectTable, Any]]
+) -> pl.DataFrame:
+    """``rows`` in the heading's order and types, codec values decoded (arrays in typed
+    columns where they fit, as ``to_polars`` gives them; other values in Object columns)."""
+    columns = []
+    for attr in table.heading:
+        if attr.name not in rows.columns:
+            columns.append(pl.Series(attr.name, [None] * rows.height, dtype=plain_dtype(attr)))
+            continue
+        series = rows.get_column(attr.name)
+        if attr.codec:
+            columns.append(codec_column(attr, series, snapshots))
+        else:
+            arrow = from_delta(pa.chunked_array([series.to_arrow()]), attr)
+            columns.append(pl.Series(attr.name, arrow, dtype=attr.type.polars))  # type: ignore[union-attr]
+    return pl.DataFrame(columns)
+
+
+def plain_dtype(attr: Attribute) -> Any:
+    return pl.Object if attr.codec else attr.type.polars  # type: ignore[union-attr]
+
+
+def codec_column(
+    attr: Attribute, series: pl.Series, snapshots: dict[str, tuple[ObjectTable, Any]]
+) -> pl.Series:
+    spec = parse_codec(attr.codec or "")
+    values = series.to_list()
+    if not spec.in_store:
+        return pl.Series(
+            attr.name, [None if v is None else spec.decode(v) for v in values], dtype=pl.Object
+        )
+    target, delta = snapshots.get(spec.store or "", (None, None))
+    wanted = [str(v) for v in values if v is not None]
+    if wanted and delta is None:
+        raise StoreError(
+            f"The objects of {attr.name} are not in {attr.codec}'s store at this version."
+        )
+    payloads = read_version_objects(target, delta, wanted) if wanted else {}  # type: ignore[arg-type]
+    missing = [o for o in wanted if o not in payloads]
+    if missing:
+        raise StoreError(
+            f"{len(missing)} object(s) of {attr.name} are gone from this version (e.g. "
+            f"{missing[0]}): a vacuum removed them. See Table.history()."
+        )
+    out = [None if v is None else spec.decode(payloads[str(v)]) for v in values]
+    return values_series(attr.name, out)  # arrays as to_polars gives them
