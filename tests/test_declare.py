@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import djframe as dj
+from djframe.catalog import CATALOG, PROPERTIES, VERSIONS
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -20,7 +21,7 @@ def db_tables(schema: dj.Schema) -> set[str]:
     rows = schema.connection.fetch_arrow(
         f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema.name}'"
     )
-    return {str(v) for v in rows.column(0).to_pylist()} - {"~catalog", "~schema"}
+    return {str(v) for v in rows.column(0).to_pylist()} - {CATALOG, PROPERTIES, VERSIONS}
 
 
 def assert_nothing_declared(schema: dj.Schema) -> None:
