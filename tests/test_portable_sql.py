@@ -201,6 +201,17 @@ def test_wrongly_typed_dicts_and_frames_are_query_errors(
         len(T - condition)
 
 
+def test_a_cached_shape_still_checks_its_values(T: dj.Table) -> None:
+    assert keys(T & {"k": 3}) == keys(T & {"k": 3}) == [3]  # compiled once, then from the cache
+    with pytest.raises(dj.QueryError, match="not an integer"):
+        len(T & {"k": "abc"})
+    with pytest.raises(dj.QueryError, match="Python int"):
+        len(T & {"s": 3})
+    assert keys(T & {"s": "ab"}) == keys(T & {"s": "ab"}) == [0]
+    with pytest.raises(dj.QueryError, match="NUL"):
+        len(T & {"s": "a\x00"})
+
+
 def test_well_typed_dicts_and_frames_still_match(T: dj.Table) -> None:
     assert keys(T & {"k": 1.5}) == []
     assert keys(T & {"x": "1.5"}) == [1]

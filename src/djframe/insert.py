@@ -178,6 +178,8 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 f"{info.class_name}.{name} cannot be null, but {column.null_count} row(s) have no value."
             )
         assert attr.type is not None
+        if attr.type.is_string:
+            check_no_nul(column, info.class_name, name)
         if attr.type.max_length is not None:
             too_long = pc.sum(pc.greater(pc.utf8_length(column), attr.type.max_length)).as_py()
             if too_long:
@@ -200,6 +202,16 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 raise DataError(
                     f"{info.class_name}.{name} must be one of {list(attr.type.args)}; got {bad[0].as_py()!r}."
                 )
+
+
+def check_no_nul(column: pa.ChunkedArray, table: str, name: str) -> None:
+    """Refuse text holding NUL, which PostgreSQL cannot store: the same on every backend and
+    for any number of rows (DuckDB would store it, its SQL literals would not carry it)."""
+    if pc.any(pc.match_substring(column, "\x00")).as_py():
+        raise DataError(
+            f"{table}.{name} is text, but a value holds a NUL character (\\x00), which "
+            "PostgreSQL cannot store. Remove it, or declare the attribute as bytes."
+        )
 
 
 def check_native_range(column: pa.ChunkedArray, attr: Attribute, table: str) -> None:
