@@ -1,9 +1,12 @@
-"""Inserts that must be refused with one djframe error, with nothing written: values no
-attribute holds (integers beyond 64 bits, lone surrogates, NUL in text), frames that name a
-column twice, paths that are not CSV files (issue 14 item 10)."""
+"""Inserts that must be refused with one djframe error, worded the same on every backend, with
+nothing written: values no attribute holds (integers beyond 64 bits, lone surrogates, NUL in
+text), frames that name a column twice, paths that are not CSV files, and the engine's own
+refusals (a duplicate key, a missing parent), whose traceback is one error with the engine's
+words as a one-line cause (issue 14 item 10, issue 16 item 7)."""
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ import pytest
 
 import djframe as dj
 from djframe.cli import main
+from djframe.connection import EngineError
 
 
 @pytest.fixture
@@ -77,6 +81,60 @@ def test_nul_in_an_update_is_refused(tables: tuple[dj.Table, dj.Table]) -> None:
     parent, child = tables
     with pytest.raises(dj.DataError, match="NUL"):
         parent.update1({"k": 1, "name": "x\x00"})
+    assert_unchanged(parent, child)
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    found = [exc]
+    while found[-1].__cause__ is not None or (
+        found[-1].__context__ is not None and not found[-1].__suppress_context__
+    ):
+        found.append(found[-1].__cause__ or found[-1].__context__)  # type: ignore[arg-type]
+    return found
+
+
+def assert_one_short_error(exc: BaseException) -> None:
+    """One djframe error; at most the engine's words on one line as its cause."""
+    errors = chain(exc)
+    assert len(errors) <= 2, [type(e).__name__ for e in errors]
+    if len(errors) == 2:
+        assert isinstance(errors[1], EngineError) and errors[1].__traceback__ is None
+        assert "\n" not in str(errors[1])
+    assert len("".join(traceback.format_exception(exc)).splitlines()) < 20
+
+
+def test_a_duplicate_key_is_one_error_in_one_wording(tables: tuple[dj.Table, dj.Table]) -> None:
+    parent, child = tables
+    with pytest.raises(dj.DuplicateError) as info:
+        parent.insert([{"k": 1, "name": "again"}])
+    assert str(info.value) == (
+        "Cannot insert into Parent: a row with {'k': 1} already exists. Nothing was inserted. "
+        "Pass skip_duplicates=True to keep the existing rows, or replace=True to overwrite them."
+    )
+    assert_one_short_error(info.value)
+    assert_unchanged(parent, child)
+
+
+def test_a_duplicate_unique_value_names_the_index(tables: tuple[dj.Table, dj.Table]) -> None:
+    parent, child = tables
+    with pytest.raises(dj.DuplicateError) as info:
+        parent.insert([{"k": 2, "code": "A"}])
+    assert str(info.value).startswith(
+        "Cannot insert into Parent: a row with {'code': 'A'} (a unique index) already exists."
+    )
+    assert_one_short_error(info.value)
+    assert_unchanged(parent, child)
+
+
+def test_a_missing_parent_is_one_error_in_one_wording(tables: tuple[dj.Table, dj.Table]) -> None:
+    parent, child = tables
+    with pytest.raises(dj.MissingParentError) as info:
+        child.insert([{"k": 9, "c": 1}])
+    assert str(info.value) == (
+        "Cannot insert into Child: no row of Parent has {'k': 9}. Nothing was inserted. "
+        "Insert the parent first."
+    )
+    assert_one_short_error(info.value)
     assert_unchanged(parent, child)
 
 

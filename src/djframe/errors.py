@@ -110,6 +110,9 @@ class MissingKeyError(DataError):
 class IntegrityError(DjframeError):
     """A change would break the integrity of the data: keys, references, master-part."""
 
+    key: tuple[tuple[str, str], ...] = ()
+    """The attributes and values (as text) the engine named, when it named them."""
+
 
 class DuplicateError(IntegrityError, KeyError):
     """A row with the same primary key (or unique index value) already exists."""

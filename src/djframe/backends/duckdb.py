@@ -12,6 +12,7 @@ on the connection (:mod:`djframe.backends.streams`).
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
@@ -23,7 +24,7 @@ import pyarrow as pa
 from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
-from djframe.backends import Embedded, file_location
+from djframe.backends import Embedded, file_location, with_key
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config
 
@@ -62,6 +63,15 @@ def database_path(url: str) -> str:
 
 
 CATALOG = "djframe_db"
+
+_DUPLICATE = re.compile(r'Duplicate key "(?P<pairs>.*)" violates')
+
+
+def duplicate_key(message: str) -> list[tuple[str, str]]:
+    """The key of DuckDB's ``Duplicate key "a: 1, b: x" violates ...``, as (name, text)."""
+    found = _DUPLICATE.search(message)
+    pairs = [p.partition(": ") for p in found.group("pairs").split(", ")] if found else []
+    return [(name, value) for name, _, value in pairs]
 
 
 def quote_path(path: str) -> str:
@@ -226,7 +236,7 @@ class DuckDBBackend(Embedded):
         message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
         if isinstance(exc, duckdb.ConstraintException):
             if "Duplicate key" in message or "unique constraint" in message.lower():
-                return errors.DuplicateError(message)
+                return with_key(errors.DuplicateError(message), duplicate_key(message))
             if "CHECK constraint" in message or "NOT NULL" in message:
                 return errors.DataError(message)
             return errors.IntegrityError(message)

@@ -20,6 +20,7 @@ import pyarrow as pa
 from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
+from djframe.backends import with_key
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config, redact
 
@@ -37,6 +38,19 @@ def server_message(exc: Exception) -> str:
     message = match.group("msg") if match else text
     message = message.split("CONTEXT:", 1)[0]  # where in a COPY: a line number, not news
     return " ".join(line.strip() for line in message.splitlines() if line.strip()).rstrip(". ")
+
+
+_DETAIL_KEY = re.compile(r"Key \((?P<names>[^)]*)\)=\((?P<values>.*)\) (?:already exists|is not)")
+
+
+def detail_key(message: str) -> list[tuple[str, str]]:
+    """The key of PostgreSQL's ``DETAIL: Key (a, b)=(1, x) already exists``, as (name, text)."""
+    found = _DETAIL_KEY.search(message)
+    if found is None:
+        return []
+    names = [n.strip().strip('"') for n in found.group("names").split(",")]
+    values = found.group("values").split(", ")
+    return list(zip(names, values, strict=True)) if len(names) == len(values) else []
 
 
 def _split(batch: pa.RecordBatch, size: int) -> Iterator[pa.RecordBatch]:
@@ -190,10 +204,10 @@ class PostgresBackend:
             return None
         message = server_message(exc)
         if state == "23505":
-            return errors.DuplicateError(message)
+            return with_key(errors.DuplicateError(message), detail_key(message))
         if state == "23503":
             if "is not present in table" in message:
-                return errors.MissingParentError(message)
+                return with_key(errors.MissingParentError(message), detail_key(message))
             return errors.IntegrityError(message)
         if state.startswith("23") or state.startswith("22"):
             return errors.DataError(message)
