@@ -168,6 +168,33 @@ def test_zero_division_and_log_domain_are_null_on_every_backend(T: dj.Table) -> 
     assert keys(T & "k / a > 2") == [6, 9]
 
 
+def test_computed_values_agree_across_backends(T: dj.Table) -> None:
+    got = (
+        (T & "k < 4")
+        .proj(half="k / 2", whole="round(x)", tenth="round(x, 1)", year="year(d)")
+        .to_polars()
+    )
+    got = got.sort("k")
+    assert got["half"].to_list() == [0.0, 0.5, 1.0, 1.5]  # not PostgreSQL's integer 0
+    assert got["whole"].to_list() == [1, 2, None, -3]  # halves away from zero: 0.5 -> 1
+    assert got["tenth"].to_list() == [0.5, 1.5, None, -3.0]
+    assert got["year"].dtype == pl.Int64
+
+
+def test_casts_the_backends_do_differently_are_refused(T: dj.Table) -> None:
+    for text in ("cast(x AS boolean)", "cast(d AS int)", "cast(b AS double)"):
+        with pytest.raises(dj.QueryError, match="Portable casts"):
+            len(T.proj(v=text.replace("b AS", "(k > 1) AS")))
+    assert len(T & "cast(k AS varchar) = '3'") == 1
+    assert len(T & "cast(d AS timestamp) IS NULL") == 10
+
+
+def test_aggr_refuses_a_value_per_row(T: dj.Table) -> None:
+    with pytest.raises(dj.QueryError, match="not an aggregate"):
+        len(dj.U().aggr(T, v="k + 1"))
+    assert dj.U().aggr(T, v="max(k) + 1").fetch1("v") == 10
+
+
 def test_engine_errors_at_run_time_are_data_errors(T: dj.Table) -> None:
     with pytest.raises(dj.DataError):
         len(T & "cast(s AS int) = 1")

@@ -103,6 +103,8 @@ def balanced(terms: Sequence[ir.Value], join: Callable[[Any, Any], ir.Value]) ->
 
 
 def _divide(a: ir.Value, b: ir.Value) -> ir.Value:
+    if a.type().is_integer() and b.type().is_integer():  # PostgreSQL would truncate 1 / 2 to 0
+        a = a.cast("float64")
     return a / b.nullif(0)
 
 
@@ -113,6 +115,15 @@ def _modulo(a: ir.Value, b: ir.Value) -> ir.Value:
 def _within(a: ir.NumericValue, low: float, strict: bool) -> ir.NumericValue:
     inside = a > low if strict else a >= low
     return ibis.ifelse(inside, a, ibis.null(a.type()))
+
+
+def _round(a: ir.NumericValue, places: int) -> ir.Value:
+    """Halves away from zero on every backend (PostgreSQL's ROUND of a double rounds them to
+    even, DuckDB's and PostgreSQL's ROUND of a decimal away from zero)."""
+    if places or not a.type().is_floating():
+        return a.round(places)  # Ibis rounds a decimal copy of a double for places > 0
+    whole = (a.abs() + 0.5).floor()
+    return ibis.ifelse(a < 0, -whole, whole).cast("int64")
 
 
 ARITHMETIC: dict[type[exp.Expr], Callable[[Any, Any], ir.Value]] = {
@@ -156,10 +167,20 @@ UNARY: dict[type[exp.Expr], Callable[[Any], ir.Value]] = {
     exp.StddevPop: lambda a: a.std(how="pop"),
     exp.Variance: lambda a: a.var(),
     exp.VariancePop: lambda a: a.var(how="pop"),
-    exp.Year: lambda a: a.year(),
-    exp.Month: lambda a: a.month(),
-    exp.Day: lambda a: a.day(),
+    exp.Year: lambda a: a.year().cast("int64"),  # PostgreSQL's EXTRACT is numeric
+    exp.Month: lambda a: a.month().cast("int64"),
+    exp.Day: lambda a: a.day().cast("int64"),
 }
+
+
+def portable_cast(source: Any, target: Any) -> bool:
+    """Whether DuckDB and PostgreSQL both convert ``source`` to ``target`` (Ibis types), and
+    alike: PostgreSQL refuses bool to double and double to bool, DuckDB timestamp to int."""
+    if source.is_null() or source.is_string() or target.is_string() or source == target:
+        return True
+    if source.is_numeric() and target.is_numeric():
+        return not (source.is_boolean() or target.is_boolean())
+    return source.is_temporal() and target.is_temporal() and not source.is_time()
 
 
 class Translator:
@@ -303,7 +324,7 @@ class Translator:
                 "written out, such as round(x, 2)."
             )
         places = int(digits.this) if digits is not None else 0
-        return self.build(node, lambda a: a.round(places), self(node.this))
+        return self.build(node, lambda a: _round(a, places), self(node.this))
 
     def visit_coalesce(self, node: exp.Coalesce) -> ir.Value:
         values = [self(node.this), *(self(e) for e in node.expressions)]
@@ -318,7 +339,15 @@ class Translator:
                 f"{shown(node.sql())} in {shown(self.text)} casts to {target!r}, which is not a type "
                 f"portable SQL knows. Cast to one of: {', '.join(sorted(set(CAST_NAMES)))}."
             ) from None
-        return self.build(node, lambda a: a.cast(dtype), self(node.this))
+        value = self(node.this)
+        if isinstance(value, ir.Value) and not portable_cast(value.type(), dtype):
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)} converts {value.type()} to {dtype}, "
+                "which the backends do not do alike. Portable casts: text to any type and back, "
+                "number to number, date to timestamp and back; compare instead (b = true, "
+                "k <> 0) or use CASE WHEN."
+            )
+        return self.build(node, lambda a: a.cast(dtype), value)
 
     def visit_case(self, node: exp.Case) -> ir.Value:
         subject = self(node.this) if node.this is not None else None
