@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import uuid
 from dataclasses import dataclass
 
 import polars as pl
@@ -244,6 +245,22 @@ def test_well_typed_dicts_and_frames_still_match(T: dj.Table) -> None:
     assert keys(T & {"x": "1.5"}) == [1]
     assert keys(T & pl.DataFrame({"k": [1, 2]})) == [1, 2]  # int64 frame, int32 attribute
     assert keys(T & {"d": dt.date(2020, 1, 1)}) == []
+
+
+def test_frames_of_nulls_and_uuid_text_match_alike(schema: dj.Schema) -> None:
+    @schema
+    class Sample(dj.Manual):
+        definition = """
+        k : int32
+        ---
+        u : uuid
+        """
+
+    ids = [uuid.UUID(int=i) for i in range(3)]
+    Sample.insert([{"k": i, "u": u} for i, u in enumerate(ids)])
+    assert len(Sample & pl.DataFrame({"k": [None]})) == 0  # PostgreSQL: integer = text
+    assert len(Sample & pl.DataFrame({"u": [str(ids[1])]})) == 1  # PostgreSQL: uuid = text
+    assert len(Sample - pl.DataFrame({"u": [str(ids[1])]})) == 2
 
 
 # -- property: a small grammar of strings ----------------------------------------------------

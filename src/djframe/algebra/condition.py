@@ -84,18 +84,26 @@ def dict_predicate(table: ir.Table, condition: Mapping[str, Any]) -> ir.BooleanV
     return ibis.and_(*terms) if terms else ibis.literal(True)
 
 
-def check_comparable(table: ir.Table, other: ir.Table, names: list[str], what: str) -> None:
-    """Refuse a match on namesakes whose types cannot be compared (a frame's string ``k``
-    for an integer ``k``), naming the first."""
+def comparable(table: ir.Table, other: ir.Table, names: list[str], what: str) -> ir.Table:
+    """``other`` ready to be matched with ``table`` on ``names``: a column that is all nulls,
+    or text standing for a uuid (a uuid's Arrow form), is cast to the attribute's type (else
+    PostgreSQL compares ``integer = text``); a column whose type cannot be compared (a
+    frame's string ``k`` for an integer ``k``) is refused, naming it."""
+    casts = {}
     for name in names:
+        mine, theirs = table[name].type(), other[name].type()
+        if theirs.is_null() or (mine.is_uuid() and theirs.is_string()):
+            casts[name] = other[name].cast(mine)
+            continue
         try:
             table[name] == other[name]  # noqa: B015 (built to see whether Ibis accepts it)
         except BUILD_ERRORS:
             raise QueryError(
-                f"{what} has {name!r} of type {other[name].type()}, which cannot be matched "
-                f"with the attribute {name} of type {table[name].type()}. Convert it to the "
-                f"attribute's type first (Polars: pl.col({name!r}).cast(...))."
+                f"{what} has {name!r} of type {theirs}, which cannot be matched with the "
+                f"attribute {name} of type {mine}. Convert it to the attribute's type first "
+                f"(Polars: pl.col({name!r}).cast(...))."
             ) from None
+    return other.mutate(**casts) if casts else other
 
 
 _warned: set[tuple[str, str]] = set()
@@ -176,7 +184,7 @@ def restricted(
     relation, names = other
     table = joinable(table)
     right = joinable(relation, table)
-    check_comparable(table, right, names, "The condition")
+    right = comparable(table, right, names, "The condition")
     return table.anti_join(right, names) if negated else table.semi_join(right, names)
 
 
@@ -252,8 +260,7 @@ def frame_predicate(
     names = [n for n in frame.column_names if n in heading]
     if not names:  # nothing in common: true when the frame has rows, as for an expression
         return ibis.literal(frame.num_rows > 0)
-    relation = ctx.relation(frame.select(names))
-    check_comparable(table, relation, names, "The condition")
+    relation = comparable(table, ctx.relation(frame.select(names)), names, "The condition")
     return matches(table, relation, names)
 
 
