@@ -17,10 +17,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from ibis import _
 
 import djframe as dj
 
@@ -157,6 +159,18 @@ def test_long_or_chains_are_one_level(T: dj.Table) -> None:
 def test_bad_strings_raise_our_errors(T: dj.Table, text: str, error: type, named: str) -> None:
     with pytest.raises(error, match=re.escape(named)):
         len(T & text)
+
+
+def test_ibis_predicates_that_do_not_apply_are_query_errors(T: dj.Table) -> None:
+    for condition in (_.k.lower() == "a", _.nosuch > 1, _.k > "a", _.k + 1):
+        with pytest.raises(dj.QueryError, match="Ibis predicate"):
+            len(T & condition)
+    assert keys(T & (_.k > 7)) == [8, 9]
+
+
+def test_numpy_booleans_are_booleans(T: dj.Table) -> None:
+    assert len(T & np.bool_(True)) == 10
+    assert len(T & np.bool_(False)) == 0
 
 
 def test_a_bad_restriction_deletes_nothing(T: dj.Table) -> None:

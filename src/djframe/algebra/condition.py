@@ -223,6 +223,9 @@ def predicate(
     """Lower one condition of any kind to a boolean Ibis value over ``table``."""
     from djframe.algebra.expression import QueryExpression, as_expression
 
+    if type(condition).__module__ == "numpy" and getattr(condition, "ndim", None) == 0:
+        condition = condition.item()  # numpy.bool_(True) is a bool
+
     if isinstance(condition, bool) or getattr(type(condition), "is_universal", False) is True:
         return ibis.literal(condition is not False)
     if isinstance(condition, str):
@@ -243,7 +246,7 @@ def predicate(
         parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
         return ibis.or_(*parts) if parts else ibis.literal(False)
     if isinstance(condition, ibis.common.deferred.Deferred):
-        return condition.resolve(table)
+        return resolved(condition, table)
     if isinstance(condition, ir.BooleanValue):
         return condition
     raise QueryError(
@@ -251,6 +254,21 @@ def predicate(
         "dj.AndList, dj.Not, a bool, a table or expression, a Polars/Arrow/pandas frame, a SQL "
         "string, or an Ibis predicate such as _.x > 3."
     )
+
+
+def resolved(condition: Any, table: ir.Table) -> ir.BooleanValue:
+    """An Ibis deferred predicate (``_.x > 3``) over ``table``; one that does not apply to its
+    columns or types is a QueryError naming it."""
+    try:
+        value = condition.resolve(table)
+    except BUILD_ERRORS as exc:
+        raise QueryError(
+            f"The Ibis predicate {condition!r} does not apply to the attributes here "
+            f"({', '.join(f'{n}: {t}' for n, t in table.schema().items())}): {exc}"
+        ) from None
+    if not isinstance(value, ir.BooleanValue):
+        raise QueryError(f"The Ibis predicate {condition!r} is not a condition: compare it.")
+    return value
 
 
 def frame_predicate(
