@@ -233,7 +233,8 @@ class DuckDBBackend(Embedded):
         self._owned = None
 
     def translate_error(self, exc: Exception) -> Exception | None:
-        message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
+        text = str(exc).split("\n\nLINE ", 1)[0]  # the caret under djframe's SQL is no help
+        message = text.split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
         if isinstance(exc, duckdb.ConstraintException):
             if "Duplicate key" in message or "unique constraint" in message.lower():
                 return with_key(errors.DuplicateError(message), duplicate_key(message))
