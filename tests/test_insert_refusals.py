@@ -119,8 +119,9 @@ def test_a_duplicate_unique_value_names_the_index(tables: tuple[dj.Table, dj.Tab
     parent, child = tables
     with pytest.raises(dj.DuplicateError) as info:
         parent.insert([{"k": 2, "code": "A"}])
-    assert str(info.value).startswith(
-        "Cannot insert into Parent: a row with {'code': 'A'} (a unique index) already exists."
+    assert str(info.value) == (
+        "Cannot insert into Parent: a row with {'code': 'A'} already exists (a unique index). "
+        "Nothing was inserted. Give another value, or change the existing row."
     )
     assert_one_short_error(info.value)
     assert_unchanged(parent, child)
@@ -136,6 +137,21 @@ def test_a_missing_parent_is_one_error_in_one_wording(tables: tuple[dj.Table, dj
     )
     assert_one_short_error(info.value)
     assert_unchanged(parent, child)
+
+
+def test_delete_quick_of_a_referenced_row_is_one_wording(
+    tables: tuple[dj.Table, dj.Table],
+) -> None:
+    parent, child = tables
+    child.insert1({"k": 1, "c": 1})
+    with pytest.raises(dj.IntegrityError) as info:
+        (parent & {"k": 1}).delete_quick()
+    assert str(info.value) == (
+        "Cannot delete from Parent without cascading: Child still references the rows. "
+        "Use delete()."
+    )
+    assert_one_short_error(info.value)
+    assert len(parent) == len(child) == 1
 
 
 def test_the_cli_reports_a_connection_failure_in_one_line(

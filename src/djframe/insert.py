@@ -302,8 +302,12 @@ def duplicate_message(info: TableInfo, data: pa.Table, exc: DuplicateError) -> s
         )
     key = engine_key(info, exc)
     names = [name for name, _ in exc.key]
-    which = "" if not names or names == info.heading.primary_key else " (a unique index)"
-    existing = f"a row with {key}{which}" if key else "a row with the same key"
+    if names and names != info.heading.primary_key:  # skip_duplicates and replace go by the key
+        return (
+            f"Cannot insert into {info.class_name}: a row with {key} already exists (a unique "
+            "index). Nothing was inserted. Give another value, or change the existing row."
+        )
+    existing = f"a row with {key}" if key else "a row with the same key"
     return (
         f"Cannot insert into {info.class_name}: {existing} already exists. Nothing was inserted. "
         "Pass skip_duplicates=True to keep the existing rows, or replace=True to overwrite them."
