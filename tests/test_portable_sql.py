@@ -339,7 +339,14 @@ def float_terms() -> st.SearchStrategy[Term]:
 
     column = st.just(Term("x", pl.col("x")))
     literal = st.sampled_from([0.5, -1.5, 2.0]).map(lambda v: Term(str(v), pl.lit(v)))
-    return column | literal | st.builds(divide, int_terms(), int_terms())
+
+    def rounded(a: Term, places: int) -> Term:  # halves away from zero, as portable SQL says
+        value = a.polars.cast(pl.Float64).round(places, mode="half_away_from_zero")
+        return Term(f"round({a.sql}, {places})", value)
+
+    quotients = st.builds(divide, int_terms(), int_terms())
+    rounds = st.builds(rounded, column | quotients, st.integers(0, 2))
+    return column | literal | quotients | rounds
 
 
 STRINGS = st.sampled_from(["ab", "b", "", "Abc", "zz"])
@@ -419,6 +426,17 @@ def test_valid_strings_agree_with_polars(T: dj.Table, term: Term) -> None:
     assert keys(T & term.sql) == expected
     rejected = sorted(ROWS.filter((~term.polars).fill_null(False))["k"].to_list())
     assert keys(T - term.sql) == rejected  # NOT of a NULL condition is NULL: neither side
+
+
+@PROPERTY
+@given(term=int_terms() | float_terms())
+def test_computed_values_agree_with_polars(T: dj.Table, term: Term) -> None:
+    note(term.sql)
+    got = T.proj(v=f"{term.sql} + 0").to_polars().sort("k")["v"].cast(pl.Float64)  # not a rename
+    expected = ROWS.with_columns(v=term.polars + 0)["v"].cast(pl.Float64)
+    assert got.is_null().to_list() == expected.is_null().to_list()
+    pairs = zip(got.drop_nulls().to_list(), expected.drop_nulls().to_list(), strict=True)
+    assert all(a == pytest.approx(b, rel=1e-12) for a, b in pairs)
 
 
 PIECES = [
