@@ -50,7 +50,7 @@ BUILD_ERRORS = (IbisError, ValidationError, TypeError, AttributeError, ValueErro
 """What Ibis raises when an operation does not fit its operands' types."""
 
 
-def check_literal(text: str, target: Any, where: str) -> None:
+def check_literal(text: str, target: Any, where: str | Callable[[], str]) -> None:
     """Refuse a string that cannot be read as ``target`` (an Ibis type) before the engine
     tries: ``k = 'abc'`` for an integer ``k`` is a mistake in the query, not in the data."""
     readers: list[tuple[Callable[[Any], bool], Callable[[str], Any], str]] = [
@@ -65,8 +65,9 @@ def check_literal(text: str, target: Any, where: str) -> None:
             try:
                 read(text.strip())
             except (ValueError, InvalidOperation):
+                place = where if isinstance(where, str) else where()
                 raise QueryError(
-                    f"{where} compares {text!r} with a value of type {target}; {text!r} is not {shape}. "
+                    f"{place} compares {text!r} with a value of type {target}; {text!r} is not {shape}. "
                     "Give a value of the attribute's type."
                 ) from None
             return
@@ -81,7 +82,7 @@ def check_text(text: str, where: str) -> None:
         )
 
 
-def coerce(value: ir.Value, like: ir.Value, where: str) -> ir.Value:
+def coerce(value: ir.Value, like: ir.Value, where: Callable[[], str]) -> ir.Value:
     """Cast a string literal to the type of the column it is compared with ('2020-01-01')."""
     op = value.op()
     if isinstance(op, ibis.expr.operations.Literal) and value.type().is_string():
@@ -194,7 +195,7 @@ class Translator:
         kind = type(node)
         if kind in COMPARISONS:
             left, right = self(node.this), self(node.expression)
-            where = f"{shown(node.sql())} in {shown(self.text)}"
+            where = self.place(node)
             pair = coerce(left, right, where), coerce(right, left, where)
             return self.build(node, COMPARISONS[kind], *pair)
         if kind in ARITHMETIC:
@@ -202,6 +203,11 @@ class Translator:
         if kind in UNARY:
             return self.build(node, UNARY[kind], self(node.this))
         return getattr(self, f"visit_{kind.__name__.lower()}")(node)
+
+    def place(self, node: exp.Expr) -> Callable[[], str]:
+        """Where ``node`` is, for a message (written only if one is raised: SQL text of every
+        comparison in a long OR chain would cost more than translating it)."""
+        return lambda: f"{shown(node.sql())} in {shown(self.text)}"
 
     def build(self, node: exp.Expr, op: Callable[..., Any], *operands: Any) -> Any:
         """``op(*operands)``, or a QueryError naming the operands' types if they do not fit."""
@@ -291,13 +297,13 @@ class Translator:
 
     def visit_in(self, node: exp.In) -> ir.Value:
         column = self(node.this)
-        where = f"{shown(node.sql())} in {shown(self.text)}"
+        where = self.place(node)
         options = [coerce(self(e), column, where) for e in node.expressions]
         return self.build(node, lambda c: c.isin(options), column)
 
     def visit_between(self, node: exp.Between) -> ir.Value:
         value = self(node.this)
-        where = f"{shown(node.sql())} in {shown(self.text)}"
+        where = self.place(node)
         low = coerce(self(node.args["low"]), value, where)
         high = coerce(self(node.args["high"]), value, where)
         return self.build(node, lambda v, a, b: v.between(a, b), value, low, high)

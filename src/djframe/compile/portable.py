@@ -11,11 +11,11 @@ translation to Ibis lives in :mod:`djframe.compile.fragments`; this module knows
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import cast
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.tokens import TokenType
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import Token, TokenType
 
 from djframe.errors import QueryError
 
@@ -29,6 +29,8 @@ __all__ = [
     "referenced_names",
     "shown",
 ]
+
+_DIALECT = Dialect.get_or_raise("duckdb")
 
 MAX_NESTING = 32
 """Brackets nested deeper than this are refused (sqlglot's parser recurses about 20 Python
@@ -197,9 +199,10 @@ def _check_depth(tree: exp.Expr, text: str) -> None:
             stack.append((child, depth if chain else depth + 1))
 
 
-def _check_nesting(text: str) -> None:
+def _tokens(text: str) -> list[Token]:
+    """The tokens of ``text``, refused where brackets nest deeper than :data:`MAX_NESTING`."""
     try:
-        tokens = sqlglot.tokenize(text, read="duckdb")
+        tokens = _DIALECT.tokenize(text)
     except sqlglot.errors.SqlglotError as exc:
         raise QueryError(
             f"Cannot read the SQL expression {shown(text)}: a quote, bracket or comment is not "
@@ -217,6 +220,7 @@ def _check_nesting(text: str) -> None:
                 )
         elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
             depth -= 1
+    return tokens
 
 
 def _parse_error(text: str, exc: sqlglot.errors.ParseError) -> QueryError:
@@ -240,9 +244,9 @@ def parse_sql(text: str) -> exp.Expr:
     """
     if not isinstance(text, str) or not text.strip():
         raise QueryError(f"{text!r} is not an SQL expression: give a condition such as 'k > 3'.")
-    _check_nesting(text)
+    tokens = _tokens(text)
     try:
-        tree = cast(exp.Expr, sqlglot.parse_one(text, read="duckdb"))
+        statements = _DIALECT.parser().parse(tokens, text)  # tokenized once, above
     except sqlglot.errors.ParseError as exc:
         raise _parse_error(text, exc) from None
     except RecursionError:
@@ -254,6 +258,9 @@ def parse_sql(text: str) -> exp.Expr:
         raise QueryError(
             f"Cannot parse the SQL expression {shown(text)}: {str(exc)[:200]}."
         ) from None
+    if not statements or statements[0] is None:
+        raise QueryError(f"{shown(text)} holds no SQL expression: give one such as 'k > 3'.")
+    tree = statements[0] if len(statements) == 1 else exp.Block(expressions=statements)
     _check_depth(tree, text)
     for node in tree.walk():
         _check_node(node, text)
