@@ -126,7 +126,7 @@ def test_aggregates_in_proj_are_refused_and_kept_in_aggr(T: dj.Table) -> None:
 
 
 def test_long_or_chains_are_one_level(T: dj.Table) -> None:
-    text = " OR ".join(f"k = {i}" for i in range(3000))
+    text = " OR ".join(f"k = {i}" for i in range(1500))  # deeper than Python recursion
     assert len(T & text) == 10
 
 
@@ -519,3 +519,17 @@ def test_random_frames_raise_only_our_errors(
     with contextlib.suppress(dj.DjframeError):
         len(T & frame)
         len(T - frame)
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, "3", 2**70, True])
+def test_a_limit_that_is_not_a_row_count_is_refused(T: dj.Table, limit: object) -> None:
+    with pytest.raises(dj.QueryError, match="whole number of rows"):
+        T.to_polars(limit=limit)  # type: ignore[arg-type]
+    with pytest.raises(dj.QueryError, match="whole number of rows"):
+        T.to_polars(offset=limit)  # type: ignore[arg-type]
+
+
+def test_an_order_that_is_not_a_name_is_refused(T: dj.Table) -> None:
+    with pytest.raises(dj.QueryError, match="Cannot order by 5"):
+        T.to_polars(order_by=5)  # type: ignore[arg-type]
+    assert T.to_polars(order_by="k DESC", limit=np.int64(2))["k"].to_list() == [9, 8]
