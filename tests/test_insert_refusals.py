@@ -72,6 +72,25 @@ def test_values_no_attribute_holds_are_data_errors(
     assert_unchanged(parent, child)
 
 
+@pytest.mark.parametrize("count", [1, 100])
+def test_json_holding_nul_is_refused_alike(schema: dj.Schema, count: int) -> None:
+    @schema
+    class Note(dj.Manual):
+        definition = """
+        k : int32
+        ---
+        doc = null : json
+        text = null : varchar(20)
+        """
+
+    for bad in ('{"a": "\\u0000"}', {"a": "x\x00"}):
+        with pytest.raises(dj.DataError, match="NUL"):
+            Note.insert([{"k": i, "doc": bad} for i in range(count)])
+    assert len(Note) == 0
+    Note.insert([{"k": i, "doc": '{"a": "\\\\u0000"}', "text": "\\u0000"} for i in range(count)])
+    assert Note.to_polars(limit=1)["text"][0] == "\\u0000"  # the six characters, not NUL
+
+
 def test_a_directory_is_not_a_csv_file(tables: tuple[dj.Table, dj.Table], tmp_path: Path) -> None:
     with pytest.raises(dj.DataError, match="as a CSV file"):
         tables[0].insert(tmp_path)

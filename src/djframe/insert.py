@@ -181,7 +181,7 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
             )
         assert attr.type is not None
         if attr.type.is_string:
-            check_no_nul(column, info.class_name, name)
+            check_no_nul(column, info.class_name, name, json=attr.type.name == "json")
         if attr.type.max_length is not None:
             too_long = pc.sum(pc.greater(pc.utf8_length(column), attr.type.max_length)).as_py()
             if too_long:
@@ -206,7 +206,7 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 )
 
 
-def check_no_nul(column: pa.ChunkedArray, table: str, name: str) -> None:
+def check_no_nul(column: pa.ChunkedArray, table: str, name: str, *, json: bool = False) -> None:
     """Refuse text holding NUL, which PostgreSQL cannot store: the same on every backend and
     for any number of rows (DuckDB would store it, its SQL literals would not carry it)."""
     if pc.any(pc.match_substring(column, "\x00")).as_py():
@@ -214,6 +214,15 @@ def check_no_nul(column: pa.ChunkedArray, table: str, name: str) -> None:
             f"{table}.{name} is text, but a value holds a NUL character (\\x00), which "
             "PostgreSQL cannot store. Remove it, or declare the attribute as bytes."
         )
+    if json and pc.any(pc.match_substring_regex(column, _JSON_NUL)).as_py():
+        raise DataError(
+            f"{table}.{name} holds JSON with a NUL character (\\u0000 in a string), which "
+            "PostgreSQL cannot store. Remove it, or keep the data in a bytes or <blob> attribute."
+        )
+
+
+_JSON_NUL = r"(^|[^\\])(\\\\)*\\u0000"
+r"""``\u0000`` in JSON text, not preceded by an escaped backslash (``\\u0000`` is text)."""
 
 
 def check_native_range(column: pa.ChunkedArray, attr: Attribute, table: str) -> None:
