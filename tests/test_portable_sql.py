@@ -479,6 +479,7 @@ VALUES = st.one_of(
 )
 
 
+@pytest.mark.filterwarnings("ignore:.*is not an attribute:UserWarning")  # 'zz': ignored keys
 @PROPERTY
 @given(
     condition=st.dictionaries(st.sampled_from(["k", "a", "x", "s", "d", "zz"]), VALUES, max_size=3),

@@ -137,6 +137,14 @@ def _subquery(node: exp.Expr, text: str) -> QueryError:
 
 
 def _check_node(node: exp.Expr, text: str) -> None:
+    """Refuse ``node`` unless the dialect translates it and every argument it sets."""
+    _check_kind(node, text)
+    _check_arguments(node, text)
+
+
+def _check_kind(node: exp.Expr, text: str) -> None:
+    """Refuse the kinds of node that need their own advice: subqueries, qualified names,
+    unknown cast types, window functions."""
     kind = type(node)
     if isinstance(node, exp.Subquery | exp.Select | exp.Exists | exp.Any | exp.All):
         raise _subquery(node, text)
@@ -159,6 +167,12 @@ def _check_node(node: exp.Expr, text: str) -> None:
         )
     if isinstance(node, exp.Window):
         raise _refuse(node, text, "is a window function, which portable SQL does not support.")
+
+
+def _check_arguments(node: exp.Expr, text: str) -> None:
+    """Refuse a node the dialect lacks, one that lacks a required part, and one that sets a
+    part djframe does not translate (it would be dropped)."""
+    kind = type(node)
     allowed = ARGS.get(kind)
     if allowed is None:
         raise _refuse(node, text, f"is not supported in portable SQL. {_INSTEAD}")
