@@ -92,6 +92,9 @@ def keys(expression: dj.QueryExpression) -> list[int]:
         ("k = 1; DROP TABLE t", "not supported"),
         ("s LIKE 'a!%' ESCAPE '!'", "not supported"),
         ("cast(k AS foo) = 1", "not a type"),
+        ("cast(k AS varchar(1)) = '1'", "would cut the strings"),
+        ("k::char(2) = '1'", "would cut the strings"),
+        ("cast(x AS timestamp(3)) IS NULL", "not a type"),
         ("k = *", "count(*)"),
     ],
 )

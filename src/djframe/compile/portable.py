@@ -10,6 +10,7 @@ translation to Ibis lives in :mod:`djframe.compile.fragments`; this module knows
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 
 import sqlglot
@@ -213,6 +214,10 @@ def _check_depth(tree: exp.Expr, text: str) -> None:
             stack.append((child, depth if chain else depth + 1))
 
 
+_TEXT_TYPES = {TokenType.TEXT, TokenType.VARCHAR, TokenType.CHAR, TokenType.NCHAR}
+"""String types whose length DuckDB's dialect drops as it parses (``varchar(3)``)."""
+
+
 def _tokens(text: str) -> list[Token]:
     """The tokens of ``text``, refused where brackets nest deeper than :data:`MAX_NESTING`."""
     try:
@@ -223,6 +228,12 @@ def _tokens(text: str) -> list[Token]:
             f"closed ({str(exc).splitlines()[0]}). Write string literals in single quotes and "
             "double a quote inside one: 'it''s'."
         ) from None
+    for token, after in itertools.pairwise(tokens):
+        if token.token_type in _TEXT_TYPES and after.token_type == TokenType.L_PAREN:
+            raise QueryError(
+                f"{shown(text)} casts to {token.text}(...): PostgreSQL would cut the strings "
+                "to that length and DuckDB would not (DuckDB ignores it). Cast to varchar."
+            )
     depth = 0
     for token in tokens:
         if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
