@@ -116,6 +116,12 @@ def test_what_the_subquery_meant_is_written_as_an_expression(T: dj.Table, Other:
     assert keys(T - Other) == [0, 3, 4, 5, 6, 7, 8, 9]
 
 
+def test_double_quotes_get_a_hint(T: dj.Table) -> None:
+    with pytest.raises(dj.MissingAttributeError, match="write the string literal 'ab' in single"):
+        T & 's = "ab"'
+    assert keys(T & "\"s\" = 'ab'") == [0]  # a quoted attribute name is fine
+
+
 def test_not_like_and_simple_case_keep_their_meaning(T: dj.Table) -> None:
     assert keys(T & "s NOT LIKE 'a%'") == [1, 3, 4, 5, 7]
     assert keys(T & "s NOT ILIKE 'a%'") == [1, 4, 5, 7]

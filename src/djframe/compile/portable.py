@@ -27,6 +27,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NESTING",
     "parse_sql",
+    "quoting_hint",
     "referenced_names",
     "shown",
 ]
@@ -303,6 +304,18 @@ def check_no_aggregates(text: str, where: str) -> None:
             "Compute aggregates with aggr and restrict its result: "
             "A.aggr(B, n='count(*)') & 'n > 2'.",
         )
+
+
+def quoting_hint(text: str, unknown: list[str]) -> str:
+    """Advice for a name written in double quotes, which SQL reads as an attribute (MySQL,
+    where DataJoint users wrote ``home_state="UT"``, reads it as a string)."""
+    columns = parse_sql(text).find_all(exp.Column)
+    quoted = [c.name for c in columns if c.this.args.get("quoted") and c.name in unknown]
+    if not quoted:
+        return ""
+    return (
+        f" Double quotes name attributes; write the string literal {quoted[0]!r} in single quotes."
+    )
 
 
 def referenced_names(text: str) -> set[str]:
