@@ -17,7 +17,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from djframe._typing import BackendName
-from djframe.errors import ConfigError, IntegrityError
+from djframe.errors import ConfigError
 
 __all__ = ["Backend", "Embedded", "open_backend"]
 
@@ -174,10 +174,3 @@ def open_backend(url: str) -> Backend:
         f"Cannot connect to {url!r}: the URL must start with duckdb:// (embedded) or "
         "postgresql:// (server), e.g. 'duckdb:///pipeline.duckdb'."
     )
-
-
-def with_key(error: IntegrityError, pairs: list[tuple[str, str]]) -> IntegrityError:
-    """``error`` carrying the key the engine named (attribute, value as text), so that the
-    message djframe writes is the same whatever the engine's wording."""
-    error.key = tuple(pairs)
-    return error

@@ -24,7 +24,7 @@ import pyarrow as pa
 from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
-from djframe.backends import Embedded, file_location, with_key
+from djframe.backends import Embedded, file_location
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config
 
@@ -237,7 +237,7 @@ class DuckDBBackend(Embedded):
         message = text.split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
         if isinstance(exc, duckdb.ConstraintException):
             if "Duplicate key" in message or "unique constraint" in message.lower():
-                return with_key(errors.DuplicateError(message), duplicate_key(message))
+                return errors.DuplicateError.naming(message, duplicate_key(message))
             if "CHECK constraint" in message or "NOT NULL" in message:
                 return errors.DataError(message)
             return errors.IntegrityError(message)

@@ -20,7 +20,6 @@ import pyarrow as pa
 from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
-from djframe.backends import with_key
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config, redact
 
@@ -204,10 +203,10 @@ class PostgresBackend:
             return None
         message = server_message(exc)
         if state == "23505":
-            return with_key(errors.DuplicateError(message), detail_key(message))
+            return errors.DuplicateError.naming(message, detail_key(message))
         if state == "23503":
             if "is not present in table" in message:
-                return with_key(errors.MissingParentError(message), detail_key(message))
+                return errors.MissingParentError.naming(message, detail_key(message))
             return errors.IntegrityError(message)
         if state.startswith("23") or state.startswith("22"):
             return errors.DataError(message)
