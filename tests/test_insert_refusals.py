@@ -6,6 +6,8 @@ words as a one-line cause (issue 14 item 10, issue 16 item 7)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import traceback
 from pathlib import Path
 
@@ -171,6 +173,28 @@ def test_delete_quick_of_a_referenced_row_is_one_wording(
     )
     assert_one_short_error(info.value)
     assert len(parent) == len(child) == 1
+
+
+def test_keys_of_any_type_are_named_alike(schema: dj.Schema) -> None:
+    @schema
+    class Day(dj.Manual):
+        definition = """
+        day : date
+        """
+
+    @schema
+    class Visit(dj.Manual):
+        definition = """
+        -> Day
+        n : int16
+        """
+
+    Day.insert1({"day": dt.date(2024, 5, 1)})
+    with pytest.raises(dj.DuplicateError, match=re.escape("{'day': datetime.date(2024, 5, 1)}")):
+        Day.insert1({"day": dt.date(2024, 5, 1)})
+    with pytest.raises(dj.MissingParentError) as info:
+        Visit.insert1({"day": dt.date(2024, 5, 2), "n": 1})
+    assert "no row of Day has {'day': datetime.date(2024, 5, 2)}" in str(info.value)
 
 
 def test_the_cli_reports_a_connection_failure_in_one_line(

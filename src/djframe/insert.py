@@ -327,12 +327,19 @@ def engine_key(info: TableInfo, exc: IntegrityError) -> dict[str, Any] | None:
     """The key an engine's error named, its values read as the attributes' types."""
     if not exc.key:
         return None
-    key: dict[str, Any] = {}
-    integers = {a.name for a in info.heading if a.type is not None and a.type.name[:3] == "int"}
-    for name, text in exc.key:
-        whole = name in integers and text.lstrip("-").isdigit()
-        key[name] = int(text) if whole else text
-    return key
+    return {name: read_as(text, info, name) for name, text in exc.key}
+
+
+def read_as(text: str, info: TableInfo, name: str) -> Any:
+    """An engine's text for a value of attribute ``name`` as the Python value djframe's own
+    checks would name (``1`` not ``'1'``, a date not ``'2024-05-01'``); else the text."""
+    core = next((a.type for a in info.heading if a.name == name), None)
+    if core is None or pa.types.is_string(core.arrow):
+        return text
+    try:
+        return pa.array([text]).cast(core.arrow).to_pylist()[0]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return text
 
 
 def engine_cause(exc: DjframeError) -> BaseException | None:
