@@ -212,6 +212,15 @@ def test_computed_values_agree_across_backends(T: dj.Table) -> None:
     assert got["year"].dtype == pl.Int64
 
 
+def test_rounding_is_the_same_from_the_shape_cache(T: dj.Table) -> None:
+    first = T.proj(v="round(x, 2)").to_polars().sort("k")["v"].to_list()
+    again = T.proj(v="round(x, 0)").to_polars().sort("k")["v"].to_list()  # same shape
+    assert first == [0.5, 1.5, None, -3.0, 2.0, 0.0, 9.25, 4.0, None, -1.5]
+    assert again == [1.0, 2.0, None, -3.0, 2.0, 0.0, 9.0, 4.0, None, -2.0]
+    with pytest.raises(dj.QueryError, match="0 to 15 digits"):
+        len(T.proj(v="round(x, 16)"))
+
+
 def test_casts_the_backends_do_differently_are_refused(T: dj.Table) -> None:
     for text in ("cast(x AS boolean)", "cast(d AS int)", "cast(b AS double)"):
         with pytest.raises(dj.QueryError, match="Portable casts"):

@@ -118,13 +118,23 @@ def _within(a: ir.NumericValue, low: float, strict: bool) -> ir.NumericValue:
     return ibis.ifelse(inside, a, ibis.null(a.type()))
 
 
-def _round(a: ir.NumericValue, places: int) -> ir.Value:
+def _round(a: ir.NumericValue, places: int | None) -> ir.Value:
     """Halves away from zero on every backend (PostgreSQL's ROUND of a double rounds them to
-    even, DuckDB's and PostgreSQL's ROUND of a decimal away from zero)."""
-    if places or not a.type().is_floating():
-        return a.round(places)  # Ibis rounds a decimal copy of a double for places > 0
-    whole = (a.abs() + 0.5).floor()
-    return ibis.ifelse(a < 0, -whole, whole).cast("int64")
+    even, DuckDB's away from zero); ``round(x)`` of a double is an ``int64``.
+
+    The digits of a double's rounding enter the SQL as a scale, never as the literal that
+    was written, so the shape cache cannot splice other digits into this SQL.
+    """
+    if not a.type().is_floating():
+        return a.round(places or 0)
+    scale = 10.0 ** (places or 0)
+    whole = (a.abs() * scale + 0.5).floor()
+    rounded = ibis.ifelse(a < 0, -whole, whole)
+    return rounded.cast("int64") if places is None else rounded / scale
+
+
+ROUND_DIGITS = range(16)
+"""The digits round takes: a double holds 15 to 17 significant ones."""
 
 
 ARITHMETIC: dict[type[exp.Expr], Callable[[Any, Any], ir.Value]] = {
@@ -329,7 +339,11 @@ class Translator:
                 f"{shown(node.sql())} in {shown(self.text)}: the digits of round must be a whole number "
                 "written out, such as round(x, 2)."
             )
-        places = int(digits.this) if digits is not None else 0
+        places = int(digits.this) if digits is not None else None
+        if places is not None and places not in ROUND_DIGITS:
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)}: round takes 0 to 15 digits."
+            )
         return self.build(node, lambda a: _round(a, places), self(node.this))
 
     def visit_coalesce(self, node: exp.Coalesce) -> ir.Value:
