@@ -128,6 +128,14 @@ def test_not_like_and_simple_case_keep_their_meaning(T: dj.Table) -> None:
     assert keys(T & "CASE k WHEN 2 THEN true WHEN 4 THEN true ELSE false END") == [2, 4]
 
 
+def test_is_true_is_never_null(T: dj.Table) -> None:
+    assert keys(T & "(a > 2) IS TRUE") == [0, 4, 8]
+    assert keys(T & "NOT ((a > 2) IS TRUE)") == [1, 2, 3, 5, 6, 7, 9]  # NULL a kept, as in SQL
+    assert keys(T & "(a > 2) IS NOT FALSE") == [0, 1, 4, 7, 8]
+    with pytest.raises(dj.QueryError, match="IS takes NULL, TRUE or FALSE"):
+        len(T & "k IS 1")
+
+
 def test_aggregates_in_proj_are_refused_and_kept_in_aggr(T: dj.Table) -> None:
     with pytest.raises(dj.QueryError, match=r"aggregate.*aggr"):
         T.proj(total="sum(k)")

@@ -300,10 +300,18 @@ class Translator:
         return ibis.null()
 
     def visit_is(self, node: exp.Is) -> ir.Value:
+        """``x IS NULL``; ``c IS TRUE`` / ``IS FALSE``, which are never NULL (``NOT (c IS
+        TRUE)`` keeps the rows where ``c`` is NULL, as SQL says)."""
         value = self(node.this)
         if isinstance(node.expression, exp.Null):
             return value.isnull()
-        return self.build(node, lambda a, b: a == b, value, self(node.expression))
+        if not isinstance(node.expression, exp.Boolean):
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)}: IS takes NULL, TRUE or FALSE; "
+                "compare other values with =."
+            )
+        truth = bool(node.expression.this)
+        return self.build(node, lambda a: (a == truth).fill_null(False), value)
 
     def visit_in(self, node: exp.In) -> ir.Value:
         column = self(node.this)
