@@ -22,7 +22,8 @@ from djframe.catalog import class_label
 from djframe.compute.populate import auto_tables, populate_pipeline
 from djframe.demo import run_demo
 from djframe.diagram import Diagram
-from djframe.errors import DjframeError
+from djframe.errors import ConfigError, DjframeError
+from djframe.errors import ConnectionError as UnreachableError
 from djframe.pipelines import load_pipeline, schemas_of
 from djframe.registry import table_class
 from djframe.status import describe_schema, jobs_summary
@@ -373,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = int(args.run(args))
         sys.stdout.flush()
+    except (UnreachableError, ConfigError) as exc:  # a shell wants one line, not a traceback
+        raise SystemExit(f"djframe: {' '.join(str(exc).split())}") from None
     except BrokenPipeError:  # the reader left (djframe status --json | head): stop quietly
         quiet_stdout()
         return SIGPIPE_EXIT

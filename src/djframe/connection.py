@@ -26,9 +26,14 @@ from djframe.settings import config, redact
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["Connection", "connect", "default_connection"]
+__all__ = ["Connection", "EngineError", "connect", "default_connection"]
 
 _temp_names = itertools.count()
+
+
+class EngineError(Exception):
+    """The engine's own words, on one line: the short cause of a djframe error translated from
+    an engine's exception (the driver's frames and echoed query are left out)."""
 
 
 class Transaction:
@@ -123,7 +128,9 @@ class Connection:
             if translated is None:
                 raise
             prefix = f"While {action}: " if action else ""
-            raise type(translated)(prefix + str(translated)) from exc
+            error = type(translated)(prefix + str(translated))
+            error.__dict__.update(translated.__dict__)  # what the backend read (IntegrityError.key)
+            raise error from EngineError(" ".join(str(translated).split()))
 
     @contextmanager
     def temporary(self, data: pa.Table) -> Iterator[str]:

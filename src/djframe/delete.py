@@ -237,7 +237,10 @@ def delete_quick(expr: Relation) -> int:
             check_unreferenced(conn, info, expr)
         if count:
             record_deleted(conn, info, doomed[info.full_name])
-        delete_rows(conn, info, doomed[info.full_name])
+        try:
+            delete_rows(conn, info, doomed[info.full_name])
+        except IntegrityError as exc:  # the engine's foreign key: worded as djframe's check
+            raise IntegrityError(referenced_message(conn, info, str(exc))) from exc.__cause__
     return count
 
 
@@ -246,10 +249,19 @@ def check_unreferenced(conn: Connection, info: TableInfo, expr: Relation) -> Non
     for _, child, data in conn.graph.out_edges(info.full_name, data=True):
         rows = restrict_child(table_of(conn, child), [edge_condition(expr, data["attr_map"])])
         if len(rows):
-            raise IntegrityError(
-                f"Cannot delete from {info.class_name} without cascading: "
-                f"{conn.tables[child].class_name} still references the rows. Use delete()."
-            )
+            raise IntegrityError(referenced_message(conn, info, child))
+
+
+def referenced_message(conn: Connection, info: TableInfo, child: str) -> str:
+    """Why rows of ``info`` cannot go: ``child`` (a table's full name, or an engine's message
+    that names its SQL table) still references them."""
+    children = [c for _, c in conn.graph.out_edges(info.full_name) if c in conn.tables]
+    named = [c for c in children if c == child or f'on table "{conn.tables[c].name}"' in child]
+    names = " or ".join(conn.tables[c].class_name for c in (named[:1] or children)) or "a table"
+    return (
+        f"Cannot delete from {info.class_name} without cascading: {names} still references "
+        "the rows. Use delete()."
+    )
 
 
 def job_queues(conn: Connection, names: list[str]) -> list[str]:

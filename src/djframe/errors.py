@@ -119,6 +119,17 @@ class MissingKeyError(DataError):
 class IntegrityError(DjframeError):
     """A change would break the integrity of the data: keys, references, master-part."""
 
+    key: tuple[tuple[str, str], ...] = ()
+    """The attributes and values (as text) the engine named, when it named them."""
+
+    @classmethod
+    def naming(cls, message: str, key: list[tuple[str, str]]) -> IntegrityError:
+        """The error, carrying the key the engine named, so that djframe can word it the same
+        whatever the engine's wording."""
+        error = cls(message)
+        error.key = tuple(key)
+        return error
+
 
 class DuplicateError(IntegrityError, KeyError):
     """A row with the same primary key (or unique index value) already exists."""

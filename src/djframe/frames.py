@@ -60,8 +60,39 @@ def frame_kind(value: Any) -> FrameKind:
     return "other"
 
 
+def why(exc: Exception) -> str:
+    """What a conversion error means, in words (Python's own are about C longs and codecs)."""
+    if isinstance(exc, OverflowError):
+        return "an integer is beyond 64 bits; no attribute type holds it."
+    if isinstance(exc, UnicodeError):
+        return "a string is not valid Unicode (it holds a lone surrogate such as '\\ud800')."
+    return str(exc)
+
+
 def as_frame(value: Any) -> pa.Table | None:
-    """A frame (Arrow, Polars or pandas) as an Arrow table, or None if ``value`` is not one."""
+    """A frame (Arrow, Polars or pandas) as an Arrow table, or None if ``value`` is not one.
+
+    Raises
+    ------
+    DataError
+        The frame names a column twice, or its values do not convert to Arrow.
+    """
+    try:
+        frame = frame_as_arrow(value)
+    except (pa.ArrowException, OverflowError, ValueError, TypeError) as exc:
+        raise DataError(
+            f"Cannot read the {frame_kind(value)} frame as Arrow: {why(exc)} Give each column "
+            "values of one type."
+        ) from None
+    if frame is not None and len(set(frame.column_names)) < frame.num_columns:
+        twice = sorted({n for n in frame.column_names if frame.column_names.count(n) > 1})
+        raise DataError(
+            f"The frame names the column(s) {twice} more than once: give each attribute once."
+        )
+    return frame
+
+
+def frame_as_arrow(value: Any) -> pa.Table | None:
     kind = frame_kind(value)
     if kind == "arrow":
         return value if isinstance(value, pa.Table) else pa.Table.from_batches([value])
@@ -199,7 +230,7 @@ def columns_to_arrow(columns: Mapping[str, list[Any]], heading: Heading) -> pa.T
     for name, values in columns.items():
         if name in heading:
             attr = heading[name]
-            arrays[name] = array_for([python_cell(v, attr) for v in values], attr)
+            arrays[name] = checked_array([python_cell(v, attr) for v in values], attr)
         else:
             arrays[name] = pa.array(values)
     return pa.table(arrays) if arrays else pa.table({})
@@ -247,7 +278,7 @@ def typed_array(values: list[Any], attr: Attribute) -> pa.Array:
         stored_values = array.to_pylist()
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
         raise DataError(
-            f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {exc}"
+            f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {why(exc)}"
         ) from None
     for given, stored in zip(values, stored_values, strict=True):
         if given is not None and stored != given and given == given:  # NaN is not a change
@@ -259,9 +290,27 @@ def typed_array(values: list[Any], attr: Attribute) -> pa.Array:
     return array
 
 
+def checked_array(values: list[Any], attr: Attribute) -> pa.Array:
+    """:func:`array_for`, with Python's conversion errors (an int beyond 64 bits, a lone
+    surrogate) as DataErrors naming the attribute."""
+    try:
+        return array_for(values, attr)
+    except (OverflowError, UnicodeError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(
+            f"Attribute {attr.name!r} ({attr.type}) cannot hold these values: {why(exc)}"
+        ) from None
+
+
 def read_csv(path: Path, heading: Heading) -> pa.Table:
     overrides = {a.name: pl.String for a in heading if a.type is not None}
-    return pl.read_csv(path, schema_overrides=overrides, try_parse_dates=False).to_arrow()
+    try:
+        return pl.read_csv(path, schema_overrides=overrides, try_parse_dates=False).to_arrow()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"Cannot read {str(path)!r} as a CSV file ({first}). Give the path of a CSV file "
+            "with a header row, a frame, or rows."
+        ) from None
 
 
 def plain(data: pa.Table) -> pa.Table:

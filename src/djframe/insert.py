@@ -27,7 +27,9 @@ from djframe.catalog import ForeignKey, TableInfo
 from djframe.declare.ddl import default_sql, sequence_name
 from djframe.errors import (
     DataError,
+    DjframeError,
     DuplicateError,
+    IntegrityError,
     MissingAttributeError,
     MissingKeyError,
     MissingParentError,
@@ -179,6 +181,8 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 f"{info.class_name}.{name} cannot be null, but {column.null_count} row(s) have no value."
             )
         assert attr.type is not None
+        if attr.type.is_string:
+            check_no_nul(column, info.class_name, name, json=attr.type.name == "json")
         if attr.type.max_length is not None:
             too_long = pc.sum(pc.greater(pc.utf8_length(column), attr.type.max_length)).as_py()
             if too_long:
@@ -201,6 +205,25 @@ def check_values(data: pa.Table, info: TableInfo) -> None:
                 raise DataError(
                     f"{info.class_name}.{name} must be one of {list(attr.type.args)}; got {bad[0].as_py()!r}."
                 )
+
+
+def check_no_nul(column: pa.ChunkedArray, table: str, name: str, *, json: bool = False) -> None:
+    """Refuse text holding NUL, which PostgreSQL cannot store: the same on every backend and
+    for any number of rows (DuckDB would store it, its SQL literals would not carry it)."""
+    if pc.any(pc.match_substring(column, "\x00")).as_py():
+        raise DataError(
+            f"{table}.{name} is text, but a value holds a NUL character (\\x00), which "
+            "PostgreSQL cannot store. Remove it, or declare the attribute as bytes."
+        )
+    if json and pc.any(pc.match_substring_regex(column, _JSON_NUL)).as_py():
+        raise DataError(
+            f"{table}.{name} holds JSON with a NUL character (\\u0000 in a string), which "
+            "PostgreSQL cannot store. Remove it, or keep the data in a bytes or <blob> attribute."
+        )
+
+
+_JSON_NUL = r"(^|[^\\])(\\\\)*\\u0000"
+r"""``\u0000`` in JSON text, not preceded by an escaped backslash (``\\u0000`` is text)."""
 
 
 def check_native_range(column: pa.ChunkedArray, attr: Attribute, table: str) -> None:
@@ -277,9 +300,9 @@ def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -
     return data.take(pc.sort_indices(keep))
 
 
-def duplicate_message(info: TableInfo, data: pa.Table, engine: str) -> str:
-    """The message of a duplicate key the engine refused: a key repeated among the rows is
-    named as such (the engine may name it without its attributes), else the engine's words."""
+def duplicate_message(info: TableInfo, data: pa.Table, exc: DuplicateError) -> str:
+    """One wording, whatever the engine's, for a duplicate key the engine refused: a key
+    repeated among the rows, or the key of an existing row (named when the engine named it)."""
     repeat = repeated_key(data, info)
     if repeat is not None:
         return (
@@ -287,10 +310,43 @@ def duplicate_message(info: TableInfo, data: pa.Table, engine: str) -> str:
             "inserted. Pass skip_duplicates=True to keep the first of each, or replace=True to "
             "keep the last."
         )
+    key = engine_key(info, exc)
+    names = [name for name, _ in exc.key]
+    if names and names != info.heading.primary_key:  # skip_duplicates and replace go by the key
+        return (
+            f"Cannot insert into {info.class_name}: a row with {key} already exists (a unique "
+            "index). Nothing was inserted. Give another value, or change the existing row."
+        )
+    existing = f"a row with {key}" if key else "a row with the same key"
     return (
-        f"{engine}. Nothing was inserted. Pass skip_duplicates=True to keep the existing "
-        "rows, or replace=True to overwrite them."
+        f"Cannot insert into {info.class_name}: {existing} already exists. Nothing was inserted. "
+        "Pass skip_duplicates=True to keep the existing rows, or replace=True to overwrite them."
     )
+
+
+def engine_key(info: TableInfo, exc: IntegrityError) -> dict[str, Any] | None:
+    """The key an engine's error named, its values read as the attributes' types."""
+    if not exc.key:
+        return None
+    return {name: read_as(text, info, name) for name, text in exc.key}
+
+
+def read_as(text: str, info: TableInfo, name: str) -> Any:
+    """An engine's text for a value of attribute ``name`` as the Python value djframe's own
+    checks would name (``1`` not ``'1'``, a date not ``'2024-05-01'``); else the text."""
+    core = next((a.type for a in info.heading if a.name == name), None)
+    if core is None or pa.types.is_string(core.arrow):
+        return text
+    try:
+        return pa.array([text]).cast(core.arrow).to_pylist()[0]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return text
+
+
+def engine_cause(exc: DjframeError) -> BaseException | None:
+    """The engine's words behind a translated error (its one-line cause), or None."""
+    cause = exc.__cause__
+    return None if cause is None or isinstance(cause, DjframeError) else cause
 
 
 PLAIN_TYPES = frozenset(
@@ -387,10 +443,8 @@ def check_parents(
         parent = conn.table_info(fk.parent)
         rows = conn.fetch_arrow(missing_parent_sql(info, parent, fk.attr_map, source)).to_pylist()
         if rows:
-            raise MissingParentError(
-                f"Cannot insert into {info.class_name}: no row of {parent.class_name} has "
-                f"{ {fk.attr_map[k]: v for k, v in rows[0].items()} }. Insert the parent first."
-            )
+            key = {fk.attr_map[k]: v for k, v in rows[0].items()}
+            raise MissingParentError(missing_parent_message(info, parent.class_name, key))
 
 
 def all_parents_found(conn: Connection, data: pa.Table, references: list[ForeignKey]) -> bool:
@@ -478,9 +532,10 @@ def insert_rows(
         with conn.transaction:
             write_rows(conn, info, data, on_conflict, objects)
     except DuplicateError as exc:
-        raise DuplicateError(duplicate_message(info, data, str(exc))) from exc
+        raise DuplicateError(duplicate_message(info, data, exc)) from engine_cause(exc)
     except MissingParentError as exc:
-        raise MissingParentError(explain_missing_parent(conn, info, str(exc))) from exc
+        error = MissingParentError(explain_missing_parent(conn, info, exc))
+        raise error from engine_cause(exc)
 
 
 def write_rows(
@@ -566,15 +621,25 @@ def kept_objects(conn: Connection, info: TableInfo, source: str, names: list[str
     return kept
 
 
-def explain_missing_parent(conn: Connection, info: TableInfo, message: str) -> str:
-    """Name the parent table in an engine's foreign-key error, which names only SQL tables."""
+def explain_missing_parent(conn: Connection, info: TableInfo, exc: MissingParentError) -> str:
+    """Name the parent table and key in an engine's foreign-key error (which names only SQL
+    tables), worded as djframe's own check words it."""
+    message = str(exc)
     if message.startswith(f"Cannot insert into {info.class_name}"):
         return message  # our own check wrote it
-    parents = [conn.tables[fk.parent] for fk in info.foreign_keys if fk.parent in conn.tables]
-    named = [p.class_name for p in parents if f'table "{p.name}"' in message]
-    parent = named[0] if named else " or ".join(p.class_name for p in parents) or "a parent"
-    detail = message.split("DETAIL:", 1)[-1].strip() if "DETAIL:" in message else message
+    known = [fk for fk in info.foreign_keys if fk.parent in conn.tables]
+    named = [fk for fk in known if f'table "{conn.tables[fk.parent].name}"' in message]
+    choices = named[:1] or known
+    parent = " or ".join(conn.tables[fk.parent].class_name for fk in choices) or "a parent"
+    key = engine_key(info, exc)
+    if key is not None and len(choices) == 1:  # the parent's names, as djframe's check says
+        key = {choices[0].attr_map.get(name, name): value for name, value in key.items()}
+    return missing_parent_message(info, parent, key)
+
+
+def missing_parent_message(info: TableInfo, parent: str, key: dict[str, Any] | None) -> str:
+    has = f"has {key}" if key else "has the key a row refers to"
     return (
-        f"Cannot insert into {info.class_name}: a row refers to a row of {parent} that does not "
-        f"exist ({detail}). Nothing was inserted. Insert the parent first."
+        f"Cannot insert into {info.class_name}: no row of {parent} {has}. Nothing was "
+        "inserted. Insert the parent first."
     )

@@ -27,7 +27,16 @@ __all__ = ["Aggregation", "aggregates"]
 
 
 def aggregates(table: ir.Table, named: dict[str, str]) -> dict[str, ir.Value]:
-    return {name: translate(table, text) for name, text in named.items()}
+    """Each named text as an aggregate over ``table``; a per-row value is refused."""
+    values = {name: translate(table, text) for name, text in named.items()}
+    for name, value in values.items():
+        if isinstance(value, ir.Column):
+            raise QueryError(
+                f"aggr's {name}={named[name]!r} is a value per row, not an aggregate: aggr "
+                f"computes one value per group. Aggregate it, e.g. {name}='max({named[name]})', "
+                "or join to keep per-row values."
+            )
+    return values
 
 
 def is_count(text: str) -> bool:

@@ -84,18 +84,26 @@ def dict_predicate(table: ir.Table, condition: Mapping[str, Any]) -> ir.BooleanV
     return ibis.and_(*terms) if terms else ibis.literal(True)
 
 
-def check_comparable(table: ir.Table, other: ir.Table, names: list[str], what: str) -> None:
-    """Refuse a match on namesakes whose types cannot be compared (a frame's string ``k``
-    for an integer ``k``), naming the first."""
+def comparable(table: ir.Table, other: ir.Table, names: list[str], what: str) -> ir.Table:
+    """``other`` ready to be matched with ``table`` on ``names``: a column that is all nulls,
+    or text standing for a uuid (a uuid's Arrow form), is cast to the attribute's type (else
+    PostgreSQL compares ``integer = text``); a column whose type cannot be compared (a
+    frame's string ``k`` for an integer ``k``) is refused, naming it."""
+    casts = {}
     for name in names:
+        mine, theirs = table[name].type(), other[name].type()
+        if theirs.is_null() or (mine.is_uuid() and theirs.is_string()):
+            casts[name] = other[name].cast(mine)
+            continue
         try:
             table[name] == other[name]  # noqa: B015 (built to see whether Ibis accepts it)
         except BUILD_ERRORS:
             raise QueryError(
-                f"{what} has {name!r} of type {other[name].type()}, which cannot be matched "
-                f"with the attribute {name} of type {table[name].type()}. Convert it to the "
-                f"attribute's type first (Polars: pl.col({name!r}).cast(...))."
+                f"{what} has {name!r} of type {theirs}, which cannot be matched with the "
+                f"attribute {name} of type {mine}. Convert it to the attribute's type first "
+                f"(Polars: pl.col({name!r}).cast(...))."
             ) from None
+    return other.mutate(**casts) if casts else other
 
 
 _warned: set[tuple[str, str]] = set()
@@ -176,7 +184,7 @@ def restricted(
     relation, names = other
     table = joinable(table)
     right = joinable(relation, table)
-    check_comparable(table, right, names, "The condition")
+    right = comparable(table, right, names, "The condition")
     return table.anti_join(right, names) if negated else table.semi_join(right, names)
 
 
@@ -215,6 +223,9 @@ def predicate(
     """Lower one condition of any kind to a boolean Ibis value over ``table``."""
     from djframe.algebra.expression import QueryExpression, as_expression
 
+    if type(condition).__module__ == "numpy" and getattr(condition, "ndim", None) == 0:
+        condition = condition.item()  # numpy.bool_(True) is a bool
+
     if isinstance(condition, bool) or getattr(type(condition), "is_universal", False) is True:
         return ibis.literal(condition is not False)
     if isinstance(condition, str):
@@ -235,7 +246,7 @@ def predicate(
         parts = [predicate(table, heading, c, ctx, semantic_check) for c in condition]
         return ibis.or_(*parts) if parts else ibis.literal(False)
     if isinstance(condition, ibis.common.deferred.Deferred):
-        return condition.resolve(table)
+        return resolved(condition, table)
     if isinstance(condition, ir.BooleanValue):
         return condition
     raise QueryError(
@@ -245,6 +256,21 @@ def predicate(
     )
 
 
+def resolved(condition: Any, table: ir.Table) -> ir.BooleanValue:
+    """An Ibis deferred predicate (``_.x > 3``) over ``table``; one that does not apply to its
+    columns or types is a QueryError naming it."""
+    try:
+        value = condition.resolve(table)
+    except BUILD_ERRORS as exc:
+        raise QueryError(
+            f"The Ibis predicate {condition!r} does not apply to the attributes here "
+            f"({', '.join(f'{n}: {t}' for n, t in table.schema().items())}): {exc}"
+        ) from None
+    if not isinstance(value, ir.BooleanValue):
+        raise QueryError(f"The Ibis predicate {condition!r} is not a condition: compare it.")
+    return value
+
+
 def frame_predicate(
     table: ir.Table, heading: Heading, frame: pa.Table, ctx: LowerContext
 ) -> ir.BooleanValue:
@@ -252,8 +278,7 @@ def frame_predicate(
     names = [n for n in frame.column_names if n in heading]
     if not names:  # nothing in common: true when the frame has rows, as for an expression
         return ibis.literal(frame.num_rows > 0)
-    relation = ctx.relation(frame.select(names))
-    check_comparable(table, relation, names, "The condition")
+    relation = comparable(table, ctx.relation(frame.select(names)), names, "The condition")
     return matches(table, relation, names)
 
 

@@ -26,7 +26,7 @@ from djframe.algebra.shape import (
 from djframe.compile.fragments import referenced_names, translate
 from djframe.compile.lower import LowerContext, TableRelation, joinable
 from djframe.compile.params import canonical_text
-from djframe.compile.portable import check_no_aggregates
+from djframe.compile.portable import check_no_aggregates, quoting_hint
 from djframe.delete import delete, delete_quick
 from djframe.errors import MissingAttributeError, QueryError
 from djframe.heading import Attribute, Heading
@@ -251,7 +251,7 @@ def check_restriction(source: QueryExpression, condition: Any, semantic_check: b
         if unknown:
             raise MissingAttributeError(
                 f"The restriction {condition!r} names {unknown}, which are not attributes here; "
-                f"the attributes are {', '.join(source.heading.names)}."
+                f"the attributes are {', '.join(source.heading.names)}.{quoting_hint(condition, unknown)}"
             )
         return
     if isinstance(condition, Not):

@@ -12,6 +12,7 @@ on the connection (:mod:`djframe.backends.streams`).
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import suppress
@@ -62,6 +63,15 @@ def database_path(url: str) -> str:
 
 
 CATALOG = "djframe_db"
+
+_DUPLICATE = re.compile(r'Duplicate key "(?P<pairs>.*)" violates')
+
+
+def duplicate_key(message: str) -> list[tuple[str, str]]:
+    """The key of DuckDB's ``Duplicate key "a: 1, b: x" violates ...``, as (name, text)."""
+    found = _DUPLICATE.search(message)
+    pairs = [p.partition(": ") for p in found.group("pairs").split(", ")] if found else []
+    return [(name, value) for name, _, value in pairs]
 
 
 def quote_path(path: str) -> str:
@@ -223,10 +233,11 @@ class DuckDBBackend(Embedded):
         self._owned = None
 
     def translate_error(self, exc: Exception) -> Exception | None:
-        message = str(exc).split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
+        text = str(exc).split("\n\nLINE ", 1)[0]  # the caret under djframe's SQL is no help
+        message = text.split(": ", 1)[-1].split(" If this is an unexpected")[0].rstrip(". ")
         if isinstance(exc, duckdb.ConstraintException):
             if "Duplicate key" in message or "unique constraint" in message.lower():
-                return errors.DuplicateError(message)
+                return errors.DuplicateError.naming(message, duplicate_key(message))
             if "CHECK constraint" in message or "NOT NULL" in message:
                 return errors.DataError(message)
             return errors.IntegrityError(message)

@@ -39,6 +39,19 @@ def server_message(exc: Exception) -> str:
     return " ".join(line.strip() for line in message.splitlines() if line.strip()).rstrip(". ")
 
 
+_DETAIL_KEY = re.compile(r"Key \((?P<names>[^)]*)\)=\((?P<values>.*)\) (?:already exists|is not)")
+
+
+def detail_key(message: str) -> list[tuple[str, str]]:
+    """The key of PostgreSQL's ``DETAIL: Key (a, b)=(1, x) already exists``, as (name, text)."""
+    found = _DETAIL_KEY.search(message)
+    if found is None:
+        return []
+    names = [n.strip().strip('"') for n in found.group("names").split(",")]
+    values = found.group("values").split(", ")
+    return list(zip(names, values, strict=True)) if len(names) == len(values) else []
+
+
 def _split(batch: pa.RecordBatch, size: int) -> Iterator[pa.RecordBatch]:
     # ADBC sizes its batches by bytes; callers ask for rows.
     for start in range(0, batch.num_rows, size):
@@ -190,10 +203,10 @@ class PostgresBackend:
             return None
         message = server_message(exc)
         if state == "23505":
-            return errors.DuplicateError(message)
+            return errors.DuplicateError.naming(message, detail_key(message))
         if state == "23503":
             if "is not present in table" in message:
-                return errors.MissingParentError(message)
+                return errors.MissingParentError.naming(message, detail_key(message))
             return errors.IntegrityError(message)
         if state.startswith("23") or state.startswith("22"):
             return errors.DataError(message)

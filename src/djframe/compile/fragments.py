@@ -50,7 +50,7 @@ BUILD_ERRORS = (IbisError, ValidationError, TypeError, AttributeError, ValueErro
 """What Ibis raises when an operation does not fit its operands' types."""
 
 
-def check_literal(text: str, target: Any, where: str) -> None:
+def check_literal(text: str, target: Any, where: str | Callable[[], str]) -> None:
     """Refuse a string that cannot be read as ``target`` (an Ibis type) before the engine
     tries: ``k = 'abc'`` for an integer ``k`` is a mistake in the query, not in the data."""
     readers: list[tuple[Callable[[Any], bool], Callable[[str], Any], str]] = [
@@ -65,8 +65,9 @@ def check_literal(text: str, target: Any, where: str) -> None:
             try:
                 read(text.strip())
             except (ValueError, InvalidOperation):
+                place = where if isinstance(where, str) else where()
                 raise QueryError(
-                    f"{where} compares {text!r} with a value of type {target}; {text!r} is not {shape}. "
+                    f"{place} compares {text!r} with a value of type {target}; {text!r} is not {shape}. "
                     "Give a value of the attribute's type."
                 ) from None
             return
@@ -81,7 +82,7 @@ def check_text(text: str, where: str) -> None:
         )
 
 
-def coerce(value: ir.Value, like: ir.Value, where: str) -> ir.Value:
+def coerce(value: ir.Value, like: ir.Value, where: Callable[[], str]) -> ir.Value:
     """Cast a string literal to the type of the column it is compared with ('2020-01-01')."""
     op = value.op()
     if isinstance(op, ibis.expr.operations.Literal) and value.type().is_string():
@@ -103,6 +104,8 @@ def balanced(terms: Sequence[ir.Value], join: Callable[[Any, Any], ir.Value]) ->
 
 
 def _divide(a: ir.Value, b: ir.Value) -> ir.Value:
+    if a.type().is_integer() and b.type().is_integer():  # PostgreSQL would truncate 1 / 2 to 0
+        a = a.cast("float64")
     return a / b.nullif(0)
 
 
@@ -113,6 +116,25 @@ def _modulo(a: ir.Value, b: ir.Value) -> ir.Value:
 def _within(a: ir.NumericValue, low: float, strict: bool) -> ir.NumericValue:
     inside = a > low if strict else a >= low
     return ibis.ifelse(inside, a, ibis.null(a.type()))
+
+
+def _round(a: ir.NumericValue, places: int | None) -> ir.Value:
+    """Halves away from zero on every backend (PostgreSQL's ROUND of a double rounds them to
+    even, DuckDB's away from zero); ``round(x)`` of a double is an ``int64``.
+
+    The digits of a double's rounding enter the SQL as a scale, never as the literal that
+    was written, so the shape cache cannot splice other digits into this SQL.
+    """
+    if not a.type().is_floating():
+        return a.round(places or 0)
+    scale = 10.0 ** (places or 0)
+    whole = (a.abs() * scale + 0.5).floor()
+    rounded = ibis.ifelse(a < 0, -whole, whole)
+    return rounded.cast("int64") if places is None else rounded / scale
+
+
+ROUND_DIGITS = range(16)
+"""The digits round takes: a double holds 15 to 17 significant ones."""
 
 
 ARITHMETIC: dict[type[exp.Expr], Callable[[Any, Any], ir.Value]] = {
@@ -156,10 +178,20 @@ UNARY: dict[type[exp.Expr], Callable[[Any], ir.Value]] = {
     exp.StddevPop: lambda a: a.std(how="pop"),
     exp.Variance: lambda a: a.var(),
     exp.VariancePop: lambda a: a.var(how="pop"),
-    exp.Year: lambda a: a.year(),
-    exp.Month: lambda a: a.month(),
-    exp.Day: lambda a: a.day(),
+    exp.Year: lambda a: a.year().cast("int64"),  # PostgreSQL's EXTRACT is numeric
+    exp.Month: lambda a: a.month().cast("int64"),
+    exp.Day: lambda a: a.day().cast("int64"),
 }
+
+
+def portable_cast(source: Any, target: Any) -> bool:
+    """Whether DuckDB and PostgreSQL both convert ``source`` to ``target`` (Ibis types), and
+    alike: PostgreSQL refuses bool to double and double to bool, DuckDB timestamp to int."""
+    if source.is_null() or source.is_string() or target.is_string() or source == target:
+        return True
+    if source.is_numeric() and target.is_numeric():
+        return not (source.is_boolean() or target.is_boolean())
+    return source.is_temporal() and target.is_temporal() and not source.is_time()
 
 
 class Translator:
@@ -173,7 +205,7 @@ class Translator:
         kind = type(node)
         if kind in COMPARISONS:
             left, right = self(node.this), self(node.expression)
-            where = f"{shown(node.sql())} in {shown(self.text)}"
+            where = self.place(node)
             pair = coerce(left, right, where), coerce(right, left, where)
             return self.build(node, COMPARISONS[kind], *pair)
         if kind in ARITHMETIC:
@@ -181,6 +213,11 @@ class Translator:
         if kind in UNARY:
             return self.build(node, UNARY[kind], self(node.this))
         return getattr(self, f"visit_{kind.__name__.lower()}")(node)
+
+    def place(self, node: exp.Expr) -> Callable[[], str]:
+        """Where ``node`` is, for a message (written only if one is raised: SQL text of every
+        comparison in a long OR chain would cost more than translating it)."""
+        return lambda: f"{shown(node.sql())} in {shown(self.text)}"
 
     def build(self, node: exp.Expr, op: Callable[..., Any], *operands: Any) -> Any:
         """``op(*operands)``, or a QueryError naming the operands' types if they do not fit."""
@@ -263,20 +300,28 @@ class Translator:
         return ibis.null()
 
     def visit_is(self, node: exp.Is) -> ir.Value:
+        """``x IS NULL``; ``c IS TRUE`` / ``IS FALSE``, which are never NULL (``NOT (c IS
+        TRUE)`` keeps the rows where ``c`` is NULL, as SQL says)."""
         value = self(node.this)
         if isinstance(node.expression, exp.Null):
             return value.isnull()
-        return self.build(node, lambda a, b: a == b, value, self(node.expression))
+        if not isinstance(node.expression, exp.Boolean):
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)}: IS takes NULL, TRUE or FALSE; "
+                "compare other values with =."
+            )
+        truth = bool(node.expression.this)
+        return self.build(node, lambda a: (a == truth).fill_null(False), value)
 
     def visit_in(self, node: exp.In) -> ir.Value:
         column = self(node.this)
-        where = f"{shown(node.sql())} in {shown(self.text)}"
+        where = self.place(node)
         options = [coerce(self(e), column, where) for e in node.expressions]
         return self.build(node, lambda c: c.isin(options), column)
 
     def visit_between(self, node: exp.Between) -> ir.Value:
         value = self(node.this)
-        where = f"{shown(node.sql())} in {shown(self.text)}"
+        where = self.place(node)
         low = coerce(self(node.args["low"]), value, where)
         high = coerce(self(node.args["high"]), value, where)
         return self.build(node, lambda v, a, b: v.between(a, b), value, low, high)
@@ -302,8 +347,12 @@ class Translator:
                 f"{shown(node.sql())} in {shown(self.text)}: the digits of round must be a whole number "
                 "written out, such as round(x, 2)."
             )
-        places = int(digits.this) if digits is not None else 0
-        return self.build(node, lambda a: a.round(places), self(node.this))
+        places = int(digits.this) if digits is not None else None
+        if places is not None and places not in ROUND_DIGITS:
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)}: round takes 0 to 15 digits."
+            )
+        return self.build(node, lambda a: _round(a, places), self(node.this))
 
     def visit_coalesce(self, node: exp.Coalesce) -> ir.Value:
         values = [self(node.this), *(self(e) for e in node.expressions)]
@@ -318,7 +367,15 @@ class Translator:
                 f"{shown(node.sql())} in {shown(self.text)} casts to {target!r}, which is not a type "
                 f"portable SQL knows. Cast to one of: {', '.join(sorted(set(CAST_NAMES)))}."
             ) from None
-        return self.build(node, lambda a: a.cast(dtype), self(node.this))
+        value = self(node.this)
+        if isinstance(value, ir.Value) and not portable_cast(value.type(), dtype):
+            raise QueryError(
+                f"{shown(node.sql())} in {shown(self.text)} converts {value.type()} to {dtype}, "
+                "which the backends do not do alike. Portable casts: text to any type and back, "
+                "number to number, date to timestamp and back; compare instead (b = true, "
+                "k <> 0) or use CASE WHEN."
+            )
+        return self.build(node, lambda a: a.cast(dtype), value)
 
     def visit_case(self, node: exp.Case) -> ir.Value:
         subject = self(node.this) if node.this is not None else None

@@ -10,12 +10,13 @@ translation to Ibis lives in :mod:`djframe.compile.fragments`; this module knows
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
-from typing import cast
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.tokens import TokenType
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import Token, TokenType
 
 from djframe.errors import QueryError
 
@@ -26,9 +27,12 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NESTING",
     "parse_sql",
+    "quoting_hint",
     "referenced_names",
     "shown",
 ]
+
+_DIALECT = Dialect.get_or_raise("duckdb")
 
 MAX_NESTING = 32
 """Brackets nested deeper than this are refused (sqlglot's parser recurses about 20 Python
@@ -135,6 +139,14 @@ def _subquery(node: exp.Expr, text: str) -> QueryError:
 
 
 def _check_node(node: exp.Expr, text: str) -> None:
+    """Refuse ``node`` unless the dialect translates it and every argument it sets."""
+    _check_kind(node, text)
+    _check_arguments(node, text)
+
+
+def _check_kind(node: exp.Expr, text: str) -> None:
+    """Refuse the kinds of node that need their own advice: subqueries, qualified names,
+    unknown cast types, window functions."""
     kind = type(node)
     if isinstance(node, exp.Subquery | exp.Select | exp.Exists | exp.Any | exp.All):
         raise _subquery(node, text)
@@ -157,6 +169,12 @@ def _check_node(node: exp.Expr, text: str) -> None:
         )
     if isinstance(node, exp.Window):
         raise _refuse(node, text, "is a window function, which portable SQL does not support.")
+
+
+def _check_arguments(node: exp.Expr, text: str) -> None:
+    """Refuse a node the dialect lacks, one that lacks a required part, and one that sets a
+    part djframe does not translate (it would be dropped)."""
+    kind = type(node)
     allowed = ARGS.get(kind)
     if allowed is None:
         raise _refuse(node, text, f"is not supported in portable SQL. {_INSTEAD}")
@@ -197,15 +215,26 @@ def _check_depth(tree: exp.Expr, text: str) -> None:
             stack.append((child, depth if chain else depth + 1))
 
 
-def _check_nesting(text: str) -> None:
+_TEXT_TYPES = {TokenType.TEXT, TokenType.VARCHAR, TokenType.CHAR, TokenType.NCHAR}
+"""String types whose length DuckDB's dialect drops as it parses (``varchar(3)``)."""
+
+
+def _tokens(text: str) -> list[Token]:
+    """The tokens of ``text``, refused where brackets nest deeper than :data:`MAX_NESTING`."""
     try:
-        tokens = sqlglot.tokenize(text, read="duckdb")
+        tokens = _DIALECT.tokenize(text)
     except sqlglot.errors.SqlglotError as exc:
         raise QueryError(
             f"Cannot read the SQL expression {shown(text)}: a quote, bracket or comment is not "
             f"closed ({str(exc).splitlines()[0]}). Write string literals in single quotes and "
             "double a quote inside one: 'it''s'."
         ) from None
+    for token, after in itertools.pairwise(tokens):
+        if token.token_type in _TEXT_TYPES and after.token_type == TokenType.L_PAREN:
+            raise QueryError(
+                f"{shown(text)} casts to {token.text}(...): PostgreSQL would cut the strings "
+                "to that length and DuckDB would not (DuckDB ignores it). Cast to varchar."
+            )
     depth = 0
     for token in tokens:
         if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
@@ -217,6 +246,7 @@ def _check_nesting(text: str) -> None:
                 )
         elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
             depth -= 1
+    return tokens
 
 
 def _parse_error(text: str, exc: sqlglot.errors.ParseError) -> QueryError:
@@ -240,9 +270,9 @@ def parse_sql(text: str) -> exp.Expr:
     """
     if not isinstance(text, str) or not text.strip():
         raise QueryError(f"{text!r} is not an SQL expression: give a condition such as 'k > 3'.")
-    _check_nesting(text)
+    tokens = _tokens(text)
     try:
-        tree = cast(exp.Expr, sqlglot.parse_one(text, read="duckdb"))
+        statements = _DIALECT.parser().parse(tokens, text)  # tokenized once, above
     except sqlglot.errors.ParseError as exc:
         raise _parse_error(text, exc) from None
     except RecursionError:
@@ -254,6 +284,9 @@ def parse_sql(text: str) -> exp.Expr:
         raise QueryError(
             f"Cannot parse the SQL expression {shown(text)}: {str(exc)[:200]}."
         ) from None
+    if not statements or statements[0] is None:
+        raise QueryError(f"{shown(text)} holds no SQL expression: give one such as 'k > 3'.")
+    tree = statements[0] if len(statements) == 1 else exp.Block(expressions=statements)
     _check_depth(tree, text)
     for node in tree.walk():
         _check_node(node, text)
@@ -271,6 +304,18 @@ def check_no_aggregates(text: str, where: str) -> None:
             "Compute aggregates with aggr and restrict its result: "
             "A.aggr(B, n='count(*)') & 'n > 2'.",
         )
+
+
+def quoting_hint(text: str, unknown: list[str]) -> str:
+    """Advice for a name written in double quotes, which SQL reads as an attribute (MySQL,
+    where DataJoint users wrote ``home_state="UT"``, reads it as a string)."""
+    columns = parse_sql(text).find_all(exp.Column)
+    quoted = [c.name for c in columns if c.this.args.get("quoted") and c.name in unknown]
+    if not quoted:
+        return ""
+    return (
+        f" Double quotes name attributes; write the string literal {quoted[0]!r} in single quotes."
+    )
 
 
 def referenced_names(text: str) -> set[str]:

@@ -8,6 +8,7 @@ to text where the backend says so). :func:`compile_sql` turns it into the backen
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -70,6 +71,10 @@ def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
     """
     if order_by is None:
         return []
+    if not isinstance(order_by, str | list | tuple):
+        raise QueryError(
+            f"Cannot order by {order_by!r}: write 'name', 'name DESC', 'KEY', or a list of those."
+        )
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     keys: list[OrderKey] = []
     for item in items:
@@ -120,6 +125,19 @@ def selects_unfused() -> Iterator[None]:
         options.fuse_selects = fused
 
 
+def row_count(value: Any, name: str) -> int | None:
+    """A ``limit`` or ``offset`` checked to be a whole number of rows (or None)."""
+    if value is None:
+        return None
+    try:
+        count = operator.index(value) if not isinstance(value, bool) else -1
+    except TypeError:
+        count = -1
+    if not 0 <= count < 2**63:
+        raise QueryError(f"{name} must be a whole number of rows from 0, not {value!r}.")
+    return count
+
+
 def final_relation(
     expr: Relation,
     ctx: LowerContext,
@@ -133,6 +151,7 @@ def final_relation(
     keys = parse_order(expr.heading, expr.default_order if order_by is None else order_by)
     if keys:
         table = table.order_by([key.ibis() for key in keys])
+    limit, offset = row_count(limit, "limit"), row_count(offset, "offset")
     if limit is not None or offset:
         table = table.limit(limit, offset=offset or 0)
     text = TEXT_ON_EXPORT | ({"decimal"} if expr.connection.backend.decimals_as_text else set())
