@@ -161,6 +161,9 @@ def scored(schema: dj.Schema) -> type[dj.Manual]:
         ("f asc nulls first", [2, 1, 3]),
         ("f", [1, 3, 2]),
         (["f DESC", "KEY"], [3, 1, 2]),
+        ("f DESC NULLS FIRST, KEY", [2, 3, 1]),
+        ("f desc,k", [3, 1, 2]),
+        (["k DESC, f", "KEY"], [3, 2, 1]),
     ],
 )
 def test_one_order_parser_for_results_and_top(
@@ -171,7 +174,9 @@ def test_one_order_parser_for_results_and_top(
     assert top.to_polars()["k"].to_list() == expected
 
 
-@pytest.mark.parametrize("order_by", ["f DOWN", "f desc nulls", "f; drop", "", "KEY KEY"])
+@pytest.mark.parametrize(
+    "order_by", ["f DOWN", "f desc nulls", "f; drop", "", "KEY KEY", "f,", "f,,k", "f DESC k"]
+)
 def test_an_order_it_cannot_read_is_refused_everywhere(
     scored: type[dj.Manual], order_by: str
 ) -> None:

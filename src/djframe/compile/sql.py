@@ -61,7 +61,8 @@ class OrderKey:
 
 
 def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
-    """``order_by`` as :class:`OrderKey` s; ``KEY`` stands for the primary key.
+    """``order_by`` as :class:`OrderKey` s; ``KEY`` stands for the primary key. A string may
+    list several items separated by commas (``"a DESC, b"``), as in SQL and DataJoint.
 
     Examples
     --------
@@ -77,7 +78,7 @@ def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
         )
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     keys: list[OrderKey] = []
-    for item in items:
+    for item in split_items(items):
         match = _ORDER_ITEM.match(item) if isinstance(item, str) else None
         if match is None:
             raise QueryError(
@@ -89,8 +90,16 @@ def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
         names = heading.primary_key if match["name"] == "KEY" else [match["name"]]
         for name in names:
             heading[name]  # raises MissingAttributeError naming the attribute
-            keys.append(OrderKey(name, descending, nulls_first))
+            if all(key.name != name for key in keys):  # a later mention orders nothing more
+                keys.append(OrderKey(name, descending, nulls_first))
     return keys
+
+
+def split_items(items: list[Any]) -> list[Any]:
+    """Each string item split at its commas, as SQL reads ``"a DESC, b"`` (DataJoint does too)."""
+    return [
+        piece for item in items for piece in (item.split(",") if isinstance(item, str) else [item])
+    ]
 
 
 def compile_sql(relation: ir.Expr, dialect: str, *, pretty: bool = False) -> str:
