@@ -174,13 +174,28 @@ class Schema:
             )
         frame = sys._getframe(1)
         context = {**frame.f_globals, **frame.f_locals, **self.context}
-        self.declare(cls, context)
-        for part in parts_of(cls):
-            part.master = cls
-            self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
-        if issubclass(cls, Lookup):
-            insert_contents(cls)
+        classes = [cls, *parts_of(cls)]
+        try:
+            # master, parts and contents together: a bad part or row leaves nothing declared
+            with self.connection.transaction:
+                self.declare(cls, context)
+                for part in classes[1:]:
+                    part.master = cls
+                    self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
+                if issubclass(cls, Lookup):
+                    insert_contents(cls)
+        except BaseException:
+            self.unbind_undeclared(classes)
+            raise
         return cls
+
+    def unbind_undeclared(self, classes: list[type[Table]]) -> None:
+        """Unbind the classes whose tables a rolled-back declaration took away."""
+        for cls in classes:
+            info = cls.__dict__.get("_info")
+            if info is not None and info.full_name not in self.connection.tables:
+                registry.forget(self.connection, [info.full_name])
+                cls._info = None
 
     def declare(
         self, cls: type[Table], context: dict[str, Any], master: type[Table] | None = None
