@@ -174,18 +174,18 @@ class Schema:
             )
         frame = sys._getframe(1)
         context = {**frame.f_globals, **frame.f_locals, **self.context}
-        classes = [cls, *parts_of(cls)]
+        parts = parts_of(cls)
         try:
             # master, parts and contents together: a bad part or row leaves nothing declared
             with self.connection.transaction:
                 self.declare(cls, context)
-                for part in classes[1:]:
+                for part in parts:
                     part.master = cls
                     self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
                 if issubclass(cls, Lookup):
                     insert_contents(cls)
         except BaseException:
-            self.unbind_undeclared(classes)
+            self.unbind_undeclared([cls, *parts])
             raise
         return cls
 
