@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
+from djframe.errors import AccessError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -34,6 +36,7 @@ __all__ = [
     "held_rows",
     "make_scope",
     "read_ahead",
+    "refuse_in_make",
 ]
 
 
@@ -94,6 +97,16 @@ commit_context: ContextVar[Mapping[str, str] | None] = ContextVar(
 """Metadata for every Delta commit made in this context, e.g. ``{"job_id": ..., "code_version":
 ...}``; each key is recorded as ``djframe.<key>`` in the commit's metadata. Populate sets it
 around each make; ``commit_context.set({...})`` / ``.reset(token)`` elsewhere."""
+
+
+def refuse_in_make(action: str) -> None:
+    """Refuse ``action`` (dropping a table or a schema) while a make runs: the make's own
+    table, its queue and the rows it holds would go from under it."""
+    if make_scope.get() is not None:
+        raise AccessError(
+            f"Cannot {action} inside make(): populate is writing to these tables. Nothing was "
+            "dropped; drop tables outside populate, when it has finished."
+        )
 
 
 def data_changing(conn: Any) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -195,6 +197,12 @@ def parse_enum_values(body: str, text: str) -> tuple[str, ...]:
         position = match.end()
     if not values:
         raise UnknownTypeError(f"{text!r} lists no values; an enum needs at least one.")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise UnknownTypeError(
+            f"{text!r} lists {', '.join(map(repr, repeated))} more than once; list each value "
+            "once (an engine refuses an enum with repeated values)."
+        )
     return tuple(values)
 
 
@@ -215,6 +223,11 @@ def parse_type(text: str) -> CoreType:
     if lower == "jsonb":  # DataJoint's json pattern takes PostgreSQL's spelling too
         return CoreType("json")
     if match := _SIZED.match(clean):
+        if int(match["n"]) < 1:
+            raise UnknownTypeError(
+                f"{text!r}: a {match['name'].lower()}(n) holds at least one character; give "
+                "n >= 1 (DuckDB and PostgreSQL read a length of 0 differently)."
+            )
         return CoreType(match["name"].lower(), (int(match["n"]),))
     if match := _DECIMAL.match(clean):
         precision, scale = int(match["p"]), int(match["s"])
@@ -224,6 +237,10 @@ def parse_type(text: str) -> CoreType:
             )
         return CoreType("decimal", (precision, scale))
     if match := _DATETIME.match(clean):
+        if match["n"] and int(match["n"]) > 6:
+            raise UnknownTypeError(
+                f"{text!r}: datetime(n) keeps at most 6 digits of a second (microseconds)."
+            )
         return CoreType("datetime", (int(match["n"]),) if match["n"] else ())
     if match := _ENUM.match(clean):
         return CoreType("enum", parse_enum_values(match["body"], clean))
@@ -452,6 +469,21 @@ def _int_problem(core: CoreType, value: str) -> str | None:
     return None
 
 
+FLOAT_LIMITS = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
+
+
+def _float_problem(core: CoreType, value: str) -> str | None:
+    """A float default must be a finite number the type holds (``1e999``, ``inf`` and ``nan``
+    are read differently by each engine)."""
+    try:
+        number = float(value)
+    except ValueError:
+        return "it is not a number"
+    if not math.isfinite(number) or abs(number) > FLOAT_LIMITS[core.name]:
+        return f"it is not a finite number that {core.name} holds"
+    return None
+
+
 def _decimal_problem(core: CoreType, value: str) -> str | None:
     try:
         number = decimal.Decimal(value)
@@ -478,8 +510,8 @@ def _bool_problem(core: CoreType, value: str) -> str | None:
 
 DEFAULT_CHECKS: dict[str, Callable[[CoreType, str], str | None]] = {
     **dict.fromkeys(INT_RANGES, _int_problem),
-    "float32": _parses(float, "a number"),
-    "float64": _parses(float, "a number"),
+    "float32": _float_problem,
+    "float64": _float_problem,
     "decimal": _decimal_problem,
     "bool": _bool_problem,
     "uuid": _parses(uuid.UUID, "a UUID such as '12345678-1234-5678-1234-567812345678'"),

@@ -40,6 +40,13 @@ def foreign_key_source(ref: str, value: Any, where: str) -> tuple[TableInfo, dic
             f"{where}: '-> {ref}' must name a declared table or a renaming projection of one, "
             f"such as '-> Person.proj(parent=\"person_id\")'; it names {type(value).__name__}."
         )
+    twice = sorted({old for old in result[1].values() if list(result[1].values()).count(old) > 1})
+    if twice:
+        raise DefinitionError(
+            f"{where}: '-> {ref}' renames {', '.join(map(repr, twice))} more than once; a foreign "
+            "key takes each attribute of the parent's key once. Reference the parent once per "
+            "name instead (one '->' line each)."
+        )
     return result
 
 
