@@ -129,3 +129,24 @@ def test_a_foreign_key_renaming_one_attribute_twice(schema: dj.Schema) -> None:
         {"x": 1, "y": 1},
         {"x": 2, "y": 2},
     ]
+
+
+def test_an_auto_populated_name_leaves_room_for_its_companions(schema: dj.Schema) -> None:
+    """A Computed table named with 62 characters was declared, then populate failed: its
+    job queue and provenance tables take a prefix."""
+
+    @schema
+    class Src(dj.Manual):
+        definition = "k : int32"
+
+    def make(self: dj.Computed, key: dict) -> None:
+        self.insert1(key)
+
+    too_long = type("C" + "x" * 59, (dj.Computed,), {"definition": "-> Src", "make": make})
+    with pytest.raises(dj.DefinitionError, match="at most 60 characters"):
+        schema(too_long)
+    longest = type("C" + "x" * 57, (dj.Computed,), {"definition": "-> Src", "make": make})
+    schema(longest)
+    Src.insert1({"k": 1})
+    longest.populate(reserve_jobs=True)
+    assert len(longest()) == 1
