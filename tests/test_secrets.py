@@ -142,3 +142,25 @@ def test_random_urls_never_show_their_password_on_connect(case: tuple[str, str])
         dj.connect(url.replace("db.lab.org:5432", "127.0.0.1:1").replace("@db/", "@127.0.0.1:1/"))
     except dj.DjframeError as exc:
         assert not leaked(str(exc)), str(exc)
+
+
+def test_a_make_error_is_recorded_without_the_password(schema: dj.Schema) -> None:
+    """The job queue keeps a failed make's message and stack, shown by ``djframe jobs``."""
+
+    @schema
+    class Key(dj.Manual):
+        definition = "key : int32"
+
+    @schema
+    class Fetched(dj.Imported):
+        definition = "-> Key"
+
+        def make(self, key: dict) -> None:
+            raise OSError(f"cannot reach postgresql://ann:{SECRET}@archive/lab")
+
+    Key.insert1({"key": 1})
+    failed = Fetched.populate(reserve_jobs=True, suppress_errors=True)
+    message, stack = (Fetched.jobs & {"status": "error"}).fetch1("_error_message", "_error_stack")
+    for text in (message, stack, str(failed)):
+        assert_hidden(text)
+    assert "postgresql://ann:***@archive/lab" in message
