@@ -27,7 +27,19 @@ def test_drop_inside_make_is_refused_and_changes_nothing(schema: dj.Schema) -> N
         def make(self, key: dict) -> None:
             schema.drop()
 
+    @schema
+    class Declarer(dj.Computed):
+        definition = "-> Source"
+
+        def make(self, key: dict) -> None:
+            class Late(dj.Manual):
+                definition = "late : int32"
+
+            schema(Late)
+
     Source.insert([{"source": 1}, {"source": 2}])
+    with pytest.raises(dj.AccessError, match=r"Cannot declare Late inside make\(\)"):
+        Declarer.populate()
     with pytest.raises(dj.AccessError, match=r"Cannot drop Source inside make\(\)"):
         Made.populate()
     with pytest.raises(dj.AccessError, match="Cannot drop schema"):
@@ -37,6 +49,7 @@ def test_drop_inside_make_is_refused_and_changes_nothing(schema: dj.Schema) -> N
     assert len(Made.jobs & {"status": "error"}) == 2
     Made.drop()  # outside make, as before
     assert "source" in schema.list_tables()[0]
+    assert not any("late" in name for name in schema.list_tables())
 
 
 @pytest.mark.parametrize(

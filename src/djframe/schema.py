@@ -179,6 +179,7 @@ class Schema:
             raise DefinitionError(
                 f"{cls.__name__} is a Part: nest it inside its master's class and decorate the master."
             )
+        refuse_in_make(f"declare {cls.__name__}")
         frame = sys._getframe(1)
         context = {**frame.f_globals, **frame.f_locals, **self.context}
         parts = parts_of(cls)

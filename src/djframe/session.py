@@ -100,12 +100,13 @@ around each make; ``commit_context.set({...})`` / ``.reset(token)`` elsewhere.""
 
 
 def refuse_in_make(action: str) -> None:
-    """Refuse ``action`` (dropping a table or a schema) while a make runs: the make's own
-    table, its queue and the rows it holds would go from under it."""
+    """Refuse ``action`` (dropping or declaring a table, dropping a schema) while a make
+    runs: populate's tables, queue and held rows would change under it (DataJoint refuses to
+    declare inside make too)."""
     if make_scope.get() is not None:
         raise AccessError(
             f"Cannot {action} inside make(): populate is writing to these tables. Nothing was "
-            "dropped; drop tables outside populate, when it has finished."
+            "changed; do it outside populate, before or after it runs."
         )
 
 
