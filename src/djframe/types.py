@@ -458,11 +458,37 @@ def _parses(read: Callable[[str], object], what: str) -> Callable[[CoreType, str
     return check
 
 
+PORTABLE_WRITING = {
+    "int": re.compile(r"\s*[+-]?\d+\s*"),
+    "number": re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*"),
+    "date": re.compile(r"\d{4}-\d{2}-\d{2}"),
+    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"),
+}
+"""How a default is written so that every engine reads it alike: Python also reads ``1_000``,
+``20240101`` and ``2024-01-01 05:00+02:00``, which one engine refuses, or takes and then
+fails on every insert, or reads dropping the offset."""
+
+
+def _portable(kind: str, what: str) -> Callable[[CoreType, str], str | None]:
+    """A default check: written as :data:`PORTABLE_WRITING` ``[kind]`` says, else ``what``."""
+
+    def check(core: CoreType, value: str) -> str | None:
+        return None if PORTABLE_WRITING[kind].fullmatch(value) else f"write {what}"
+
+    return check
+
+
+def _both(*checks: Callable[[CoreType, str], str | None]) -> Callable[[CoreType, str], str | None]:
+    def check(core: CoreType, value: str) -> str | None:
+        return next((p for p in (c(core, value) for c in checks) if p is not None), None)
+
+    return check
+
+
 def _int_problem(core: CoreType, value: str) -> str | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return "it is not a whole number"
+    if not PORTABLE_WRITING["int"].fullmatch(value):
+        return "it is not a whole number written with digits only"
+    number = int(value)
     bits = INT_RANGES[core.name]
     if not -(2**bits) <= number < 2**bits:
         return f"it is outside the range of {core.name} ({-(2**bits)} to {2**bits - 1})"
@@ -475,16 +501,17 @@ FLOAT_LIMITS = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
 def _float_problem(core: CoreType, value: str) -> str | None:
     """A float default must be a finite number the type holds (``1e999``, ``inf`` and ``nan``
     are read differently by each engine)."""
-    try:
-        number = float(value)
-    except ValueError:
-        return "it is not a number"
+    if not PORTABLE_WRITING["number"].fullmatch(value):
+        return "it is not a finite number written with digits (and an exponent)"
+    number = float(value)
     if not math.isfinite(number) or abs(number) > FLOAT_LIMITS[core.name]:
         return f"it is not a finite number that {core.name} holds"
     return None
 
 
 def _decimal_problem(core: CoreType, value: str) -> str | None:
+    if not PORTABLE_WRITING["number"].fullmatch(value):
+        return "it is not a number written with digits"
     try:
         number = decimal.Decimal(value)
     except decimal.InvalidOperation:
@@ -516,8 +543,14 @@ DEFAULT_CHECKS: dict[str, Callable[[CoreType, str], str | None]] = {
     "bool": _bool_problem,
     "uuid": _parses(uuid.UUID, "a UUID such as '12345678-1234-5678-1234-567812345678'"),
     "json": _parses(json.loads, "valid JSON"),
-    "date": _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
-    "datetime": _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    "date": _both(
+        _portable("date", "a date as YYYY-MM-DD, such as '2024-01-31'"),
+        _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
+    ),
+    "datetime": _both(
+        _portable("datetime", "a datetime as YYYY-MM-DD HH:MM:SS, with no time zone"),
+        _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    ),
     "time": _parses(dt.time.fromisoformat, "a time such as '12:30:00'"),
     "char": _length_problem,
     "varchar": _length_problem,
