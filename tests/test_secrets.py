@@ -31,12 +31,15 @@ URLS = [
     "postgresql://ann:Zq8se cretW4v@127.0.0.1:1/lab",  # libpq echoes the password
     f"postgresql://ann:{SECRET}%zz@127.0.0.1:1/lab",  # libpq echoes the bad token
     "postgresql://ann:Zq8se\ncretW4v@127.0.0.1:1/lab",
+    "postgresql://ann:Zq8se\x00cretW4v@127.0.0.1:1/lab",  # libpq stops at the NUL
     f"duckdb://ann:{SECRET}@nowhere/lab",
 ]
 
 
 def assert_hidden(text: str, secret: str = SECRET) -> None:
-    for piece in {secret, *secret.replace("@", " ").replace("\n", " ").split()}:
+    """Neither half of the password shows (the URLs above split it with '@', a space, a
+    newline or a NUL, where a driver may cut it)."""
+    for piece in (secret, secret[:5], secret[5:]):
         assert piece not in text, text
 
 
