@@ -159,3 +159,11 @@ def test_random_wrong_dict_rows_write_nothing(
     with pytest.raises(dj.DjframeError):
         typed.insert(rows)
     assert len(typed()) == 0
+
+
+def test_update1_checks_values_as_insert_does(typed: type[dj.Table]) -> None:
+    typed.insert1({"k": 1, "i": 2, "b": True})
+    for change in ({"i": 2.5}, {"b": 5}, {"d": dt.datetime(2024, 1, 1, 5)}, {"t": 5}):
+        with pytest.raises(dj.DataError):
+            typed.update1({"k": 1, **change})
+    assert typed.fetch1("i", "b", "d", "t") == (2, True, None, None)

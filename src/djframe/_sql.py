@@ -24,12 +24,27 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["inlinable", "literal", "plain_literal", "quote", "typed_literal", "values_relation"]
+__all__ = [
+    "NEW_ROWS",
+    "OLD_ROWS",
+    "inlinable",
+    "literal",
+    "plain_literal",
+    "quote",
+    "typed_literal",
+    "values_relation",
+]
 
 
 def quote(*names: str) -> str:
     """Quote and join SQL identifiers: ``quote("s", "t")`` is ``"s"."t"``."""
     return ".".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
+OLD_ROWS = '"~old"'
+NEW_ROWS = '"~new"'
+"""Aliases of a table and of the rows that change it in djframe's own statements: no table or
+attribute of a user's can be named with a ``~`` (a table named ``s`` broke ``update1``)."""
 
 
 def literal(value: str) -> str:

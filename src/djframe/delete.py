@@ -31,6 +31,7 @@ from djframe.errors import AccessError, IntegrityError, QueryError
 from djframe.graph import dependents_first
 from djframe.registry import forget, table_class
 from djframe.results import running
+from djframe.session import refuse_in_make
 from djframe.settings import config
 from djframe.versioning import record_deleted
 
@@ -272,6 +273,7 @@ def job_queues(conn: Connection, names: list[str]) -> list[str]:
 
 def drop(table: TableRelation, *, prompt: bool | None) -> None:
     """Drop a table and every table downstream of it, leaves first, in one transaction."""
+    refuse_in_make(f"drop {type(table).__name__}")
     conn = table.connection
     conn.load_all_schemas()
     names = dependents_first(conn.graph, [table.full_name])

@@ -210,7 +210,9 @@ def url_secrets(url: str) -> set[str]:
     secrets: set[str] = set()
     for secret in found:
         for variant in {secret, unquote(secret)}:
-            pieces = re.split(r"[@/:?#&;=\s'\"]+", variant)  # where a reader stops
+            # where a reader stops: a delimiter, a quote, a space, a control character (libpq's C
+            # strings end at a NUL)
+            pieces = re.split(r"[@/:?#&;=\s'\"\x00-\x1f\x7f]+", variant)
             secrets.update(p for p in [variant, *pieces] if len(p) >= SHORTEST_SECRET)
     return secrets
 

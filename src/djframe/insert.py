@@ -270,12 +270,15 @@ def repeated_key(data: pa.Table, info: TableInfo) -> dict[str, Any] | None:
     key = info.heading.primary_key
     if not key or data.num_rows < 2 or not set(key) <= set(data.column_names):
         return None  # keys the table numbers itself are distinct
-    counts = data.group_by(key).aggregate([([], "count_all")])
+    # "~" names: the count's own name is free whatever the key's attributes are named
+    names = [f"~{i}" for i in range(len(key))]
+    keys = data.select(key).rename_columns(names)
+    counts = keys.group_by(names).aggregate([([], "count_all")])
     if counts.num_rows == data.num_rows:
         return None
     repeats = counts.filter(pc.greater(counts["count_all"], 1))
-    first: dict[str, Any] = repeats.slice(0, 1).select(key).to_pylist()[0]
-    return first
+    first = repeats.slice(0, 1).select(names).to_pylist()[0]
+    return dict(zip(key, first.values(), strict=True))
 
 
 def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -> pa.Table:
@@ -291,13 +294,12 @@ def check_duplicates(data: pa.Table, info: TableInfo, on_conflict: OnConflict) -
     key = info.heading.primary_key
     if not key or data.num_rows < 2 or not set(key) <= set(data.column_names):
         return data
-    indices = pa.table({"_i": pa.array(range(data.num_rows))})
-    numbered = pa.table([*data.columns, indices["_i"]], names=[*data.column_names, "_i"])
+    numbered = data.select(key).append_column("~i", pa.array(range(data.num_rows)))
     how = "min" if on_conflict == "skip" else "max"
-    keep = numbered.group_by(key).aggregate([("_i", how)]).column(f"_i_{how}")
+    keep = numbered.group_by(key).aggregate([("~i", how)]).column(f"~i_{how}")
     if len(keep) == data.num_rows:
         return data
-    return data.take(pc.sort_indices(keep))
+    return data.take(keep.take(pc.sort_indices(keep)))  # the rows kept, in the order given
 
 
 def duplicate_message(info: TableInfo, data: pa.Table, exc: DuplicateError) -> str:

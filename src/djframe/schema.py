@@ -39,9 +39,16 @@ from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
 from djframe.delete import confirm
-from djframe.errors import DefinitionError, DjframeError, IntegrityError, MissingTableError
+from djframe.errors import (
+    ConfigError,
+    DefinitionError,
+    DjframeError,
+    IntegrityError,
+    MissingTableError,
+)
 from djframe.frames import frame_kind
 from djframe.graph import topological
+from djframe.session import refuse_in_make
 from djframe.settings import config
 from djframe.store import recorded_location
 from djframe.store.gc import collect
@@ -90,7 +97,7 @@ class Schema:
         store: Any = None,
         create_schema: bool = True,
     ) -> None:
-        self.name = name
+        self.name = checked_schema_name(name)
         self.context = dict(context or {})
         self.connection = connection or default_connection()
         self.store: Any = store if store is not None else config["store"]
@@ -172,15 +179,31 @@ class Schema:
             raise DefinitionError(
                 f"{cls.__name__} is a Part: nest it inside its master's class and decorate the master."
             )
+        refuse_in_make(f"declare {cls.__name__}")
         frame = sys._getframe(1)
         context = {**frame.f_globals, **frame.f_locals, **self.context}
-        self.declare(cls, context)
-        for part in parts_of(cls):
-            part.master = cls
-            self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
-        if issubclass(cls, Lookup):
-            insert_contents(cls)
+        parts = parts_of(cls)
+        try:
+            # master, parts and contents together: a bad part or row leaves nothing declared
+            with self.connection.transaction:
+                self.declare(cls, context)
+                for part in parts:
+                    part.master = cls
+                    self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
+                if issubclass(cls, Lookup):
+                    insert_contents(cls)
+        except BaseException:
+            self.unbind_undeclared([cls, *parts])
+            raise
         return cls
+
+    def unbind_undeclared(self, classes: list[type[Table]]) -> None:
+        """Unbind the classes whose tables a rolled-back declaration took away."""
+        for cls in classes:
+            info = cls.__dict__.get("_info")
+            if info is not None and info.full_name not in self.connection.tables:
+                registry.forget(self.connection, [info.full_name])
+                cls._info = None
 
     def declare(
         self, cls: type[Table], context: dict[str, Any], master: type[Table] | None = None
@@ -327,6 +350,7 @@ class Schema:
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop the schema with all its tables and rows."""
+        refuse_in_make(f"drop schema {self.name!r}")
         if not self.exists:
             return
         if not confirm(f"Drop schema {self.name!r} with all its tables?", prompt):
@@ -354,6 +378,39 @@ class Schema:
                 f"Cannot drop schema {self.name!r}: tables of other schemas depend on it "
                 f"({', '.join(outside)}). Drop those tables (or their schemas) first."
             )
+
+
+SYSTEM_SCHEMAS = frozenset({"public", "main", "information_schema", "temp", "system"})
+"""Schemas of the engines themselves (and ``public``/``main``, where every session's tables
+go): a pipeline taking one could drop the engine's own tables. ``pg_*`` too."""
+
+LONGEST_SCHEMA_NAME = 63
+"""PostgreSQL cuts longer names (in bytes) silently; the limit holds on every backend."""
+
+
+def checked_schema_name(name: str) -> str:
+    """``name`` if a pipeline may own a schema of that name, else a ``ConfigError`` saying why.
+
+    Examples
+    --------
+    >>> checked_schema_name("lab")
+    'lab'
+    """
+    problem = None
+    if not isinstance(name, str) or not name.strip():
+        problem = "a schema needs a name"
+    elif name != name.strip() or any(not c.isprintable() for c in name):
+        problem = "a schema name has no leading or trailing spaces and no control characters"
+    elif name.lower() in SYSTEM_SCHEMAS or name.lower().startswith(("pg_", "~")):
+        problem = "it is a schema of the database engine itself (or reserved for it)"
+    elif len(name.encode()) > LONGEST_SCHEMA_NAME:
+        problem = (
+            f"it is {len(name.encode())} bytes long, and PostgreSQL keeps only the first "
+            f"{LONGEST_SCHEMA_NAME}"
+        )
+    if problem is not None:
+        raise ConfigError(f"Cannot use the schema name {name!r}: {problem}. Choose another name.")
+    return name
 
 
 def indented(text: str, prefix: str = "    ") -> str:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
+from djframe.errors import AccessError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -34,6 +36,7 @@ __all__ = [
     "held_rows",
     "make_scope",
     "read_ahead",
+    "refuse_in_make",
 ]
 
 
@@ -94,6 +97,17 @@ commit_context: ContextVar[Mapping[str, str] | None] = ContextVar(
 """Metadata for every Delta commit made in this context, e.g. ``{"job_id": ..., "code_version":
 ...}``; each key is recorded as ``djframe.<key>`` in the commit's metadata. Populate sets it
 around each make; ``commit_context.set({...})`` / ``.reset(token)`` elsewhere."""
+
+
+def refuse_in_make(action: str) -> None:
+    """Refuse ``action`` (dropping or declaring a table, dropping a schema) while a make
+    runs: populate's tables, queue and held rows would change under it (DataJoint refuses to
+    declare inside make too)."""
+    if make_scope.get() is not None:
+        raise AccessError(
+            f"Cannot {action} inside make(): populate is writing to these tables. Nothing was "
+            "changed; do it outside populate, before or after it runs."
+        )
 
 
 def data_changing(conn: Any) -> None:

@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import networkx as nx
 
-from djframe._sql import quote
+from djframe._sql import NEW_ROWS, OLD_ROWS, quote
 from djframe._typing import OnConflict, Tier
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.shape import Identity
@@ -321,7 +321,8 @@ class Table(QueryExpression, metaclass=TableMeta):
         conn = self.connection
         with conn.transaction, conn.temporary(data) as source:
             found = conn.fetch_count(
-                f"SELECT count(*) FROM {self.info.sql_name} t JOIN {quote(source)} s USING ({', '.join(quote(k) for k in key)})"
+                f"SELECT count(*) FROM {self.info.sql_name} AS {OLD_ROWS} JOIN {quote(source)} AS {NEW_ROWS} "
+                f"USING ({', '.join(quote(k) for k in key)})"
             )
             if found != 1:
                 raise DataError(
@@ -330,12 +331,13 @@ class Table(QueryExpression, metaclass=TableMeta):
             # None restores an attribute's default, as in DataJoint.
             where = f"In {type(self).__name__}"
             sets = ", ".join(
-                f"{quote(n)} = {cast_term(self.heading[n], f's.{quote(n)}', conn.backend.dialect, where)}"
+                f"{quote(n)} = {cast_term(self.heading[n], f'{NEW_ROWS}.{quote(n)}', conn.backend.dialect, where)}"
                 for n in changes
             )
-            match = " AND ".join(f"{self.info.sql_name}.{quote(k)} = s.{quote(k)}" for k in key)
+            match = " AND ".join(f"{OLD_ROWS}.{quote(k)} = {NEW_ROWS}.{quote(k)}" for k in key)
             conn.execute(
-                f"UPDATE {self.info.sql_name} SET {sets} FROM {quote(source)} s WHERE {match}",
+                f"UPDATE {self.info.sql_name} AS {OLD_ROWS} SET {sets} FROM {quote(source)} AS {NEW_ROWS} "
+                f"WHERE {match}",
                 action=f"updating {type(self).__name__}",
             )
             record_written(conn, self.info, data, None, operation="update")

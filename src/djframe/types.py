@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -195,6 +197,12 @@ def parse_enum_values(body: str, text: str) -> tuple[str, ...]:
         position = match.end()
     if not values:
         raise UnknownTypeError(f"{text!r} lists no values; an enum needs at least one.")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise UnknownTypeError(
+            f"{text!r} lists {', '.join(map(repr, repeated))} more than once; list each value "
+            "once (an engine refuses an enum with repeated values)."
+        )
     return tuple(values)
 
 
@@ -215,6 +223,11 @@ def parse_type(text: str) -> CoreType:
     if lower == "jsonb":  # DataJoint's json pattern takes PostgreSQL's spelling too
         return CoreType("json")
     if match := _SIZED.match(clean):
+        if int(match["n"]) < 1:
+            raise UnknownTypeError(
+                f"{text!r}: a {match['name'].lower()}(n) holds at least one character; give "
+                "n >= 1 (DuckDB and PostgreSQL read a length of 0 differently)."
+            )
         return CoreType(match["name"].lower(), (int(match["n"]),))
     if match := _DECIMAL.match(clean):
         precision, scale = int(match["p"]), int(match["s"])
@@ -224,6 +237,10 @@ def parse_type(text: str) -> CoreType:
             )
         return CoreType("decimal", (precision, scale))
     if match := _DATETIME.match(clean):
+        if match["n"] and int(match["n"]) > 6:
+            raise UnknownTypeError(
+                f"{text!r}: datetime(n) keeps at most 6 digits of a second (microseconds)."
+            )
         return CoreType("datetime", (int(match["n"]),) if match["n"] else ())
     if match := _ENUM.match(clean):
         return CoreType("enum", parse_enum_values(match["body"], clean))
@@ -441,18 +458,60 @@ def _parses(read: Callable[[str], object], what: str) -> Callable[[CoreType, str
     return check
 
 
+PORTABLE_WRITING = {
+    "int": re.compile(r"\s*[+-]?\d+\s*"),
+    "number": re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*"),
+    "date": re.compile(r"\d{4}-\d{2}-\d{2}"),
+    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"),
+}
+"""How a default is written so that every engine reads it alike: Python also reads ``1_000``,
+``20240101`` and ``2024-01-01 05:00+02:00``, which one engine refuses, or takes and then
+fails on every insert, or reads dropping the offset."""
+
+
+def _portable(kind: str, what: str) -> Callable[[CoreType, str], str | None]:
+    """A default check: written as :data:`PORTABLE_WRITING` ``[kind]`` says, else ``what``."""
+
+    def check(core: CoreType, value: str) -> str | None:
+        return None if PORTABLE_WRITING[kind].fullmatch(value) else f"write {what}"
+
+    return check
+
+
+def _both(*checks: Callable[[CoreType, str], str | None]) -> Callable[[CoreType, str], str | None]:
+    def check(core: CoreType, value: str) -> str | None:
+        return next((p for p in (c(core, value) for c in checks) if p is not None), None)
+
+    return check
+
+
 def _int_problem(core: CoreType, value: str) -> str | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return "it is not a whole number"
+    if not PORTABLE_WRITING["int"].fullmatch(value):
+        return "it is not a whole number written with digits only"
+    number = int(value)
     bits = INT_RANGES[core.name]
     if not -(2**bits) <= number < 2**bits:
         return f"it is outside the range of {core.name} ({-(2**bits)} to {2**bits - 1})"
     return None
 
 
+FLOAT_LIMITS = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
+
+
+def _float_problem(core: CoreType, value: str) -> str | None:
+    """A float default must be a finite number the type holds (``1e999``, ``inf`` and ``nan``
+    are read differently by each engine)."""
+    if not PORTABLE_WRITING["number"].fullmatch(value):
+        return "it is not a finite number written with digits (and an exponent)"
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > FLOAT_LIMITS[core.name]:
+        return f"it is not a finite number that {core.name} holds"
+    return None
+
+
 def _decimal_problem(core: CoreType, value: str) -> str | None:
+    if not PORTABLE_WRITING["number"].fullmatch(value):
+        return "it is not a number written with digits"
     try:
         number = decimal.Decimal(value)
     except decimal.InvalidOperation:
@@ -478,14 +537,20 @@ def _bool_problem(core: CoreType, value: str) -> str | None:
 
 DEFAULT_CHECKS: dict[str, Callable[[CoreType, str], str | None]] = {
     **dict.fromkeys(INT_RANGES, _int_problem),
-    "float32": _parses(float, "a number"),
-    "float64": _parses(float, "a number"),
+    "float32": _float_problem,
+    "float64": _float_problem,
     "decimal": _decimal_problem,
     "bool": _bool_problem,
     "uuid": _parses(uuid.UUID, "a UUID such as '12345678-1234-5678-1234-567812345678'"),
     "json": _parses(json.loads, "valid JSON"),
-    "date": _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
-    "datetime": _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    "date": _both(
+        _portable("date", "a date as YYYY-MM-DD, such as '2024-01-31'"),
+        _parses(dt.date.fromisoformat, "a date such as '2024-01-31'"),
+    ),
+    "datetime": _both(
+        _portable("datetime", "a datetime as YYYY-MM-DD HH:MM:SS, with no time zone"),
+        _parses(dt.datetime.fromisoformat, "a datetime such as '2024-01-31 12:00:00'"),
+    ),
     "time": _parses(dt.time.fromisoformat, "a time such as '12:30:00'"),
     "char": _length_problem,
     "varchar": _length_problem,

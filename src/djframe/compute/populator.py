@@ -37,7 +37,7 @@ from djframe.compute.provenance import (
     record_provenance,
 )
 from djframe.compute.scope import scoped
-from djframe.errors import DefinitionError, JobError
+from djframe.errors import DefinitionError, JobError, redact
 from djframe.graph import topological
 from djframe.keyset import key_relation
 from djframe.session import commit_context
@@ -310,8 +310,9 @@ class Populator:
         return sorted(pairs, key=lambda p: p[0].full_name != self.table.full_name)
 
     def failed(self, keys: pl.DataFrame, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}"
-        stack = "".join(traceback.format_exception(exc))
+        # recorded and shown (djframe jobs --errors): a password in a URL never is
+        message = redact(f"{type(exc).__name__}: {exc}")
+        stack = redact("".join(traceback.format_exception(exc)))
         self.jobs.record(
             keys,
             "error",

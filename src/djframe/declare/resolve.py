@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from djframe._typing import Tier
-from djframe.catalog import ForeignKey, TableInfo
+from djframe.catalog import JOBS_PREFIX, PROVENANCE_PREFIX, ForeignKey, TableInfo
 from djframe.codecs import parse_codec
 from djframe.declare.parser import AttributeSpec, Definition, ForeignKeySpec
 from djframe.errors import DefinitionError, DjframeError
@@ -39,6 +39,13 @@ def foreign_key_source(ref: str, value: Any, where: str) -> tuple[TableInfo, dic
         raise DefinitionError(
             f"{where}: '-> {ref}' must name a declared table or a renaming projection of one, "
             f"such as '-> Person.proj(parent=\"person_id\")'; it names {type(value).__name__}."
+        )
+    twice = sorted({old for old in result[1].values() if list(result[1].values()).count(old) > 1})
+    if twice:
+        raise DefinitionError(
+            f"{where}: '-> {ref}' renames {', '.join(map(repr, twice))} more than once; a foreign "
+            "key takes each attribute of the parent's key once. Reference the parent once per "
+            "name instead (one '->' line each)."
         )
     return result
 
@@ -193,6 +200,7 @@ def resolve_definition(
     """Resolve a parsed definition in ``context`` into the table's catalog entry."""
     where = f"In the definition of {class_name}"
     check_length(f"the table name {name!r}", where)
+    check_companion_names(name, tier, where)
     attributes = Attributes(where)
     foreign_keys: list[ForeignKey] = []
     for item in definition.items:
@@ -223,6 +231,21 @@ def resolve_definition(
         master=master,
         singleton=not heading.primary_key,
     )
+
+
+def check_companion_names(name: str, tier: Tier, where: str) -> None:
+    """An auto-populated table's job queue and provenance are named with a prefix: its own
+    name must leave room for the longest one, or populate fails where declaring passed."""
+    if tier not in {"imported", "computed"}:
+        return
+    longest = max(JOBS_PREFIX, PROVENANCE_PREFIX, key=len)
+    if len((longest + name).encode()) > MAX_NAME:
+        raise DefinitionError(
+            f"{where}: the table name {name!r} is {len(name.encode())} characters long; an "
+            f"auto-populated table's name is at most {MAX_NAME - len(longest)} characters, so "
+            f"that its provenance table ({longest!r} + name) fits PostgreSQL's limit of "
+            f"{MAX_NAME}. Choose a shorter class name."
+        )
 
 
 def check_length(what: str, where: str) -> None:
