@@ -21,7 +21,7 @@ FLOORS: list[set[str]] = [
     {"_typing", "errors", "settings", "_sql"},  # foundation
     {"types", "heading", "catalog", "graph", "frames"},  # model
     {"backends"},  # engines
-    {"connection", "session", "registry", "keyset"},  # a database session
+    {"connection", "cursor", "session", "registry", "keyset"},  # a database session
     {"codecs", "store"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL

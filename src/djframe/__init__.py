@@ -17,35 +17,50 @@ from djframe.algebra.top import Top
 from djframe.algebra.universal import U
 from djframe.codecs import Codec
 from djframe.compute.autopopulate import Computed, Imported
+from djframe.compute.autopopulate import Computed as Compute
+from djframe.compute.autopopulate import Imported as Ingest
 from djframe.compute.populate import populate_pipeline as populate
-from djframe.connection import Connection, connect
+from djframe.connection import Connection, conn, connect
 from djframe.diagram import Diagram
 from djframe.errors import (
     AccessError,
+    BucketInaccessible,
     ConfigError,
     ConflictError,
     ConnectionError,
     DataError,
+    DataJointError,
     DefinitionError,
     DjframeError,
     DuplicateError,
     IntegrityError,
     JobError,
     LineageError,
+    LostConnectionError,
     MissingAttributeError,
+    MissingExternalFile,
     MissingKeyError,
     MissingParentError,
     MissingTableError,
     QueryError,
+    QuerySyntaxError,
     StoreError,
+    UnknownAttributeError,
     UnknownTypeError,
 )
 from djframe.fetch import key
 from djframe.heading import Attribute, Heading
-from djframe.schema import Schema, list_schemas, virtual_schema
+from djframe.schema import (
+    Schema,
+    VirtualModule,
+    create_virtual_module,
+    list_schemas,
+    virtual_schema,
+)
 from djframe.settings import config
 from djframe.store import Store
 from djframe.table import Lookup, Manual, Part, Table
+from djframe.table import Manual as Entry
 
 __version__ = "0.1.0.dev0"
 
@@ -53,25 +68,32 @@ __all__ = [
     "AccessError",
     "AndList",
     "Attribute",
+    "BucketInaccessible",
     "Codec",
+    "Compute",
     "Computed",
     "ConfigError",
     "ConflictError",
     "Connection",
     "ConnectionError",
     "DataError",
+    "DataJointError",
     "DefinitionError",
     "Diagram",
     "DjframeError",
     "DuplicateError",
+    "Entry",
     "Heading",
     "Imported",
+    "Ingest",
     "IntegrityError",
     "JobError",
     "LineageError",
     "Lookup",
+    "LostConnectionError",
     "Manual",
     "MissingAttributeError",
+    "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
@@ -79,15 +101,20 @@ __all__ = [
     "Part",
     "QueryError",
     "QueryExpression",
+    "QuerySyntaxError",
     "Schema",
     "Store",
     "StoreError",
     "Table",
     "Top",
     "U",
+    "UnknownAttributeError",
     "UnknownTypeError",
+    "VirtualModule",
     "config",
+    "conn",
     "connect",
+    "create_virtual_module",
     "key",
     "list_schemas",
     "populate",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
+import types
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from djframe import registry
@@ -25,9 +26,11 @@ from djframe._sql import quote
 from djframe._typing import DescribeFormat
 from djframe.catalog import (
     CATALOG,
+    JOBS_PREFIX,
     PROPERTIES,
     VERSIONS,
     TableInfo,
+    companion_name,
     create_catalog_sql,
     create_versions_sql,
     insert_catalog_sql,
@@ -43,7 +46,7 @@ from djframe.errors import DefinitionError, DjframeError, IntegrityError, Missin
 from djframe.frames import frame_kind
 from djframe.graph import topological
 from djframe.settings import config
-from djframe.store import recorded_location
+from djframe.store import default_store, recorded_location
 from djframe.store.gc import collect
 from djframe.store.identity import (
     SchemaIdentity,
@@ -59,7 +62,7 @@ from djframe.table import Lookup, Part, Table
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Schema", "list_schemas", "virtual_schema"]
+__all__ = ["Schema", "VirtualModule", "create_virtual_module", "list_schemas", "virtual_schema"]
 
 
 class Schema:
@@ -83,25 +86,102 @@ class Schema:
 
     def __init__(
         self,
-        name: str,
+        name: str | None = None,
         context: Mapping[str, Any] | None = None,
         *,
         connection: Connection | None = None,
         store: Any = None,
         create_schema: bool = True,
+        create_tables: bool | None = None,
+        add_objects: Mapping[str, Any] | None = None,
     ) -> None:
-        self.name = name
+        self.name = ""
         self.context = dict(context or {})
-        self.connection = connection or default_connection()
-        self.store: Any = store if store is not None else config["store"]
+        self.create_schema = create_schema
+        self.create_tables = create_tables
+        self.add_objects = dict(add_objects or {})
+        self._connection = connection
+        self._store_given = store
+        self.store: Any = store if store is not None else default_store()
         self.identity: SchemaIdentity
-        self.activate(create_schema)
-        self.settle_store(store)
+        self._waiting: list[tuple[type[Table], dict[str, Any]]] = []
+        if name:
+            self.activate(name)
 
     def __repr__(self) -> str:
-        return f"<djframe.Schema {self.name!r} on {self.connection!r}>"
+        where = repr(self._connection) if self._connection is not None else "(no connection)"
+        return f"<djframe.Schema {self.name or '(not activated)'!r} on {where}>"
 
-    def activate(self, create: bool) -> None:
+    @property
+    def connection(self) -> Connection:
+        """The schema's connection (the configured one unless given)."""
+        if self._connection is None:
+            self._connection = default_connection()
+        return self._connection
+
+    @connection.setter
+    def connection(self, value: Connection) -> None:
+        self._connection = value
+
+    @property
+    def database(self) -> str | None:
+        """The schema's name in the database (DataJoint's name), None before ``activate``."""
+        return self.name or None
+
+    def is_activated(self) -> bool:
+        """True once the schema has a name (given to ``Schema`` or to :meth:`activate`)."""
+        return bool(self.name)
+
+    def activate(
+        self,
+        name: str | None = None,
+        *,
+        connection: Connection | None = None,
+        create_schema: bool | None = None,
+        create_tables: bool | None = None,
+        add_objects: Mapping[str, Any] | None = None,
+        store: Any = None,
+    ) -> None:
+        """Open (or create) the schema ``name`` and declare the classes decorated before, as
+        DataJoint's ``schema.activate``: ``dj.Schema()`` first, the name later.
+
+        Examples
+        --------
+        >>> schema = dj.Schema()  # doctest: +SKIP
+        >>> schema.activate("lab", connection=conn, create_tables=True)  # doctest: +SKIP
+        """
+        if name is None or self.name:
+            self._check_activation(name)
+            return
+        self.name = name
+        if connection is not None:
+            self._connection = connection
+        if create_schema is not None:
+            self.create_schema = create_schema
+        if create_tables is not None:
+            self.create_tables = create_tables
+        if store is not None:
+            self._store_given, self.store = store, store
+        self.add_objects.update(add_objects or {})
+        self.open(self.create_schema)
+        self.settle_store(self._store_given)
+        waiting, self._waiting = self._waiting, []
+        for cls, context in waiting:
+            self.declare_master(cls, {**context, **self.add_objects})
+
+    def _check_activation(self, name: str | None) -> None:
+        if not self.name:
+            raise DefinitionError(
+                "This schema has no name yet: call schema.activate('name') with the name of "
+                "the database schema."
+            )
+        if name is not None and name != self.name:
+            raise DefinitionError(
+                f"This schema is activated already for {self.name!r}; make another dj.Schema "
+                f"for {name!r}."
+            )
+
+    def open(self, create: bool) -> None:
         """Create the schema (with its catalog and identity) if asked, and load it."""
         conn = self.connection
         own = {str(v) for v in conn.fetch_arrow(own_tables_sql(self.name)).column(0).to_pylist()}
@@ -115,7 +195,8 @@ class Schema:
         if not create:
             raise MissingTableError(
                 f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
-                f"{', '.join(conn.list_schemas()) or '(none)'}."
+                f"{', '.join(conn.list_schemas()) or '(none)'}. Pass create_schema=True to "
+                "create it."
             )
         self.identity = new_identity(
             self.name, conn.backend.location(), recorded_location(self.store, conn)
@@ -166,27 +247,42 @@ class Schema:
         return self.name in self.connection.list_schemas()
 
     # -- declaring -----------------------------------------------------------------------
-    def __call__(self, cls: type[Table]) -> type[Table]:
-        """Declare ``cls`` (and its nested parts) in this schema."""
+    def __call__(
+        self, cls: type[Table], *, context: Mapping[str, Any] | None = None
+    ) -> type[Table]:
+        """Declare ``cls`` (and its nested parts) in this schema: ``@schema`` above the class,
+        or ``schema(cls, context=...)``. Before :meth:`activate`, the class waits for it."""
         if issubclass(cls, Part):
             raise DefinitionError(
                 f"{cls.__name__} is a Part: nest it inside its master's class and decorate the master."
             )
         frame = sys._getframe(1)
-        context = {**frame.f_globals, **frame.f_locals, **self.context}
+        found = {**frame.f_globals, **frame.f_locals, **self.context, **(context or {})}
+        if not self.name:
+            self._waiting.append((cls, found))
+            return cls
+        self.declare_master(cls, {**found, **self.add_objects})
+        return cls
+
+    def declare_master(self, cls: type[Table], context: dict[str, Any]) -> None:
+        """Declare a master class, then its parts, then insert a Lookup's contents."""
         self.declare(cls, context)
+        if cls._info is None:  # not declared: create_tables=False
+            return
         for part in parts_of(cls):
             part.master = cls
             self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
         if issubclass(cls, Lookup):
             insert_contents(cls)
-        return cls
+        add_definition_to_doc(cls)
 
     def declare(
         self, cls: type[Table], context: dict[str, Any], master: type[Table] | None = None
     ) -> None:
         name = table_name(cls, master)
         existing = self.tables.get(name)
+        if existing is None and not self.creates_tables():
+            return  # DataJoint's create_tables=False: the class stays undeclared
         if existing is None:
             existing = self.create(cls, name, context, master)
         elif normalized(existing.definition) != normalized(cls.definition):
@@ -250,6 +346,13 @@ class Schema:
             return known
         return self.spawn(info)
 
+    def creates_tables(self) -> bool:
+        """Whether decorating a class of a missing table creates it (``create_tables``,
+        else ``dj.config["database.create_tables"]``)."""
+        if self.create_tables is not None:
+            return self.create_tables
+        return bool(config["database.create_tables"])
+
     # -- introspection -------------------------------------------------------------------
     def list_tables(self) -> list[str]:
         """The schema's tables (SQL names), parents before children."""
@@ -260,6 +363,69 @@ class Schema:
     def user_tables(self) -> list[TableInfo]:
         """The declared tables, without the hidden job queues and provenance tables (``~``)."""
         return [t for t in self.tables.values() if not is_hidden(t.name)]
+
+    def find_table(self, name: str) -> TableInfo | None:
+        """A table of the schema by SQL name or class name, with or without its tier prefix."""
+        self.connection.load_schema(self.name)
+        infos = self.user_tables()
+        for info in infos:
+            if name in (info.class_name, info.name):
+                return info
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() if name[:1].isupper() else name
+        for prefix in ("", "#", "_", "__"):
+            for info in infos:
+                if info.name == prefix + snake:
+                    return info
+        return None
+
+    def get_table(self, name: str) -> Table:
+        """A table of the schema by name (``"session"``, ``"Session"``, ``"#lookup"``), as an
+        instance of its class: the one declared, else one built from the catalog.
+
+        Examples
+        --------
+        >>> schema.get_table("Subject").to_polars()  # doctest: +SKIP
+        >>> schema["subject"] is not None, "Subject" in schema  # doctest: +SKIP
+        """
+        info = self.find_table(name)
+        if info is None:
+            raise MissingTableError(
+                f"Schema {self.name!r} has no table {name!r}. Its tables: "
+                f"{', '.join(self.list_tables()) or '(none)'}."
+            )
+        return self.class_for(info)()
+
+    def __getitem__(self, name: str) -> Table:
+        return self.get_table(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(name) and self.find_table(name) is not None
+
+    def __iter__(self) -> Iterator[Table]:
+        """The schema's tables, parents first."""
+        for name in self.list_tables():
+            yield self.get_table(name)
+
+    @property
+    def jobs(self) -> list[Table]:
+        """The job queues of the schema's Imported and Computed tables that have one."""
+        self.connection.load_schema(self.name)
+        auto = [i for i in self.user_tables() if i.tier in ("imported", "computed")]
+        return [
+            self.class_for(i)().jobs  # type: ignore[attr-defined]
+            for i in auto
+            if companion_name(i.full_name, JOBS_PREFIX) in self.connection.tables
+        ]
+
+    def spawn_missing_classes(self, context: dict[str, Any] | None = None) -> None:
+        """Put a class for each table of the schema into ``context`` (by default the caller's
+        namespace) that has none there yet, parts nested in their masters (DataJoint's
+        ``spawn_missing_classes`` / ``make_classes``)."""
+        into = context if context is not None else sys._getframe(1).f_locals
+        self.connection.load_schema(self.name)
+        fill_namespace(self, into)
+
+    make_classes = spawn_missing_classes
 
     @property
     def graph(self) -> Any:
@@ -453,9 +619,68 @@ def insert_contents(cls: type[Lookup]) -> None:
     table.insert(contents, skip_duplicates=True)
 
 
+class VirtualModule(types.ModuleType):
+    """A module whose attributes are the table classes of an existing schema, as
+    DataJoint's ``dj.VirtualModule(module_name, schema_name)``; ``.schema`` is the schema.
+
+    Examples
+    --------
+    >>> lab = dj.VirtualModule("lab", "doc_lab", connection=conn)  # doctest: +SKIP
+    >>> lab.Subject.to_polars()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        module_name: str,
+        schema_name: str,
+        *,
+        create_schema: bool = False,
+        create_tables: bool = False,
+        connection: Connection | None = None,
+        add_objects: Mapping[str, Any] | None = None,
+        store: Any = None,
+    ) -> None:
+        super().__init__(module_name)
+        schema = Schema(
+            schema_name,
+            connection=connection,
+            store=store,
+            create_schema=create_schema,
+            create_tables=create_tables,
+        )
+        self.__dict__.update(add_objects or {})
+        self.__dict__["schema"] = schema
+        fill_namespace(schema, self.__dict__)
+
+
+def fill_namespace(schema: Schema, into: dict[str, Any]) -> None:
+    """Add a class for each table of ``schema`` to ``into`` where it has none, parts as
+    attributes of their masters."""
+    infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
+    classes: dict[str, type[Table]] = {}
+    for info in infos:
+        if is_hidden(info.name):
+            continue
+        if info.master is None and isinstance(into.get(info.class_name), type):
+            classes[info.full_name] = into[info.class_name]
+            continue
+        cls = classes[info.full_name] = schema.class_for(info)
+        if info.master:
+            if info.master in classes and not hasattr(classes[info.master], info.class_name):
+                setattr(classes[info.master], info.class_name, cls)
+        else:
+            into[info.class_name] = cls
+
+
 def virtual_schema(
-    name: str, *, connection: Connection | None = None, store: Any = None
-) -> SimpleNamespace:
+    name: str,
+    *,
+    connection: Connection | None = None,
+    store: Any = None,
+    create_schema: bool = False,
+    create_tables: bool = False,
+    add_objects: Mapping[str, Any] | None = None,
+) -> VirtualModule:
     """Open an existing schema without its Python classes; every table is queryable.
 
     Stored objects are read from ``store`` (as given to ``dj.Schema``), else from the
@@ -466,17 +691,44 @@ def virtual_schema(
     >>> lab = dj.virtual_schema("doc_lab", connection=conn)  # doctest: +SKIP
     >>> lab.Subject.to_polars()  # doctest: +SKIP
     """
-    schema = Schema(name, connection=connection, store=store, create_schema=False)
-    module = SimpleNamespace(schema=schema)
-    infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
-    classes: dict[str, type[Table]] = {}
-    for info in infos:
-        cls = classes[info.full_name] = schema.class_for(info)
-        if info.master:
-            setattr(classes[info.master], info.class_name, cls)
-        else:
-            setattr(module, info.class_name, cls)
-    return module
+    return VirtualModule(
+        name,
+        name,
+        connection=connection,
+        store=store,
+        create_schema=create_schema,
+        create_tables=create_tables,
+        add_objects=add_objects,
+    )
+
+
+def create_virtual_module(
+    module_name: str,
+    schema_name: str,
+    *,
+    create_schema: bool = False,
+    create_tables: bool = False,
+    connection: Connection | None = None,
+    add_objects: Mapping[str, Any] | None = None,
+) -> VirtualModule:
+    """DataJoint 0.14's name for :class:`VirtualModule` (``dj.create_virtual_module``)."""
+    return VirtualModule(
+        module_name,
+        schema_name,
+        create_schema=create_schema,
+        create_tables=create_tables,
+        connection=connection,
+        add_objects=add_objects,
+    )
+
+
+def add_definition_to_doc(cls: type[Table]) -> None:
+    """Append the definition to the class docstring, so that ``help(Table)`` shows it."""
+    doc = cls.__doc__ or ""
+    if isinstance(cls.definition, str) and "Table definition:" not in doc:
+        cls.__doc__ = f"{doc}\nTable definition:\n\n{cls.definition}"
+        for part in parts_of(cls):
+            add_definition_to_doc(part)
 
 
 def spawn_from_catalog(conn: Connection, info: TableInfo) -> type[Table]:

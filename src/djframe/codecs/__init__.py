@@ -45,7 +45,7 @@ __all__ = [
 
 _REGISTRY: dict[str, type[Codec]] = {}
 _CODEC_TEXT = re.compile(
-    r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[a-z0-9_]*))?\s*>$"
+    r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[A-Za-z0-9_][A-Za-z0-9_-]*|))?\s*>$"
 )
 OBJECT_ID_TYPE = "uuid"
 """The SQL column type of a store-typed attribute: the id of its object in the store."""
