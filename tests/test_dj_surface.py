@@ -326,3 +326,125 @@ def test_named_store_with_hyphen_and_default_store(schema: dj.Schema, tmp_path: 
         assert (tmp_path / "repo").is_dir()
         np.testing.assert_array_equal(Trace.fetch1("named"), np.arange(3))
         assert dj.store.default_store().location == str(tmp_path / "repo")
+
+
+# -- item 10: tables -----------------------------------------------------------------------
+def test_alter_secondary_attributes_keeps_rows(schema: dj.Schema) -> None:
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        animal_id : int32
+        ---
+        name : varchar(20)
+        weight : int32
+        gone = 'x' : varchar(5)
+        """
+
+    Animal.insert1({"animal_id": 1, "name": "a", "weight": 3})
+    Animal.definition = """
+    animal_id : int32
+    ---
+    name = 'anon' : varchar(40)   # longer now
+    weight : float64
+    added = 2.5 : float32
+    note = null : varchar(10)
+    """
+    Animal.alter(prompt=False)
+    assert Animal.heading.names == ["animal_id", "name", "weight", "added", "note"]
+    Animal.insert1({"animal_id": 2, "weight": 1.5})
+    assert Animal.to_dicts(order_by="KEY") == [
+        {"animal_id": 1, "name": "a", "weight": 3.0, "added": 2.5, "note": None},
+        {"animal_id": 2, "name": "anon", "weight": 1.5, "added": 2.5, "note": None},
+    ]
+    assert "longer now" in Animal.describe()
+    reopened = dj.virtual_schema(schema.name, connection=schema.connection)
+    assert reopened.Animal.heading.names == Animal.heading.names
+    Animal.definition = Animal.definition.replace("animal_id : int32", "animal_id : int64")
+    with pytest.raises(dj.DefinitionError, match="primary key cannot be altered"):
+        Animal.alter(prompt=False)
+    Animal.definition += "\nneeded : int32\n"
+    Animal.definition = Animal.definition.replace("animal_id : int64", "animal_id : int32")
+    with pytest.raises(dj.DefinitionError, match="needs a default"):
+        Animal.alter(prompt=False)
+    assert len(Animal) == 2
+
+
+def test_drop_quick_is_declared_head_tail_and_keys(schema: dj.Schema) -> None:
+    classes = declare_pipeline(schema)
+    Subject, Session = classes["Subject"], classes["Session"]
+
+    class Later(dj.Manual):
+        definition = "x : int32"
+
+    assert not Later.is_declared and Subject.is_declared and Subject().is_declared
+    Subject.insert(
+        [{"subject_id": i, "species": s} for i, s in [(1, "rat"), (2, "bat"), (3, "cat")]]
+    )
+    assert Subject.head(2) == [
+        {"subject_id": 1, "species": "rat"},
+        {"subject_id": 2, "species": "bat"},
+    ]
+    assert Subject.tail(2) == [
+        {"subject_id": 2, "species": "bat"},
+        {"subject_id": 3, "species": "cat"},
+    ]
+    assert Subject.keys(order_by="species") == [
+        {"subject_id": 2},
+        {"subject_id": 3},
+        {"subject_id": 1},
+    ]
+    assert Subject.keys(order_by="species DESC", limit=1) == [{"subject_id": 1}]
+    with pytest.raises(dj.IntegrityError, match="depend on it"):
+        Subject.drop_quick()
+    Session.Note.drop_quick()
+    Session.drop_quick()
+    assert schema.list_tables() == ["subject"]
+
+
+def test_upstream_inside_make(schema: dj.Schema) -> None:
+    classes = declare_pipeline(schema)
+    Subject, Session = classes["Subject"], classes["Session"]
+    seen: list[object] = []
+
+    @schema
+    class Species(dj.Computed):
+        definition = """
+        -> Session
+        ---
+        species : varchar(20)
+        """
+
+        def make(self, key: dict[str, int]) -> None:
+            species = self.upstream[Subject].fetch1("species")
+            with pytest.raises(dj.DataJointError, match="not upstream"):
+                self.upstream[Species]
+            seen.append(len(self.upstream[Session]))
+            self.insert1({**key, "species": species})
+
+    Subject.insert([{"subject_id": 1, "species": "rat"}, {"subject_id": 2, "species": "bat"}])
+    Session.insert([{"subject_id": 1, "session": 1}, {"subject_id": 2, "session": 1}])
+    Species.populate()
+    assert Species.to_dicts(order_by="KEY") == [
+        {"subject_id": 1, "session": 1, "species": "rat"},
+        {"subject_id": 2, "session": 1, "species": "bat"},
+    ]
+    assert seen == [1, 1]
+    with pytest.raises(dj.DjframeError, match="only available inside make"):
+        _ = Species().upstream
+
+
+def test_diagram_of_a_module_with_context(schema: dj.Schema) -> None:
+    classes = declare_pipeline(schema)
+    module = dj.VirtualModule("lab", schema.name, connection=schema.connection)
+    diagram = dj.Diagram(module, context=classes)
+    assert sorted(diagram.nodes) == sorted(f"{schema.name}.{t}" for t in schema.list_tables())
+
+
+def test_datajoint_error_names_are_djframe_errors() -> None:
+    assert dj.DataJointError is dj.DjframeError
+    assert dj.LostConnectionError is dj.ConnectionError
+    assert dj.UnknownAttributeError is dj.MissingAttributeError
+    assert dj.Entry is dj.Manual and dj.Compute is dj.Computed and dj.Ingest is dj.Imported
+    from djframe.errors import DataJointError
+
+    assert DataJointError is dj.DjframeError

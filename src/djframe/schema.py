@@ -33,11 +33,13 @@ from djframe.catalog import (
     companion_name,
     create_catalog_sql,
     create_versions_sql,
+    delete_catalog_sql,
     insert_catalog_sql,
     is_hidden,
     own_tables_sql,
 )
 from djframe.connection import Connection, default_connection
+from djframe.declare.alter import alter_sql
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
@@ -283,6 +285,7 @@ class Schema:
         existing = self.tables.get(name)
         if existing is None and not self.creates_tables():
             return  # DataJoint's create_tables=False: the class stays undeclared
+        cls.declaration_context = context
         if existing is None:
             existing = self.create(cls, name, context, master)
         elif normalized(existing.definition) != normalized(cls.definition):
@@ -297,16 +300,8 @@ class Schema:
         self, cls: type[Table], name: str, context: dict[str, Any], master: type[Table] | None
     ) -> TableInfo:
         conn = self.connection
-        definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
-        info = resolve_definition(
-            definition,
-            schema=self.name,
-            name=name,
-            class_name=cls.__name__,
-            tier=cls.tier,
-            text=cls.definition,
-            context=context,
-            master=master._info.full_name if master and master._info else None,
+        info = self.resolve(
+            cls, name, context, master._info.full_name if master and master._info else None
         )
         statements = create_table_sql(
             info, conn.backend.dialect, foreign_keys=conn.backend.enforces_foreign_keys
@@ -317,6 +312,54 @@ class Schema:
             conn.execute(insert_catalog_sql(info))
             conn.add_table(info)
         return info
+
+    def resolve(
+        self, cls: type[Table], name: str, context: dict[str, Any], master: str | None
+    ) -> TableInfo:
+        """The table ``cls.definition`` declares, resolved in ``context`` (nothing is run)."""
+        definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
+        return resolve_definition(
+            definition,
+            schema=self.name,
+            name=name,
+            class_name=cls.__name__,
+            tier=cls.tier,
+            text=cls.definition,
+            context=context,
+            master=master,
+        )
+
+    def alter(
+        self, cls: type[Table], *, prompt: bool | None = None, context: dict[str, Any] | None = None
+    ) -> None:
+        """Alter the table of ``cls`` to its class's current definition (secondary attributes
+        added, dropped or changed, the rows kept); see :mod:`djframe.declare.alter`."""
+        conn = self.connection
+        info = cls._info
+        assert info is not None
+        if normalized(info.definition) == normalized(cls.definition):
+            return
+        if conn.in_transaction:
+            raise DefinitionError(f"Cannot alter {cls.__name__} inside a transaction (or a make).")
+        found = context if context is not None else getattr(cls, "declaration_context", {})
+        master = self.connection.tables.get(info.master) if info.master else None
+        scope = {
+            **found,
+            **({"master": registry.table_class(conn, master.full_name)} if master else {}),
+        }
+        new = self.resolve(cls, info.name, scope, info.master)
+        statements = alter_sql(info, new, conn.backend.dialect)
+        if not confirm(
+            f"Alter {cls.__name__}: {'; '.join(statements) or 'comments only'}?", prompt
+        ):
+            return
+        with conn.transaction:
+            for sql in statements:
+                conn.execute(sql, action=f"altering {cls.__name__}")
+            conn.execute(delete_catalog_sql(self.name, info.name))
+            conn.execute(insert_catalog_sql(new))
+        conn.load_schema(self.name)
+        self.bind(cls, conn.tables[new.full_name])
 
     def bind(self, cls: type[Table], info: TableInfo, *, replace: bool = True) -> None:
         """Bind ``cls`` to its table; ``replace=False`` leaves a class bound already as the
