@@ -15,7 +15,9 @@ from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
-from djframe.codecs import Codec
+from djframe.codecs import Codec, get_codec, list_codecs
+from djframe.codecs.builtin import ObjectRef
+from djframe.codecs.djblob import MatCell, MatStruct
 from djframe.compute.autopopulate import Computed, Imported
 from djframe.compute.autopopulate import Computed as Compute
 from djframe.compute.autopopulate import Imported as Ingest
@@ -59,6 +61,7 @@ from djframe.schema import (
 )
 from djframe.settings import config
 from djframe.store import Store
+from djframe.store.columns import LazyValue as NpyRef
 from djframe.table import Lookup, Manual, Part, Table
 from djframe.table import Manual as Entry
 
@@ -92,12 +95,16 @@ __all__ = [
     "Lookup",
     "LostConnectionError",
     "Manual",
+    "MatCell",
+    "MatStruct",
     "MissingAttributeError",
     "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
     "Not",
+    "NpyRef",
+    "ObjectRef",
     "Part",
     "QueryError",
     "QueryExpression",
@@ -115,7 +122,9 @@ __all__ = [
     "conn",
     "connect",
     "create_virtual_module",
+    "get_codec",
     "key",
+    "list_codecs",
     "list_schemas",
     "populate",
     "virtual_schema",

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from djframe.codecs import Codec, Payload
+from djframe.codecs import Codec, Payload, djblob
 from djframe.codecs.blob import pack, unpack
 from djframe.errors import DataError
 from djframe.settings import config
@@ -40,9 +40,17 @@ class BlobCodec(Codec):
         return "bytes"
 
     def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> bytes:
-        return pack(value)
+        """DataJoint's format, so that DataJoint reads the value; djframe's own format for
+        the values DataJoint's cannot hold (a timedelta, say)."""
+        try:
+            return djblob.pack(value)
+        except DataError:
+            return pack(value)
 
     def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> Any:
+        """Either format: DataJoint's (``mYm``/``dj0``, MATLAB's too) or djframe's."""
+        if djblob.is_dj_blob(stored):
+            return djblob.unpack(stored)
         return unpack(stored)
 
 
@@ -197,10 +205,11 @@ class ObjectCodec(Codec):
 
 
 class AttachCodec(Codec):
-    """``<attach@>``: a file with its name, written back under ``download_path`` on fetch."""
+    """``<attach@>``: a file with its name, written back under ``download_path`` on fetch;
+    ``<attach>`` keeps it in the row (small files), as in DataJoint."""
 
     name = "attach"
-    store_only = True
+    takes_payload = True
 
     def validate(self, value: Any) -> None:
         if not isinstance(value, str | Path):
