@@ -448,3 +448,22 @@ def test_datajoint_error_names_are_djframe_errors() -> None:
     from djframe.errors import DataJointError
 
     assert DataJointError is dj.DjframeError
+
+
+def test_legacy_make_tuples_is_make(schema: dj.Schema) -> None:
+    Subject = declare_pipeline(schema)["Subject"]
+
+    @schema
+    class Copy(dj.Computed):
+        definition = """
+        -> Subject
+        ---
+        species : varchar(20)
+        """
+
+        def _make_tuples(self, key: dict[str, int]) -> None:
+            self.insert1({**key, "species": (Subject & key).fetch1("species")})
+
+    Subject.insert1({"subject_id": 1, "species": "owl"})
+    Copy.populate()
+    assert Copy.to_dicts() == [{"subject_id": 1, "species": "owl"}]

@@ -32,6 +32,13 @@ __all__ = ["AutoPopulate", "Computed", "Imported"]
 class AutoPopulate(Table):
     """What Imported and Computed tables share: populate, the job queue, provenance."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """DataJoint's legacy ``_make_tuples(self, key)`` is the class's ``make``."""
+        super().__init_subclass__(**kwargs)
+        legacy = vars(cls).get("_make_tuples")
+        if callable(legacy) and "make" not in vars(cls):
+            cls.make = legacy  # type: ignore[attr-defined]
+
     def populate(self, *restrictions: Any, **options: Any) -> PopulateResult:
         """Compute the missing rows: ``(key_source & restrictions) - self``.
 
