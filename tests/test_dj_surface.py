@@ -467,3 +467,28 @@ def test_legacy_make_tuples_is_make(schema: dj.Schema) -> None:
     Subject.insert1({"subject_id": 1, "species": "owl"})
     Copy.populate()
     assert Copy.to_dicts() == [{"subject_id": 1, "species": "owl"}]
+
+
+def test_staged_insert1_writes_objects_then_inserts(schema: dj.Schema, tmp_path: Path) -> None:
+    @schema
+    class Raw(dj.Manual):
+        definition = """
+        raw_id : int32
+        ---
+        data : <object@>
+        """
+
+    with pytest.raises(dj.DataError, match="primary key"), Raw.staged_insert1 as staged:
+        staged.open("data", ".dat")
+    with Raw.staged_insert1 as staged:
+        staged.rec["raw_id"] = 1
+        with staged.open("data", ".dat") as f:
+            f.write(b"staged bytes")
+    with pytest.raises(ValueError, match="boom"), Raw.staged_insert1 as staged:
+        staged.rec["raw_id"] = 2
+        with staged.open("data", ".dat") as f:
+            f.write(b"never")
+        raise ValueError("boom")
+    ref = Raw.fetch1("data")
+    assert ref.read() == b"staged bytes" and ref.name == "data.dat"
+    assert Raw.keys() == [{"raw_id": 1}]

@@ -25,7 +25,7 @@ FLOORS: list[set[str]] = [
     {"codecs", "store", "blob"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL
-    {"results", "fetch", "versioning", "insert", "delete"},  # services over Relation
+    {"results", "fetch", "versioning", "insert", "delete", "staged"},  # services over Relation
     {"algebra"},  # the expression nodes
     {"table", "schema"},  # tables and schemas
     {"compute"},  # populate, jobs, provenance, workers

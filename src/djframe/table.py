@@ -31,6 +31,7 @@ from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
+from djframe.staged import StagedInsert
 from djframe.store.history import table_history
 from djframe.versioning import AsOf, record_written
 
@@ -367,6 +368,13 @@ class Table(QueryExpression, metaclass=TableMeta):
         """
         assert self._schema is not None
         self._schema.alter(type(self), prompt=prompt, context=context)
+
+    @property
+    def staged_insert1(self) -> StagedInsert:
+        """``with T.staged_insert1 as staged:`` stages one row: ``staged.rec[...]`` its values,
+        ``staged.open(field, ext)`` a file for an ``<object@>`` attribute; the row is inserted
+        on leaving the block (see :mod:`djframe.staged`)."""
+        return StagedInsert(self)
 
     def drop_quick(self) -> None:
         """Drop this table alone, without asking; refused while other tables depend on it."""
