@@ -492,3 +492,25 @@ def test_staged_insert1_writes_objects_then_inserts(schema: dj.Schema, tmp_path:
     ref = Raw.fetch1("data")
     assert ref.read() == b"staged bytes" and ref.name == "data.dat"
     assert Raw.keys() == [{"raw_id": 1}]
+
+
+def test_store_specs_and_config_files(tmp_path: Path) -> None:
+    with dj.config.override():
+        dj.config.stores = {
+            "default": "main",
+            "main": {"protocol": "file", "location": "/data"},
+            "cloud": {"protocol": "s3", "endpoint": "s3.example.org", "location": "p"},
+        }
+        spec = dj.config.get_store_spec()
+        assert spec["location"] == "/data" and spec["token_length"] == 8
+        with pytest.raises(dj.ConfigError, match="missing bucket"):
+            dj.config.get_store_spec("cloud")
+        with pytest.raises(dj.ConfigError, match="filepath_default is not configured"):
+            dj.config.get_store_spec(use_filepath_default=True)
+        with pytest.raises(dj.ConfigError, match="'nowhere' is not configured"):
+            dj.config.get_store_spec("nowhere")
+        path = tmp_path / "lab.json"
+        path.write_text(json.dumps({"database": {"host": "db.lab"}, "display.limit": 5}))
+        dj.config.load(path)
+        assert dj.config.database.host == "db.lab" and dj.config.display.limit == 5
+    assert dj.config.database.host == "localhost"

@@ -100,6 +100,19 @@ NESTED = {"store.options", "stores", "provenance.source"}
 and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
 ``{"cold": "/data/cold"}``)."""
 
+STORE_DEFAULTS: dict[str, Any] = {
+    "subfolding": None,
+    "partition_pattern": None,
+    "token_length": 8,
+    "hash_prefix": "_hash",
+    "schema_prefix": "_schema",
+    "filepath_prefix": None,
+}
+"""DataJoint's defaults of a store spec (djframe keeps objects in Delta tables and uses none
+of them; :meth:`Config.get_store_spec` gives them as DataJoint does)."""
+STORE_REQUIRED = {"file": ("location",), "s3": ("endpoint", "bucket", "location")}
+
+
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 
 
@@ -352,6 +365,46 @@ class Config:
         """The values set at run time (``config[key] = value``, ``override``), e.g. to give
         populate's worker processes the settings of their parent."""
         return dict(self._runtime)
+
+    # -- DataJoint's methods -----------------------------------------------------------------
+    def load(self, filename: str | Path) -> None:
+        """Set the values of a ``datajoint.json``-style file (nested or dotted keys)."""
+        path = Path(filename)
+        if not path.is_file():
+            raise FileNotFoundError(f"Config file not found: {path}")
+        for key, value in _flatten(_read_json(path)).items():
+            self[key] = value
+
+    def get_store_spec(
+        self, store: str | None = None, *, use_filepath_default: bool = False
+    ) -> dict[str, Any]:
+        """The DataJoint spec of store ``store`` (None: ``stores["default"]``, or with
+        ``use_filepath_default`` ``stores["filepath_default"]``), with DataJoint's defaults,
+        checked for the keys its protocol needs."""
+        stores = self["stores"] or {}
+        if store is None:
+            which = "filepath_default" if use_filepath_default else "default"
+            if not isinstance(stores.get(which), str):
+                raise ConfigError(
+                    f"stores.{which} is not configured: set dj.config.stores[{which!r}] to the "
+                    "name of a store, or name the store (<codec@store>)."
+                )
+            store = stores[which]
+        if store not in stores or not isinstance(stores[store], dict):
+            raise ConfigError(
+                f"Store {store!r} is not configured. Configured stores: "
+                f"{', '.join(k for k, v in stores.items() if isinstance(v, dict)) or '(none)'}."
+            )
+        spec = {**STORE_DEFAULTS, **stores[store]}
+        protocol = str(spec.get("protocol", "")).lower()
+        if protocol not in STORE_REQUIRED:
+            raise ConfigError(f"Store {store!r}: protocol {protocol!r} is not 'file' or 's3'.")
+        if protocol == "s3":
+            spec.setdefault("secure", True)
+        missing = [k for k in STORE_REQUIRED[protocol] if not spec.get(k)]
+        if missing:
+            raise ConfigError(f"Store {store!r} ({protocol}) is missing {', '.join(missing)}.")
+        return spec
 
     @contextmanager
     def override(self, **values: Any) -> Iterator[Config]:
