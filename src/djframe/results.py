@@ -284,7 +284,9 @@ class ResultsMixin:
         return bool(self & item)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.to_dicts())
+        """The rows as dicts, from a generator (DataJoint's iteration); the query runs on the
+        first ``next``, once."""
+        yield from self.to_dicts()
 
     # -- SQL -----------------------------------------------------------------------------
     def to_ibis(self) -> ir.Table:
