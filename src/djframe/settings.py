@@ -294,11 +294,6 @@ class Config:
     def __getitem__(self, key: str) -> Any:
         if key in self._runtime:
             return self._runtime[key]
-        if key in NESTED:
-            # A table is held at run time once read, so that dj.config.stores["x"] = ... and
-            # dj.config["stores"].clear() change the configuration, never the defaults.
-            self._runtime[key] = copy.deepcopy(self._resolved(key))
-            return self._runtime[key]
         return self._resolved(key)
 
     def _resolved(self, key: str) -> Any:
@@ -310,7 +305,8 @@ class Config:
             value = file_values[key]  # a table is copied: changing it changes no file's value
             return copy.deepcopy(value) if isinstance(value, dict | list) else value
         if key in DEFAULTS:
-            return DEFAULTS[key]
+            value = DEFAULTS[key]
+            return copy.deepcopy(value) if isinstance(value, dict | list) else value
         raise _unknown(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -332,6 +328,11 @@ class Config:
         return self._attribute(name)
 
     def _attribute(self, key: str) -> Any:
+        if key in NESTED and key not in self._runtime:
+            # DataJoint's dj.config.stores is the configuration itself: the table is held at
+            # run time, so that dj.config.stores["x"] = ... and .clear() change it
+            # (dj.config["stores"] gives a copy of a file's or the default table).
+            self._runtime[key] = self._resolved(key)
         if key in DEFAULTS:
             return self[key]
         if key in _sections():
