@@ -17,6 +17,7 @@ import re
 import sys
 import types
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,11 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["Schema", "VirtualModule", "create_virtual_module", "list_schemas", "virtual_schema"]
+
+
+_contexts: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""The namespace each class was declared in, for ``alter`` (kept off the class, so that a
+class sent to worker processes by value does not carry it)."""
 
 
 class Schema:
@@ -285,7 +291,7 @@ class Schema:
         existing = self.tables.get(name)
         if existing is None and not self.creates_tables():
             return  # DataJoint's create_tables=False: the class stays undeclared
-        cls.declaration_context = context
+        _contexts[cls] = context
         if existing is None:
             existing = self.create(cls, name, context, master)
         elif normalized(existing.definition) != normalized(cls.definition):
@@ -341,7 +347,7 @@ class Schema:
             return
         if conn.in_transaction:
             raise DefinitionError(f"Cannot alter {cls.__name__} inside a transaction (or a make).")
-        found = context if context is not None else getattr(cls, "declaration_context", {})
+        found = context if context is not None else _contexts.get(cls, {})
         master = self.connection.tables.get(info.master) if info.master else None
         scope = {
             **found,

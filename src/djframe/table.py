@@ -172,7 +172,6 @@ class Table(QueryExpression, metaclass=TableMeta):
     prefix: ClassVar[str] = ""
     _info: ClassVar[TableInfo | None] = None
     _schema: ClassVar[Schema | None] = None
-    declaration_context: ClassVar[dict[str, Any]] = {}
     connection: Connection
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
