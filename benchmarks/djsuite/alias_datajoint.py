@@ -19,8 +19,9 @@ stop all of its tests at that import, including those that never touch the name.
 ``datajoint.objectref``) is given as a :class:`Placeholder`, which raises ``ImportError``
 (:data:`PLACEHOLDER_MARK` in its message) as soon as a test uses it: the test fails then,
 and the runner counts those failures. Attribute access (``dj.X``, ``hasattr``) is untouched,
-so a missing public name still fails as it would for a user. ``DJSUITE_STRICT_ALIAS`` turns
-this off too.
+so a missing public name still fails as it would for a user (one side effect: a stand-in
+module imported as ``datajoint.X`` becomes the attribute ``X`` of the package, as the import
+system sets it, in the suite's process only). ``DJSUITE_STRICT_ALIAS`` turns this off too.
 
 Examples
 --------
