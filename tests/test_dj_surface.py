@@ -118,7 +118,7 @@ def test_get_table_by_either_name_and_contains(conn: dj.Connection, name: str) -
     assert schema.get_table("subject").to_dicts() == schema["Subject"].to_dicts()
     assert "Session" in schema and "session__note" in schema and "Nothing" not in schema
     assert [t.table_name for t in schema] == ["subject", "session", "session__note"]
-    with pytest.raises(dj.MissingTableError, match="no table 'Nothing'"):
+    with pytest.raises(dj.MissingTableError, match="'Nothing' does not exist"):
         schema["Nothing"]
 
 
@@ -139,6 +139,9 @@ def test_virtual_module_and_spawned_classes(conn: dj.Connection, name: str) -> N
     mine = {"Subject": classes["Subject"]}
     dj.Schema(name, connection=conn).spawn_missing_classes(context=mine)
     assert mine["Subject"] is classes["Subject"]  # present ones are kept
+    into: dict[str, object] = {}
+    dj.Schema(name, connection=conn).make_classes(into=into)
+    assert sorted(into) == ["Session", "Subject"]
 
 
 def test_definition_in_docstring(schema: dj.Schema) -> None:

@@ -439,7 +439,7 @@ class Schema:
         info = self.find_table(name)
         if info is None:
             raise MissingTableError(
-                f"Schema {self.name!r} has no table {name!r}. Its tables: "
+                f"Table {name!r} does not exist in schema {self.name!r}. Its tables: "
                 f"{', '.join(self.list_tables()) or '(none)'}."
             )
         return self.class_for(info)()
@@ -469,12 +469,14 @@ class Schema:
     def spawn_missing_classes(self, context: dict[str, Any] | None = None) -> None:
         """Put a class for each table of the schema into ``context`` (by default the caller's
         namespace) that has none there yet, parts nested in their masters (DataJoint's
-        ``spawn_missing_classes`` / ``make_classes``)."""
+        ``spawn_missing_classes``)."""
         into = context if context is not None else sys._getframe(1).f_locals
         self.connection.load_schema(self.name)
         fill_namespace(self, into)
 
-    make_classes = spawn_missing_classes
+    def make_classes(self, into: dict[str, Any] | None = None) -> None:
+        """DataJoint 2.x's name for :meth:`spawn_missing_classes` (``into``: the namespace)."""
+        self.spawn_missing_classes(into if into is not None else sys._getframe(1).f_locals)
 
     @property
     def graph(self) -> Any:
