@@ -106,3 +106,27 @@ def test_blob_column_holds_datajoint_format_and_attach_in_row(
     assert isinstance(first["value"], dj.MatCell) and Path(first["note"]).read_text() == "hello"
     assert second["value"] == {"a": 1} and second["late"] == dt.timedelta(days=1)
     assert "attach" in dj.list_codecs() and dj.get_codec("blob").name == "blob"
+
+
+def test_hash_codec_keeps_bytes_in_the_store(schema: dj.Schema) -> None:
+    @schema
+    class Raw(dj.Manual):
+        definition = """
+        raw_id : int32
+        ---
+        content : <hash@>
+        """
+
+    Raw.insert([{"raw_id": 1, "content": b"abc"}, {"raw_id": 2, "content": b"abc"}])
+    assert [r["content"] for r in Raw.to_dicts(order_by="KEY")] == [b"abc", b"abc"]
+    with pytest.raises(dj.DataError, match="stores bytes"):
+        Raw.insert1({"raw_id": 3, "content": "text"})
+    with pytest.raises(dj.DefinitionError, match="object store"):
+
+        @schema
+        class Inline(dj.Manual):
+            definition = """
+            inline_id : int32
+            ---
+            content : <hash>
+            """

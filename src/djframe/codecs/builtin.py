@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 from pathlib import Path
@@ -28,7 +29,15 @@ from djframe.codecs.blob import pack, unpack
 from djframe.errors import DataError
 from djframe.settings import config
 
-__all__ = ["AttachCodec", "BlobCodec", "FrameCodec", "NpyCodec", "ObjectCodec", "ObjectRef"]
+__all__ = [
+    "AttachCodec",
+    "BlobCodec",
+    "FrameCodec",
+    "HashCodec",
+    "NpyCodec",
+    "ObjectCodec",
+    "ObjectRef",
+]
 
 
 class BlobCodec(Codec):
@@ -230,3 +239,25 @@ class AttachCodec(Codec):
         if not (target.is_file() and target.read_bytes() == data):
             target.write_bytes(data)
         return target
+
+
+class HashCodec(Codec):
+    """``<hash@>``: raw bytes in the store, with their MD5 digest recorded (DataJoint's
+    ``<hash@>``); djframe indexes them per row in the table's Delta table, so equal contents
+    are not shared between rows."""
+
+    name = "hash"
+    store_only = True
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise DataError(
+                f"<hash@> stores bytes; got a {type(value).__name__}. Use <blob@> for Python values."
+            )
+
+    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Payload:
+        data = bytes(value)
+        return Payload(data, {"md5": hashlib.md5(data).hexdigest(), "size": len(data)})
+
+    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None) -> bytes:
+        return bytes(stored.data)
