@@ -130,3 +130,35 @@ def test_hash_codec_keeps_bytes_in_the_store(schema: dj.Schema) -> None:
             ---
             content : <hash>
             """
+
+
+def test_filepath_refers_to_files_in_the_store(schema: dj.Schema, tmp_path: Path) -> None:
+    (tmp_path / "repo" / "sub").mkdir(parents=True)
+    (tmp_path / "repo" / "sub" / "a.bin").write_bytes(b"xyz")
+    stores = {"repo-local": {"protocol": "file", "location": str(tmp_path / "repo")}}
+    with dj.config.override(stores=stores):
+
+        @schema
+        class Scan(dj.Manual):
+            definition = """
+            scan_id : int32
+            ---
+            image : <filepath@repo-local>
+            """
+
+        Scan.insert1({"scan_id": 1, "image": "sub/a.bin"})
+        ref = Scan.fetch1("image")
+        assert ref.path == "sub/a.bin" and ref.read() == b"xyz"
+        assert ref.download(tmp_path / "down").read_bytes() == b"xyz"
+        with pytest.raises(dj.DataError, match="not in the store"):
+            Scan.insert1({"scan_id": 2, "image": "missing.bin"})
+    assert len(Scan) == 1
+    with pytest.raises(dj.DefinitionError, match="refers to files in a store"):
+
+        @schema
+        class Bare(dj.Manual):
+            definition = """
+            bare_id : int32
+            ---
+            image : <filepath>
+            """

@@ -77,6 +77,10 @@ class Codec:
     name: ClassVar[str] = ""
     store_only: ClassVar[bool] = False
     takes_payload: ClassVar[bool] = False
+    references_store: ClassVar[bool] = False
+    """``<codec@store>`` names the store a value lies in, and the row keeps a reference to
+    it (``<filepath@>``): the codec instance gets ``store_name``."""
+    store_name: str = ""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -221,6 +225,17 @@ def payload_of(stored: bytes | memoryview) -> Payload:
     return Payload(body, json.loads(head))
 
 
+def referencing_spec(text: str, codec: Codec, store: str | None) -> CodecSpec:
+    """The spec of a codec whose ``@store`` says where its values lie (kept in the row)."""
+    if store is None:
+        raise DefinitionError(
+            f"<{codec.name}> refers to files in a store: write <{codec.name}@> for the default "
+            f"store or <{codec.name}@name> for a named one."
+        )
+    codec.store_name = store
+    return CodecSpec(text.strip(), (codec,), None, codec.get_dtype(True).strip())
+
+
 def as_buffer(value: Any, text: str) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return value
@@ -258,6 +273,8 @@ def parse_codec(text: str) -> CodecSpec:
         codec = get_codec(parse_codec_text(current)[0])
         if any(c.name == codec.name for c in chain):
             raise DefinitionError(f"{text}: the codecs refer to each other in a cycle.")
+        if codec.references_store:
+            return referencing_spec(text, codec, store)
         if codec.store_only and store is None:
             raise DefinitionError(
                 f"<{codec.name}> keeps its values in an object store: write <{codec.name}@> "
