@@ -21,11 +21,11 @@ FLOORS: list[set[str]] = [
     {"_typing", "errors", "settings", "_sql"},  # foundation
     {"types", "heading", "catalog", "graph", "frames"},  # model
     {"backends"},  # engines
-    {"connection", "session", "registry", "keyset"},  # a database session
-    {"codecs", "store"},  # values and objects
+    {"connection", "cursor", "session", "registry", "keyset"},  # a database session
+    {"codecs", "store", "blob"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL
-    {"results", "fetch", "versioning", "insert", "delete"},  # services over Relation
+    {"results", "fetch", "versioning", "insert", "delete", "staged"},  # services over Relation
     {"algebra"},  # the expression nodes
     {"table", "schema"},  # tables and schemas
     {"compute"},  # populate, jobs, provenance, workers

@@ -22,6 +22,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from benchmarks.djsuite import report, scope
 from benchmarks.djsuite.alias_datajoint import BRIDGES
@@ -96,7 +97,12 @@ def run_backend(
         "DJSUITE_SELECT": str(select),
         "DJSUITE_TIMEOUT": str(args.timeout),
         "DJ_USE_EXTERNAL_CONTAINERS": "1",
+        # DataJoint's own settings for dj.conn(host, user, password): the suite's fixtures
+        # give host and user; the backend and (on PostgreSQL) the database come from here.
+        "DJ_BACKEND": "duckdb" if name == "duckdb" else "postgresql",
     }
+    if name != "duckdb":
+        env["DJ_DATABASE_NAME"] = urlparse(url).path.lstrip("/")
     if args.strict_alias:
         env["DJSUITE_STRICT_ALIAS"] = "1"
     print(f"running on {name} ...", flush=True)

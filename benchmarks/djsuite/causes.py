@@ -142,7 +142,7 @@ GROUP_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         INTERNALS,
-        r"No module named 'datajoint\.|cannot import name|has no attribute '_|"
+        r"No module named 'datajoint\.|cannot import name|djsuite placeholder|has no attribute '_|"
         r"'dict' object has no attribute 'in_key'",
     ),
 )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from benchmarks.djsuite.alias_datajoint import PLACEHOLDER_MARK
 from benchmarks.djsuite.causes import GROUPS, INTERNALS, cause, group_of, module_topic
 
 __all__ = ["markdown", "module_table", "outcomes", "print_summary", "summarize"]
@@ -103,7 +104,11 @@ def _backend_summary(table: dict[str, Outcome]) -> dict[str, Any]:
     groups = Counter(o["group"] for o in failing.values())
     topics = Counter(module_topic(n) for n, o in failing.items() if o["group"] == INTERNALS)
     shared = Counter(o["cause"] for o in failing.values() if _in_shared_fixture(o))
+    placeholders = sum(
+        PLACEHOLDER_MARK in (o["error"] or {}).get("message", "") for o in failing.values()
+    )
     return {
+        "on_placeholders": placeholders,
         "passed": statuses["passed"],
         "applicable": len(table),
         "statuses": dict(statuses),
@@ -156,6 +161,7 @@ def print_summary(summary: dict[str, Any], top: int = 15) -> None:
         print("  failing tests by group (first error):")
         for group, count in backend["groups"].items():
             print(f"    {count:4d}  {group}")
+        print(f"  {backend['on_placeholders']} failed on a deferred DataJoint-private name")
         shared = sum(backend["in_shared_fixtures"].values())
         print(f"  {shared} stopped in the suite's shared fixtures (tests/conftest.py)")
         print("  stopped by DataJoint-private names, by topic:")

@@ -15,37 +15,55 @@ from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
-from djframe.codecs import Codec
+from djframe.codecs import Codec, get_codec, list_codecs
+from djframe.codecs.builtin import ObjectRef
+from djframe.codecs.djblob import MatCell, MatStruct
 from djframe.compute.autopopulate import Computed, Imported
+from djframe.compute.autopopulate import Computed as Compute
+from djframe.compute.autopopulate import Imported as Ingest
 from djframe.compute.populate import populate_pipeline as populate
-from djframe.connection import Connection, connect
+from djframe.connection import Connection, conn, connect
 from djframe.diagram import Diagram
 from djframe.errors import (
     AccessError,
+    BucketInaccessible,
     ConfigError,
     ConflictError,
     ConnectionError,
     DataError,
+    DataJointError,
     DefinitionError,
     DjframeError,
     DuplicateError,
     IntegrityError,
     JobError,
     LineageError,
+    LostConnectionError,
     MissingAttributeError,
+    MissingExternalFile,
     MissingKeyError,
     MissingParentError,
     MissingTableError,
     QueryError,
+    QuerySyntaxError,
     StoreError,
+    UnknownAttributeError,
     UnknownTypeError,
 )
 from djframe.fetch import key
 from djframe.heading import Attribute, Heading
-from djframe.schema import Schema, list_schemas, virtual_schema
+from djframe.schema import (
+    Schema,
+    VirtualModule,
+    create_virtual_module,
+    list_schemas,
+    virtual_schema,
+)
 from djframe.settings import config
 from djframe.store import Store
+from djframe.store.columns import LazyValue as NpyRef
 from djframe.table import Lookup, Manual, Part, Table
+from djframe.table import Manual as Entry
 
 __version__ = "0.1.0.dev0"
 
@@ -53,42 +71,60 @@ __all__ = [
     "AccessError",
     "AndList",
     "Attribute",
+    "BucketInaccessible",
     "Codec",
+    "Compute",
     "Computed",
     "ConfigError",
     "ConflictError",
     "Connection",
     "ConnectionError",
     "DataError",
+    "DataJointError",
     "DefinitionError",
     "Diagram",
     "DjframeError",
     "DuplicateError",
+    "Entry",
     "Heading",
     "Imported",
+    "Ingest",
     "IntegrityError",
     "JobError",
     "LineageError",
     "Lookup",
+    "LostConnectionError",
     "Manual",
+    "MatCell",
+    "MatStruct",
     "MissingAttributeError",
+    "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
     "Not",
+    "NpyRef",
+    "ObjectRef",
     "Part",
     "QueryError",
     "QueryExpression",
+    "QuerySyntaxError",
     "Schema",
     "Store",
     "StoreError",
     "Table",
     "Top",
     "U",
+    "UnknownAttributeError",
     "UnknownTypeError",
+    "VirtualModule",
     "config",
+    "conn",
     "connect",
+    "create_virtual_module",
+    "get_codec",
     "key",
+    "list_codecs",
     "list_schemas",
     "populate",
     "virtual_schema",

@@ -4,21 +4,29 @@
 URL. A :class:`Connection` runs SQL through its backend, turns engine errors into djframe
 errors, groups statements into transactions, and keeps the catalog entries of the schemas it
 has loaded together with their dependency graph (networkx).
+
+DataJoint's spellings work too: ``dj.Connection(host, user, password)`` and
+``dj.conn(host=, user=, password=, reset=)`` with the rest from ``dj.config``
+(``database.backend``, ``database.port``, ``database.name``), turned into a URL by
+:func:`connection_url`; ``conn.query(sql, args)``, ``start_transaction`` and the like.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as url_quote
 
 import pyarrow as pa
 
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
-from djframe.errors import DjframeError, MissingTableError
+from djframe.cursor import Cursor, bind_arguments, returns_rows
+from djframe.errors import ConfigError, DjframeError, MissingTableError
 from djframe.graph import build_graph
 from djframe.session import data_changing
 from djframe.settings import config, redact
@@ -26,7 +34,14 @@ from djframe.settings import config, redact
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["Connection", "EngineError", "connect", "default_connection"]
+__all__ = [
+    "Connection",
+    "EngineError",
+    "conn",
+    "connect",
+    "connection_url",
+    "default_connection",
+]
 
 _temp_names = itertools.count()
 
@@ -78,10 +93,27 @@ class Connection:
     'duckdb'
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        host: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        use_tls: Any = None,
+        *,
+        backend: str | None = None,
+        database_name: str | None = None,
+    ) -> None:
+        """``host`` is a URL (``duckdb:///lab.duckdb``), or, with ``user`` and ``password``,
+        DataJoint's host (``"db:5432"``; on DuckDB the database file): see
+        :func:`connection_url`."""
+        url = connection_url(
+            host, user, password, port, backend=backend, database_name=database_name
+        )
         self._url = url  # with its password: kept to reconnect worker processes, never shown
         self.backend: Backend = open_backend(url)
         self._depth = 0
+        self._closed = False
         self.tables: dict[str, TableInfo] = {}
         self._pending_tables: set[str] = set()
         self._graph: nx.MultiDiGraph | None = None
@@ -167,8 +199,46 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        """True inside ``with conn.transaction:``."""
+        """True inside ``with conn.transaction:`` (or after :meth:`start_transaction`)."""
         return self._depth > 0
+
+    def start_transaction(self) -> None:
+        """Open a transaction (DataJoint's spelling); one open already is joined."""
+        self.transaction.__enter__()
+
+    def commit_transaction(self) -> None:
+        """Commit the transaction :meth:`start_transaction` opened."""
+        if self._depth:
+            self.transaction.__exit__(None, None, None)
+
+    def cancel_transaction(self) -> None:
+        """Roll back the open transaction, joined ones included."""
+        if self._depth:
+            self._depth = 1
+            self.transaction.__exit__(DjframeError, None, None)
+
+    # -- DataJoint's query escape hatch ----------------------------------------------------
+    def query(
+        self, sql: str, args: Sequence[Any] | dict[str, Any] | None = (), *, as_dict: bool = False
+    ) -> Cursor:
+        """Run one SQL statement as it is (``%s`` placeholders filled from ``args``) and return
+        its rows as a DB-API style cursor, as DataJoint's ``conn.query``.
+
+        Examples
+        --------
+        >>> dj.connect("duckdb://").query("SELECT %s + 1 AS n", (41,)).fetchone()  # doctest: +SKIP
+        (42,)
+        """
+        statement = bind_arguments(sql, args)
+        if returns_rows(statement):
+            return Cursor(self.fetch_arrow(statement, action="running conn.query"), as_dict=as_dict)
+        self.execute(statement, action="running conn.query")
+        return Cursor(None)
+
+    @property
+    def is_connected(self) -> bool:
+        """True until :meth:`close`."""
+        return not self._closed
 
     # -- catalog -------------------------------------------------------------------------
     def add_table(self, info: TableInfo) -> None:
@@ -225,6 +295,7 @@ class Connection:
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
         """Close the connection; ``with dj.connect(url) as conn:`` closes it at the end."""
+        self._closed = True
         self.backend.close()
 
     def __enter__(self) -> Connection:
@@ -249,15 +320,108 @@ def connect(url: str | None = None) -> Connection:
     >>> dj.connect("duckdb://")
     <djframe.Connection duckdb duckdb://>
     """
-    return Connection(url or config["database.url"])
+    url = url or config["database.url"]
+    if "://" not in url:
+        open_backend(url)  # raises: connect() takes a URL (dj.conn takes DataJoint's host)
+    return Connection(url)
+
+
+def connection_url(
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
+    *,
+    backend: str | None = None,
+    database_name: str | None = None,
+) -> str:
+    """The URL of a database named as DataJoint names it: a host (``"db:5432"``, or on
+    DuckDB the database file), a user and a password, the rest from ``dj.config``
+    (``database.backend``, ``database.port``, ``database.name``). A URL is returned as it is;
+    nothing at all gives the configured database (``database.url``, else DataJoint's
+    ``database.host`` ... when set).
+
+    Examples
+    --------
+    >>> connection_url("db.lab:5433", "ann", "pw", backend="postgresql", database_name="lab")
+    'postgresql://ann:pw@db.lab:5433/lab'
+    >>> connection_url("/data/lab.duckdb", backend="duckdb")
+    'duckdb:////data/lab.duckdb'
+    """
+    if host is not None and "://" in host:
+        return host
+    nothing_given = host is None and user is None and password is None
+    if nothing_given and (config.is_set("database.url") or not config.is_set("database.host")):
+        return str(config["database.url"])
+    host = host if host is not None else config["database.host"]
+    kind = backend or config["database.backend"] or _guess_backend(str(host))
+    if kind == "duckdb":
+        return "duckdb://" if host in ("", ":memory:") else f"duckdb:///{host}"
+    if kind not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"database.backend {kind!r}: djframe connects to 'postgresql' (a server) or "
+            "'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one of them."
+        )
+    return _postgres_url(str(host), user, password, port, database_name)
+
+
+def _guess_backend(host: str) -> str:
+    """DuckDB for a file path (or nothing), PostgreSQL for a host name."""
+    if host in ("", ":memory:") or host.endswith((".duckdb", ".db")) or os.sep in host:
+        return "duckdb"
+    return "postgresql"
+
+
+def _postgres_url(
+    host: str, user: str | None, password: str | None, port: int | None, name: str | None
+) -> str:
+    name_part, _, port_part = host.partition(":")
+    port = int(port_part) if port_part else port or config["database.port"] or 5432
+    user = user if user is not None else config["database.user"]
+    password = password if password is not None else config["database.password"]
+    login = url_quote(str(user or ""), safe="")
+    if password:
+        login += ":" + url_quote(str(password), safe="")
+    database = name or config["database.name"] or "postgres"
+    return f"postgresql://{login}{'@' if login else ''}{name_part}:{port}/{database}"
 
 
 _default: dict[str, Connection] = {}
+_current: list[Connection] = []
 
 
 def default_connection() -> Connection:
-    """The shared connection to the configured database, opened on first use."""
-    url = config["database.url"]
-    if url not in _default:
+    """The shared connection: the last one :func:`conn` opened, else one to the configured
+    database, opened on first use."""
+    if _current and _current[0].is_connected and not config.is_set("database.url"):
+        return _current[0]
+    url = connection_url()
+    if url not in _default or not _default[url].is_connected:
         _default[url] = connect(url)
+    return _default[url]
+
+
+def conn(
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    reset: bool = False,
+    use_tls: Any = None,
+) -> Connection:
+    """DataJoint's shared connection: opened on first call (or with ``reset=True``) from the
+    arguments and ``dj.config``, the same object afterwards. ``dj.connect(url)`` is djframe's
+    own spelling.
+
+    Examples
+    --------
+    >>> dj.conn("lab.duckdb", reset=True)  # doctest: +SKIP
+    """
+    given = host is not None or user is not None or password is not None
+    if _current and not reset and not given and _current[0].is_connected:
+        return _current[0]
+    url = connection_url(host, user, password)
+    if reset or url not in _default or not _default[url].is_connected:
+        _default[url] = connect(url)
+    _current[:] = [_default[url]]
     return _default[url]

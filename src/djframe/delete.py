@@ -23,6 +23,7 @@ from djframe.catalog import (
     TableInfo,
     companion_name,
     delete_catalog_sql,
+    is_hidden,
 )
 from djframe.compile.lower import LowerContext, Relation, TableRelation
 from djframe.compile.sql import sql_of
@@ -281,6 +282,28 @@ def drop(table: TableRelation, *, prompt: bool | None) -> None:
     listing = ", ".join(conn.tables[n].class_name for n in names)
     if not confirm(f"Drop {listing} and all their rows?", prompt):
         return
+    drop_tables(conn, names)
+
+
+def drop_quick(table: TableRelation) -> None:
+    """Drop one table (with its job queue) without asking; refused while tables depend on
+    it, as DataJoint's ``drop_quick`` fails on their foreign keys."""
+    conn = table.connection
+    conn.load_all_schemas()
+    children = set(conn.graph.successors(table.full_name))
+    hidden = [n for n in children if is_hidden(n.split(".", 1)[1])]
+    names = [*hidden, *job_queues(conn, [table.full_name]), table.full_name]
+    dependents = sorted(children - set(names))
+    if dependents:
+        raise IntegrityError(
+            f"Cannot drop_quick {conn.tables[table.full_name].class_name}: "
+            f"{', '.join(dependents)} depend on it. Drop them first, or use drop()."
+        )
+    drop_tables(conn, names)
+
+
+def drop_tables(conn: Connection, names: list[str]) -> None:
+    """Drop the tables ``names`` (dependents first) and their catalog entries, together."""
     with conn.transaction:
         for name in names:
             info = conn.tables[name]

@@ -258,7 +258,7 @@ def run_demo(folder: str | Path = "djframe-demo") -> None:
     print(summary.to_polars(order_by="subject_id"))
     print("\nRecordings peaking in the alpha band (8-13 Hz), with the subject's sex:")
     alpha = Features & "peak_frequency >= 8 AND peak_frequency < 13"
-    print((Subject.proj("sex") * alpha.proj("peak_frequency")).head(5))
+    print((Subject.proj("sex") * alpha.proj("peak_frequency")).to_polars(order_by="KEY", limit=5))
     print("\nSession quality (computed by make_batch), best first:")
     print(tables["SessionQuality"]().to_polars(order_by="alpha_share DESC", limit=3))
     print("\nDiagram (Mermaid; `djframe diagram` writes SVG too):")

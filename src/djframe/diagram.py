@@ -15,8 +15,9 @@ cross where a layered drawing can avoid it, and each table under its parents.
 from __future__ import annotations
 
 import html
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from itertools import pairwise
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -64,9 +65,22 @@ class Diagram:
     >>> print((dj.Diagram(Session) + 1 - 1).mermaid())  # doctest: +SKIP
     """
 
-    def __init__(self, source: Any, *, _nodes: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: Any,
+        context: Mapping[str, Any] | None = None,
+        *,
+        _nodes: set[str] | None = None,
+    ) -> None:
+        """``source`` is a schema, a table (class, instance or expression), a module holding
+        a ``schema`` (a pipeline module, a :class:`~djframe.VirtualModule`) or a diagram;
+        ``context`` is DataJoint's namespace of the classes (the tables' class names are
+        known from the catalog, so it is not needed)."""
         self.nodes: set[str]
         self.connection: Connection
+        self.context = dict(context or {})
+        if isinstance(source, ModuleType) and isinstance(getattr(source, "schema", None), Schema):
+            source = source.schema
         if isinstance(source, Diagram):
             self.connection = source.connection
             self.nodes = set(source.nodes if _nodes is None else _nodes)
@@ -89,7 +103,7 @@ class Diagram:
         return graph.subgraph(n for n in self.nodes if n in graph and not is_hidden(n))
 
     def _with(self, nodes: set[str]) -> Diagram:
-        return Diagram(self, _nodes=nodes)
+        return Diagram(self, self.context, _nodes=nodes)
 
     def __add__(self, other: Any) -> Diagram:
         if isinstance(other, int):

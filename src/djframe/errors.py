@@ -25,6 +25,12 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     ├── ConflictError(RuntimeError)           a concurrent transaction won; retry
     └── StoreError(OSError)
 
+DataJoint's names for these are aliases of them (pure renames, so ``except
+dj.DataJointError`` catches every djframe error): ``DataJointError`` is :class:`DjframeError`,
+``LostConnectionError`` :class:`ConnectionError`, ``UnknownAttributeError``
+:class:`MissingAttributeError`, ``QuerySyntaxError`` :class:`QueryError`, ``MissingExternalFile``
+and ``BucketInaccessible`` :class:`StoreError`.
+
 DataJoint 2.x's deprecated surface (``fetch``, positional rows) warns with
 :func:`warn_deprecated`, a ``DeprecationWarning`` that points at the user's line.
 """
@@ -41,22 +47,28 @@ from urllib.parse import unquote
 
 __all__ = [
     "AccessError",
+    "BucketInaccessible",
     "ConfigError",
     "ConflictError",
     "ConnectionError",
     "DataError",
+    "DataJointError",
     "DefinitionError",
     "DjframeError",
     "DuplicateError",
     "IntegrityError",
     "JobError",
     "LineageError",
+    "LostConnectionError",
     "MissingAttributeError",
+    "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
     "QueryError",
+    "QuerySyntaxError",
     "StoreError",
+    "UnknownAttributeError",
     "UnknownTypeError",
     "redact",
     "url_secrets",
@@ -154,6 +166,14 @@ class ConflictError(DjframeError, RuntimeError):
 class StoreError(DjframeError, OSError):
     """The object store failed to read or write an object."""
 
+
+# DataJoint's names (pure renames).
+DataJointError = DjframeError
+LostConnectionError = ConnectionError
+UnknownAttributeError = MissingAttributeError
+QuerySyntaxError = QueryError
+MissingExternalFile = StoreError
+BucketInaccessible = StoreError
 
 _PACKAGE = str(Path(__file__).parent) + "/"
 

@@ -219,8 +219,14 @@ class ResultsMixin:
         return rows
 
     def keys(self, **kwargs: Any) -> list[dict[str, Any]]:
-        """The primary-key values of the result, as dicts."""
-        return self.proj().to_dicts(**kwargs)
+        """The primary-key values of the result, as dicts; ``order_by`` may name any
+        attribute (a secondary one too), as in DataJoint."""
+        order = kwargs.get("order_by")
+        if order is None or order == "KEY":
+            return self.proj().to_dicts(**kwargs)
+        key = self.heading.primary_key
+        rows = self.proj(*[*key, *sort_names(order, self.heading.names)]).to_dicts(**kwargs)
+        return [{name: row[name] for name in key} for row in rows]
 
     # -- DataJoint's fetch surface (djframe.fetch) ------------------------------------------
     def fetch1(self, *attributes: fetching.Name, squeeze: bool = False, lazy: bool = False) -> Any:
@@ -253,9 +259,16 @@ class ResultsMixin:
         """
         return fetching.to_arrays(self, *attributes, **options)
 
-    def head(self, n: int = 25) -> pl.DataFrame:
-        """The first ``n`` rows, ordered by the primary key."""
-        return self.to_polars(order_by="KEY", limit=n)
+    def head(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The first ``limit`` rows by primary key, as dicts (DataJoint's ``head``); for a
+        frame, ``to_polars(order_by="KEY", limit=n)``."""
+        return self.to_dicts(order_by="KEY", limit=limit)
+
+    def tail(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The last ``limit`` rows by primary key, as dicts, in key order (DataJoint's ``tail``)."""
+        key = self.heading.primary_key
+        last = self.to_dicts(order_by=[f"{k} DESC" for k in key] or None, limit=limit)
+        return last[::-1]
 
     # -- size and membership -------------------------------------------------------------
     def __len__(self) -> int:
@@ -271,7 +284,9 @@ class ResultsMixin:
         return bool(self & item)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.to_dicts())
+        """The rows as dicts, from a generator (DataJoint's iteration); the query runs on the
+        first ``next``, once."""
+        yield from self.to_dicts()
 
     # -- SQL -----------------------------------------------------------------------------
     def to_ibis(self) -> ir.Table:
@@ -390,3 +405,10 @@ def decoded_frame(
     return frame.with_columns(
         values_series(name, values, typed=typed) for name, values in decoded.items()
     )
+
+
+def sort_names(order: Any, names: list[str]) -> list[str]:
+    """The attributes an ``order_by`` names (``"a DESC"``, ``["a", "b"]``), among ``names``."""
+    items = [order] if isinstance(order, str) else list(order)
+    named = [str(item).split()[0] for item in items if str(item).split()]
+    return [name for name in dict.fromkeys(named) if name in names]

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
+import types
 import warnings
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from djframe import registry
@@ -25,16 +27,20 @@ from djframe._sql import quote
 from djframe._typing import DescribeFormat
 from djframe.catalog import (
     CATALOG,
+    JOBS_PREFIX,
     PROPERTIES,
     VERSIONS,
     TableInfo,
+    companion_name,
     create_catalog_sql,
     create_versions_sql,
+    delete_catalog_sql,
     insert_catalog_sql,
     is_hidden,
     own_tables_sql,
 )
 from djframe.connection import Connection, default_connection
+from djframe.declare.alter import alter_sql
 from djframe.declare.ddl import create_table_sql
 from djframe.declare.parser import parse_definition
 from djframe.declare.resolve import resolve_definition
@@ -50,7 +56,7 @@ from djframe.frames import frame_kind
 from djframe.graph import topological
 from djframe.session import refuse_in_make
 from djframe.settings import config
-from djframe.store import recorded_location
+from djframe.store import default_store, recorded_location
 from djframe.store.gc import collect
 from djframe.store.identity import (
     SchemaIdentity,
@@ -66,7 +72,12 @@ from djframe.table import Lookup, Part, Table
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Schema", "list_schemas", "virtual_schema"]
+__all__ = ["Schema", "VirtualModule", "create_virtual_module", "list_schemas", "virtual_schema"]
+
+
+_contexts: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""The namespace each class was declared in, for ``alter`` (kept off the class, so that a
+class sent to worker processes by value does not carry it)."""
 
 
 class Schema:
@@ -90,25 +101,102 @@ class Schema:
 
     def __init__(
         self,
-        name: str,
+        name: str | None = None,
         context: Mapping[str, Any] | None = None,
         *,
         connection: Connection | None = None,
         store: Any = None,
         create_schema: bool = True,
+        create_tables: bool | None = None,
+        add_objects: Mapping[str, Any] | None = None,
     ) -> None:
-        self.name = checked_schema_name(name)
+        self.name = ""
         self.context = dict(context or {})
-        self.connection = connection or default_connection()
-        self.store: Any = store if store is not None else config["store"]
+        self.create_schema = create_schema
+        self.create_tables = create_tables
+        self.add_objects = dict(add_objects or {})
+        self._connection = connection
+        self._store_given = store
+        self.store: Any = store if store is not None else default_store()
         self.identity: SchemaIdentity
-        self.activate(create_schema)
-        self.settle_store(store)
+        self._waiting: list[tuple[type[Table], dict[str, Any]]] = []
+        if name is not None:  # dj.Schema() waits for activate(name); a name is checked there
+            self.activate(name)
 
     def __repr__(self) -> str:
-        return f"<djframe.Schema {self.name!r} on {self.connection!r}>"
+        where = repr(self._connection) if self._connection is not None else "(no connection)"
+        return f"<djframe.Schema {self.name or '(not activated)'!r} on {where}>"
 
-    def activate(self, create: bool) -> None:
+    @property
+    def connection(self) -> Connection:
+        """The schema's connection (the configured one unless given)."""
+        if self._connection is None:
+            self._connection = default_connection()
+        return self._connection
+
+    @connection.setter
+    def connection(self, value: Connection) -> None:
+        self._connection = value
+
+    @property
+    def database(self) -> str | None:
+        """The schema's name in the database (DataJoint's name), None before ``activate``."""
+        return self.name or None
+
+    def is_activated(self) -> bool:
+        """True once the schema has a name (given to ``Schema`` or to :meth:`activate`)."""
+        return bool(self.name)
+
+    def activate(
+        self,
+        name: str | None = None,
+        *,
+        connection: Connection | None = None,
+        create_schema: bool | None = None,
+        create_tables: bool | None = None,
+        add_objects: Mapping[str, Any] | None = None,
+        store: Any = None,
+    ) -> None:
+        """Open (or create) the schema ``name`` and declare the classes decorated before, as
+        DataJoint's ``schema.activate``: ``dj.Schema()`` first, the name later.
+
+        Examples
+        --------
+        >>> schema = dj.Schema()  # doctest: +SKIP
+        >>> schema.activate("lab", connection=conn, create_tables=True)  # doctest: +SKIP
+        """
+        if name is None or self.name:
+            self._check_activation(name)
+            return
+        self.name = checked_schema_name(name)
+        if connection is not None:
+            self._connection = connection
+        if create_schema is not None:
+            self.create_schema = create_schema
+        if create_tables is not None:
+            self.create_tables = create_tables
+        if store is not None:
+            self._store_given, self.store = store, store
+        self.add_objects.update(add_objects or {})
+        self.open(self.create_schema)
+        self.settle_store(self._store_given)
+        waiting, self._waiting = self._waiting, []
+        for cls, context in waiting:
+            self.declare_master(cls, {**context, **self.add_objects})
+
+    def _check_activation(self, name: str | None) -> None:
+        if not self.name:
+            raise DefinitionError(
+                "This schema has no name yet: call schema.activate('name') with the name of "
+                "the database schema."
+            )
+        if name is not None and name != self.name:
+            raise DefinitionError(
+                f"This schema is activated already for {self.name!r}; make another dj.Schema "
+                f"for {name!r}."
+            )
+
+    def open(self, create: bool) -> None:
         """Create the schema (with its catalog and identity) if asked, and load it."""
         conn = self.connection
         own = {str(v) for v in conn.fetch_arrow(own_tables_sql(self.name)).column(0).to_pylist()}
@@ -122,7 +210,8 @@ class Schema:
         if not create:
             raise MissingTableError(
                 f"Schema {self.name!r} does not exist in {conn!r}. Known schemas: "
-                f"{', '.join(conn.list_schemas()) or '(none)'}."
+                f"{', '.join(conn.list_schemas()) or '(none)'}. Pass create_schema=True to "
+                "create it."
             )
         self.identity = new_identity(
             self.name, conn.backend.location(), recorded_location(self.store, conn)
@@ -173,20 +262,33 @@ class Schema:
         return self.name in self.connection.list_schemas()
 
     # -- declaring -----------------------------------------------------------------------
-    def __call__(self, cls: type[Table]) -> type[Table]:
-        """Declare ``cls`` (and its nested parts) in this schema."""
+    def __call__(
+        self, cls: type[Table], *, context: Mapping[str, Any] | None = None
+    ) -> type[Table]:
+        """Declare ``cls`` (and its nested parts) in this schema: ``@schema`` above the class,
+        or ``schema(cls, context=...)``. Before :meth:`activate`, the class waits for it."""
         if issubclass(cls, Part):
             raise DefinitionError(
                 f"{cls.__name__} is a Part: nest it inside its master's class and decorate the master."
             )
         refuse_in_make(f"declare {cls.__name__}")
         frame = sys._getframe(1)
-        context = {**frame.f_globals, **frame.f_locals, **self.context}
+        found = {**frame.f_globals, **frame.f_locals, **self.context, **(context or {})}
+        if not self.name:
+            self._waiting.append((cls, found))
+            return cls
+        self.declare_master(cls, {**found, **self.add_objects})
+        return cls
+
+    def declare_master(self, cls: type[Table], context: dict[str, Any]) -> None:
+        """Declare a master class, then its parts, then insert a Lookup's contents, in one
+        transaction: a bad part or row leaves nothing declared."""
         parts = parts_of(cls)
         try:
-            # master, parts and contents together: a bad part or row leaves nothing declared
             with self.connection.transaction:
                 self.declare(cls, context)
+                if cls._info is None:  # not declared: create_tables=False
+                    return
                 for part in parts:
                     part.master = cls
                     self.declare(part, {**context, "master": cls, cls.__name__: cls}, master=cls)
@@ -195,7 +297,7 @@ class Schema:
         except BaseException:
             self.unbind_undeclared([cls, *parts])
             raise
-        return cls
+        add_definition_to_doc(cls)
 
     def unbind_undeclared(self, classes: list[type[Table]]) -> None:
         """Unbind the classes whose tables a rolled-back declaration took away."""
@@ -210,6 +312,9 @@ class Schema:
     ) -> None:
         name = table_name(cls, master)
         existing = self.tables.get(name)
+        if existing is None and not self.creates_tables():
+            return  # DataJoint's create_tables=False: the class stays undeclared
+        _contexts[cls] = context
         if existing is None:
             existing = self.create(cls, name, context, master)
         elif normalized(existing.definition) != normalized(cls.definition):
@@ -224,16 +329,8 @@ class Schema:
         self, cls: type[Table], name: str, context: dict[str, Any], master: type[Table] | None
     ) -> TableInfo:
         conn = self.connection
-        definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
-        info = resolve_definition(
-            definition,
-            schema=self.name,
-            name=name,
-            class_name=cls.__name__,
-            tier=cls.tier,
-            text=cls.definition,
-            context=context,
-            master=master._info.full_name if master and master._info else None,
+        info = self.resolve(
+            cls, name, context, master._info.full_name if master and master._info else None
         )
         statements = create_table_sql(
             info, conn.backend.dialect, foreign_keys=conn.backend.enforces_foreign_keys
@@ -244,6 +341,54 @@ class Schema:
             conn.execute(insert_catalog_sql(info))
             conn.add_table(info)
         return info
+
+    def resolve(
+        self, cls: type[Table], name: str, context: dict[str, Any], master: str | None
+    ) -> TableInfo:
+        """The table ``cls.definition`` declares, resolved in ``context`` (nothing is run)."""
+        definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
+        return resolve_definition(
+            definition,
+            schema=self.name,
+            name=name,
+            class_name=cls.__name__,
+            tier=cls.tier,
+            text=cls.definition,
+            context=context,
+            master=master,
+        )
+
+    def alter(
+        self, cls: type[Table], *, prompt: bool | None = None, context: dict[str, Any] | None = None
+    ) -> None:
+        """Alter the table of ``cls`` to its class's current definition (secondary attributes
+        added, dropped or changed, the rows kept); see :mod:`djframe.declare.alter`."""
+        conn = self.connection
+        info = cls._info
+        assert info is not None
+        if normalized(info.definition) == normalized(cls.definition):
+            return
+        if conn.in_transaction:
+            raise DefinitionError(f"Cannot alter {cls.__name__} inside a transaction (or a make).")
+        found = context if context is not None else _contexts.get(cls, {})
+        master = self.connection.tables.get(info.master) if info.master else None
+        scope = {
+            **found,
+            **({"master": registry.table_class(conn, master.full_name)} if master else {}),
+        }
+        new = self.resolve(cls, info.name, scope, info.master)
+        statements = alter_sql(info, new, conn.backend.dialect)
+        if not confirm(
+            f"Alter {cls.__name__}: {'; '.join(statements) or 'comments only'}?", prompt
+        ):
+            return
+        with conn.transaction:
+            for sql in statements:
+                conn.execute(sql, action=f"altering {cls.__name__}")
+            conn.execute(delete_catalog_sql(self.name, info.name))
+            conn.execute(insert_catalog_sql(new))
+        conn.load_schema(self.name)
+        self.bind(cls, conn.tables[new.full_name])
 
     def bind(self, cls: type[Table], info: TableInfo, *, replace: bool = True) -> None:
         """Bind ``cls`` to its table; ``replace=False`` leaves a class bound already as the
@@ -273,6 +418,13 @@ class Schema:
             return known
         return self.spawn(info)
 
+    def creates_tables(self) -> bool:
+        """Whether decorating a class of a missing table creates it (``create_tables``,
+        else ``dj.config["database.create_tables"]``)."""
+        if self.create_tables is not None:
+            return self.create_tables
+        return bool(config["database.create_tables"])
+
     # -- introspection -------------------------------------------------------------------
     def list_tables(self) -> list[str]:
         """The schema's tables (SQL names), parents before children."""
@@ -283,6 +435,71 @@ class Schema:
     def user_tables(self) -> list[TableInfo]:
         """The declared tables, without the hidden job queues and provenance tables (``~``)."""
         return [t for t in self.tables.values() if not is_hidden(t.name)]
+
+    def find_table(self, name: str) -> TableInfo | None:
+        """A table of the schema by SQL name or class name, with or without its tier prefix."""
+        self.connection.load_schema(self.name)
+        infos = self.user_tables()
+        for info in infos:
+            if name in (info.class_name, info.name):
+                return info
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() if name[:1].isupper() else name
+        for prefix in ("", "#", "_", "__"):
+            for info in infos:
+                if info.name == prefix + snake:
+                    return info
+        return None
+
+    def get_table(self, name: str) -> Table:
+        """A table of the schema by name (``"session"``, ``"Session"``, ``"#lookup"``), as an
+        instance of its class: the one declared, else one built from the catalog.
+
+        Examples
+        --------
+        >>> schema.get_table("Subject").to_polars()  # doctest: +SKIP
+        >>> schema["subject"] is not None, "Subject" in schema  # doctest: +SKIP
+        """
+        info = self.find_table(name)
+        if info is None:
+            raise MissingTableError(
+                f"Table {name!r} does not exist in schema {self.name!r}. Its tables: "
+                f"{', '.join(self.list_tables()) or '(none)'}."
+            )
+        return self.class_for(info)()
+
+    def __getitem__(self, name: str) -> Table:
+        return self.get_table(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(name) and self.find_table(name) is not None
+
+    def __iter__(self) -> Iterator[Table]:
+        """The schema's tables, parents first."""
+        for name in self.list_tables():
+            yield self.get_table(name)
+
+    @property
+    def jobs(self) -> list[Table]:
+        """The job queues of the schema's Imported and Computed tables that have one."""
+        self.connection.load_schema(self.name)
+        auto = [i for i in self.user_tables() if i.tier in ("imported", "computed")]
+        return [
+            self.class_for(i)().jobs  # type: ignore[attr-defined]
+            for i in auto
+            if companion_name(i.full_name, JOBS_PREFIX) in self.connection.tables
+        ]
+
+    def spawn_missing_classes(self, context: dict[str, Any] | None = None) -> None:
+        """Put a class for each table of the schema into ``context`` (by default the caller's
+        namespace) that has none there yet, parts nested in their masters (DataJoint's
+        ``spawn_missing_classes``)."""
+        into = context if context is not None else sys._getframe(1).f_locals
+        self.connection.load_schema(self.name)
+        fill_namespace(self, into)
+
+    def make_classes(self, into: dict[str, Any] | None = None) -> None:
+        """DataJoint 2.x's name for :meth:`spawn_missing_classes` (``into``: the namespace)."""
+        self.spawn_missing_classes(into if into is not None else sys._getframe(1).f_locals)
 
     @property
     def graph(self) -> Any:
@@ -510,9 +727,68 @@ def insert_contents(cls: type[Lookup]) -> None:
     table.insert(contents, skip_duplicates=True)
 
 
+class VirtualModule(types.ModuleType):
+    """A module whose attributes are the table classes of an existing schema, as
+    DataJoint's ``dj.VirtualModule(module_name, schema_name)``; ``.schema`` is the schema.
+
+    Examples
+    --------
+    >>> lab = dj.VirtualModule("lab", "doc_lab", connection=conn)  # doctest: +SKIP
+    >>> lab.Subject.to_polars()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        module_name: str,
+        schema_name: str,
+        *,
+        create_schema: bool = False,
+        create_tables: bool = False,
+        connection: Connection | None = None,
+        add_objects: Mapping[str, Any] | None = None,
+        store: Any = None,
+    ) -> None:
+        super().__init__(module_name)
+        schema = Schema(
+            schema_name,
+            connection=connection,
+            store=store,
+            create_schema=create_schema,
+            create_tables=create_tables,
+        )
+        self.__dict__.update(add_objects or {})
+        self.__dict__["schema"] = schema
+        fill_namespace(schema, self.__dict__)
+
+
+def fill_namespace(schema: Schema, into: dict[str, Any]) -> None:
+    """Add a class for each table of ``schema`` to ``into`` where it has none, parts as
+    attributes of their masters."""
+    infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
+    classes: dict[str, type[Table]] = {}
+    for info in infos:
+        if is_hidden(info.name):
+            continue
+        if info.master is None and isinstance(into.get(info.class_name), type):
+            classes[info.full_name] = into[info.class_name]
+            continue
+        cls = classes[info.full_name] = schema.class_for(info)
+        if info.master:
+            if info.master in classes and not hasattr(classes[info.master], info.class_name):
+                setattr(classes[info.master], info.class_name, cls)
+        else:
+            into[info.class_name] = cls
+
+
 def virtual_schema(
-    name: str, *, connection: Connection | None = None, store: Any = None
-) -> SimpleNamespace:
+    name: str,
+    *,
+    connection: Connection | None = None,
+    store: Any = None,
+    create_schema: bool = False,
+    create_tables: bool = False,
+    add_objects: Mapping[str, Any] | None = None,
+) -> VirtualModule:
     """Open an existing schema without its Python classes; every table is queryable.
 
     Stored objects are read from ``store`` (as given to ``dj.Schema``), else from the
@@ -523,17 +799,44 @@ def virtual_schema(
     >>> lab = dj.virtual_schema("doc_lab", connection=conn)  # doctest: +SKIP
     >>> lab.Subject.to_polars()  # doctest: +SKIP
     """
-    schema = Schema(name, connection=connection, store=store, create_schema=False)
-    module = SimpleNamespace(schema=schema)
-    infos = sorted(schema.tables.values(), key=lambda i: i.master is not None)
-    classes: dict[str, type[Table]] = {}
-    for info in infos:
-        cls = classes[info.full_name] = schema.class_for(info)
-        if info.master:
-            setattr(classes[info.master], info.class_name, cls)
-        else:
-            setattr(module, info.class_name, cls)
-    return module
+    return VirtualModule(
+        name,
+        name,
+        connection=connection,
+        store=store,
+        create_schema=create_schema,
+        create_tables=create_tables,
+        add_objects=add_objects,
+    )
+
+
+def create_virtual_module(
+    module_name: str,
+    schema_name: str,
+    *,
+    create_schema: bool = False,
+    create_tables: bool = False,
+    connection: Connection | None = None,
+    add_objects: Mapping[str, Any] | None = None,
+) -> VirtualModule:
+    """DataJoint 0.14's name for :class:`VirtualModule` (``dj.create_virtual_module``)."""
+    return VirtualModule(
+        module_name,
+        schema_name,
+        create_schema=create_schema,
+        create_tables=create_tables,
+        connection=connection,
+        add_objects=add_objects,
+    )
+
+
+def add_definition_to_doc(cls: type[Table]) -> None:
+    """Append the definition to the class docstring, so that ``help(Table)`` shows it."""
+    doc = cls.__doc__ or ""
+    if isinstance(cls.definition, str) and "Table definition:" not in doc:
+        cls.__doc__ = f"{doc}\nTable definition:\n\n{cls.definition}"
+        for part in parts_of(cls):
+            add_definition_to_doc(part)
 
 
 def spawn_from_catalog(conn: Connection, info: TableInfo) -> type[Table]:

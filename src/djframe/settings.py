@@ -1,15 +1,22 @@
 """Configuration: where the database and the object store are, and how djframe behaves.
 
 Values come from four places, in rising precedence: built-in defaults, a ``djframe.toml`` file
-(or the ``[tool.djframe]`` table of a ``pyproject.toml``) in the working directory or a parent
-of it, the environment (``DJFRAME_DATABASE_URL``, ``DJFRAME_READ_ONLY``, ``DJFRAME_STORE``,
-``DJFRAME_SAFEMODE``), and assignments to :data:`config` at run time. Keys are dotted strings
-(``"database.url"``). This module only stores and resolves values; it connects to nothing.
+(or the ``[tool.djframe]`` table of a ``pyproject.toml``, or DataJoint's ``datajoint.json``) in
+the working directory or a parent of it, the environment (``DJFRAME_DATABASE_URL``,
+``DJFRAME_READ_ONLY``, ``DJFRAME_STORE``, ``DJFRAME_SAFEMODE``, and DataJoint's ``DJ_HOST``,
+``DJ_USER``, ``DJ_PASS``, ...), and assignments to :data:`config` at run time. Keys are dotted
+strings (``"database.url"``); as in DataJoint, sections read as attributes too
+(``dj.config.database.host``, ``dj.config.jobs.allow_new_pk_fields_in_computed_tables = True``,
+``dj.config.stores["cold"] = {...}``). DataJoint's keys sit alongside djframe's: its
+``database.host``/``user``/``password``/``port``/``backend``/``name`` make a connection URL
+when no ``database.url`` is set. This module only stores and resolves values; it connects to
+nothing.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +28,12 @@ import tomllib
 
 from djframe.errors import ConfigError, redact
 
-__all__ = ["Config", "config", "hide_secrets", "redact"]
+__all__ = ["CONFIG_FILENAME", "Config", "Section", "config", "hide_secrets", "redact"]
 
 DEFAULTS: dict[str, Any] = {
     "database.url": "duckdb:///djframe.duckdb",
     "database.read_only": False,
+    "database.create_tables": True,
     "store": "djframe-store",
     "store.options": {},
     "stores": {},
@@ -37,6 +45,32 @@ DEFAULTS: dict[str, Any] = {
     "display.limit": 12,
     "display.width": 14,
     "results.arrays": "typed",
+    # DataJoint 2.3.5's keys (a connection from them where no database.url is set).
+    "database.host": "localhost",
+    "database.user": None,
+    "database.password": None,
+    "database.port": None,
+    "database.backend": None,
+    "database.name": None,
+    "database.reconnect": True,
+    "database.use_tls": None,
+    "database.database_prefix": "",
+    "connection.init_function": None,
+    "connection.charset": "",
+    "display.show_tuple_count": True,
+    "display.diagram_direction": "TB",
+    "display.diagram_theme": "auto",
+    "jobs.auto_refresh": True,
+    "jobs.keep_completed": False,
+    "jobs.stale_timeout": 3600,
+    "jobs.default_priority": 5,
+    "jobs.version_method": None,
+    "jobs.add_job_metadata": False,
+    "provenance.capture": False,
+    "provenance.source": {},
+    "loglevel": "INFO",
+    "query_cache": None,
+    "ignore_config_file": False,
 }
 
 ENVIRONMENT: dict[str, str] = {
@@ -44,12 +78,40 @@ ENVIRONMENT: dict[str, str] = {
     "database.read_only": "DJFRAME_READ_ONLY",
     "store": "DJFRAME_STORE",
     "safemode": "DJFRAME_SAFEMODE",
+    # DataJoint's names
+    "database.host": "DJ_HOST",
+    "database.user": "DJ_USER",
+    "database.password": "DJ_PASS",
+    "database.backend": "DJ_BACKEND",
+    "database.port": "DJ_PORT",
+    "database.name": "DJ_DATABASE_NAME",
+    "database.database_prefix": "DJ_DATABASE_PREFIX",
+    "database.create_tables": "DJ_CREATE_TABLES",
+    "database.use_tls": "DJ_USE_TLS",
+    "loglevel": "DJ_LOG_LEVEL",
+    "display.diagram_direction": "DJ_DIAGRAM_DIRECTION",
+    "display.diagram_theme": "DJ_DIAGRAM_THEME",
+    "stores": "DJ_STORES",
+    "ignore_config_file": "DJ_IGNORE_CONFIG_FILE",
 }
 
-NESTED = {"store.options", "stores"}
+NESTED = {"store.options", "stores", "provenance.source"}
 """Settings whose value is a table: ``store.options`` (storage options of the default store)
 and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
 ``{"cold": "/data/cold"}``)."""
+
+STORE_DEFAULTS: dict[str, Any] = {
+    "subfolding": None,
+    "partition_pattern": None,
+    "token_length": 8,
+    "hash_prefix": "_hash",
+    "schema_prefix": "_schema",
+    "filepath_prefix": None,
+}
+"""DataJoint's defaults of a store spec (djframe keeps objects in Delta tables and uses none
+of them; :meth:`Config.get_store_spec` gives them as DataJoint does)."""
+STORE_REQUIRED = {"file": ("location",), "s3": ("endpoint", "bucket", "location")}
+
 
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential")
 
@@ -83,17 +145,25 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+CONFIG_FILENAME = "datajoint.json"
+"""DataJoint's configuration file, read where no djframe file is nearer."""
+
+
 def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """Find the nearest ``djframe.toml`` or ``pyproject.toml`` with ``[tool.djframe]``."""
+    """Find the nearest ``djframe.toml``, ``pyproject.toml`` with ``[tool.djframe]`` or
+    DataJoint's ``datajoint.json``."""
     folder = os.path.realpath(start or os.getcwd())
     while True:
-        own = _read_toml(os.path.join(folder, "djframe.toml"))
+        own = _read_file(os.path.join(folder, "djframe.toml"), _parse_toml)
         if own is not None:
             return Path(folder, "djframe.toml"), own
-        project = _read_toml(os.path.join(folder, "pyproject.toml"))
+        project = _read_file(os.path.join(folder, "pyproject.toml"), _parse_toml)
         table = project.get("tool", {}).get("djframe") if project is not None else None
         if table is not None:
             return Path(folder, "pyproject.toml"), table
+        datajoint = _read_file(os.path.join(folder, CONFIG_FILENAME), _parse_json)
+        if datajoint is not None:
+            return Path(folder, CONFIG_FILENAME), datajoint
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
@@ -106,7 +176,29 @@ stats the candidate files and parses one again only when it changed (parsing a p
 on every lookup cost ~1 ms per setting; the lookup now costs a few stats)."""
 
 
-def _read_toml(path: str) -> dict[str, Any] | None:
+def _parse_toml(path: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
+
+
+def _parse_json(path: str, text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}. Fix the file or remove it.") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object, not {type(data).__name__}.")
+    return data
+
+
+def _read_json(path: str | Path) -> dict[str, Any]:
+    """A JSON settings file (``datajoint.json``), parsed."""
+    return _parse_json(str(path), Path(path).read_text(encoding="utf-8"))
+
+
+def _read_file(path: str, parse: Any) -> dict[str, Any] | None:
     """The parsed file at ``path``, or None when there is no such file."""
     try:
         stat = os.stat(path)
@@ -118,19 +210,63 @@ def _read_toml(path: str) -> dict[str, Any] | None:
     cached = _parsed.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    try:
-        with open(path, encoding="utf-8") as source:
-            table = tomllib.loads(source.read())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
+    with open(path, encoding="utf-8") as source:
+        table: dict[str, Any] = parse(path, source.read())
     _parsed[path] = (stamp, table)
     return table
 
 
 def _parse_env(key: str, raw: str) -> Any:
-    if isinstance(DEFAULTS.get(key), bool):
+    default = DEFAULTS.get(key)
+    if isinstance(default, bool) or key in {"database.use_tls"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if key == "database.port" or isinstance(default, int):
+        return int(raw)
+    if key in NESTED:
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{ENVIRONMENT[key]} must hold JSON: {exc}.") from exc
     return raw
+
+
+def _sections() -> set[str]:
+    """The dotted prefixes of the keys (``database``, ``jobs``, ``store``, ...)."""
+    return {key.rsplit(".", 1)[0] for key in DEFAULTS if "." in key}
+
+
+class Section:
+    """A section of :data:`config` read as attributes: ``dj.config.database.host``."""
+
+    _owner: Config
+    _prefix: str
+
+    def __init__(self, owner: Config, prefix: str) -> None:
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._owner._attribute(f"{self._prefix}.{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._owner[f"{self._prefix}.{name}"] = value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._owner[f"{self._prefix}.{name}"]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._owner[f"{self._prefix}.{name}"] = value
+
+    def keys(self) -> list[str]:
+        head = self._prefix + "."
+        return sorted({k[len(head) :].split(".")[0] for k in DEFAULTS if k.startswith(head)})
+
+    def __repr__(self) -> str:
+        values = {name: hide_secrets({name: self._owner.get(f"{self._prefix}.{name}")})[name]
+                  for name in self.keys()}  # fmt: skip
+        return f"config.{self._prefix}({redact(repr(values))})"
 
 
 class Config:
@@ -144,16 +280,23 @@ class Config:
     False
     """
 
+    _runtime: dict[str, Any]
+
     def __init__(self) -> None:
-        self._runtime: dict[str, Any] = {}
+        object.__setattr__(self, "_runtime", {})
 
     def _file_values(self) -> dict[str, Any]:
+        if _truthy(os.environ.get("DJ_IGNORE_CONFIG_FILE")):
+            return {}
         found = find_config_file()
         return _flatten(found[1]) if found else {}
 
     def __getitem__(self, key: str) -> Any:
         if key in self._runtime:
             return self._runtime[key]
+        return self._resolved(key)
+
+    def _resolved(self, key: str) -> Any:
         env = ENVIRONMENT.get(key)
         if env and os.environ.get(env):
             return _parse_env(key, os.environ[env])
@@ -162,17 +305,43 @@ class Config:
             value = file_values[key]  # a table is copied: changing it changes no file's value
             return copy.deepcopy(value) if isinstance(value, dict | list) else value
         if key in DEFAULTS:
-            return DEFAULTS[key]
-        raise ConfigError(
-            f"Unknown setting {key!r}. Known settings: {', '.join(sorted(DEFAULTS))}."
-        )
+            value = DEFAULTS[key]
+            return copy.deepcopy(value) if isinstance(value, dict | list) else value
+        raise _unknown(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key not in DEFAULTS:
-            raise ConfigError(
-                f"Unknown setting {key!r}. Known settings: {', '.join(sorted(DEFAULTS))}."
-            )
+            raise _unknown(key)
         self._runtime[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        """Forget the value set at run time (the file's, the environment's or the default
+        applies again)."""
+        if key not in DEFAULTS:
+            raise _unknown(key)
+        self._runtime.pop(key, None)
+
+    # -- DataJoint's attribute access: dj.config.database.host, dj.config.stores -----------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._attribute(name)
+
+    def _attribute(self, key: str) -> Any:
+        if key in NESTED and key not in self._runtime:
+            # DataJoint's dj.config.stores is the configuration itself: the table is held at
+            # run time, so that dj.config.stores["x"] = ... and .clear() change it
+            # (dj.config["stores"] gives a copy of a file's or the default table).
+            self._runtime[key] = self._resolved(key)
+        if key in DEFAULTS:
+            return self[key]
+        if key in _sections():
+            return Section(self, key)
+        raise AttributeError(f"dj.config has no setting {key!r}. Known settings: "
+                             f"{', '.join(sorted(DEFAULTS))}.")  # fmt: skip
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -198,20 +367,76 @@ class Config:
         populate's worker processes the settings of their parent."""
         return dict(self._runtime)
 
+    # -- DataJoint's methods -----------------------------------------------------------------
+    def load(self, filename: str | Path) -> None:
+        """Set the values of a ``datajoint.json``-style file (nested or dotted keys)."""
+        path = Path(filename)
+        if not path.is_file():
+            raise FileNotFoundError(f"Config file not found: {path}")
+        for key, value in _flatten(_read_json(path)).items():
+            self[key] = value
+
+    def get_store_spec(
+        self, store: str | None = None, *, use_filepath_default: bool = False
+    ) -> dict[str, Any]:
+        """The DataJoint spec of store ``store`` (None: ``stores["default"]``, or with
+        ``use_filepath_default`` ``stores["filepath_default"]``), with DataJoint's defaults,
+        checked for the keys its protocol needs."""
+        stores = self["stores"] or {}
+        if store is None:
+            which = "filepath_default" if use_filepath_default else "default"
+            if not isinstance(stores.get(which), str):
+                raise ConfigError(
+                    f"stores.{which} is not configured: set dj.config.stores[{which!r}] to the "
+                    "name of a store, or name the store (<codec@store>)."
+                )
+            store = stores[which]
+        if store not in stores or not isinstance(stores[store], dict):
+            raise ConfigError(
+                f"Store {store!r} is not configured. Configured stores: "
+                f"{', '.join(k for k, v in stores.items() if isinstance(v, dict)) or '(none)'}."
+            )
+        spec = {**STORE_DEFAULTS, **stores[store]}
+        protocol = str(spec.get("protocol", "")).lower()
+        if protocol not in STORE_REQUIRED:
+            raise ConfigError(f"Store {store!r}: protocol {protocol!r} is not 'file' or 's3'.")
+        if protocol == "s3":
+            spec.setdefault("secure", True)
+        missing = [k for k in STORE_REQUIRED[protocol] if not spec.get(k)]
+        if missing:
+            raise ConfigError(f"Store {store!r} ({protocol}) is missing {', '.join(missing)}.")
+        return spec
+
     @contextmanager
     def override(self, **values: Any) -> Iterator[Config]:
-        """Set values for the duration of a ``with`` block (``display__limit=`` for dots)."""
-        saved = dict(self._runtime)
+        """Set values for the duration of a ``with`` block (``display__limit=`` for dots, or
+        ``display={"limit": 5}`` for a section); tables changed inside are restored too."""
+        saved = {
+            k: copy.deepcopy(v) if isinstance(v, dict) else v for k, v in self._runtime.items()
+        }
         try:
             for name, value in values.items():
-                self[name.replace("__", ".")] = value
+                key = name.replace("__", ".")
+                if isinstance(value, dict) and key in _sections():
+                    for inner, item in _flatten(value, f"{key}.").items():
+                        self[inner] = item
+                else:
+                    self[key] = value
             yield self
         finally:
-            self._runtime = saved
+            object.__setattr__(self, "_runtime", saved)
 
     def __repr__(self) -> str:
         lines = [f"  {key} = {redact(repr(hide_secrets(self[key])))}" for key in self.keys()]
         return "djframe.config(\n" + "\n".join(lines) + "\n)"
+
+
+def _unknown(key: str) -> ConfigError:
+    return ConfigError(f"Unknown setting {key!r}. Known settings: {', '.join(sorted(DEFAULTS))}.")
+
+
+def _truthy(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 config = Config()

@@ -24,13 +24,14 @@ from djframe.algebra.expression import QueryExpression
 from djframe.algebra.shape import Identity
 from djframe.catalog import TableInfo, is_hidden
 from djframe.compile.lower import LowerContext, TableRelation
-from djframe.delete import drop
+from djframe.delete import drop, drop_quick
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
 from djframe.frames import is_positional
 from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
+from djframe.staged import StagedInsert
 from djframe.store.history import table_history
 from djframe.versioning import AsOf, record_written
 
@@ -66,6 +67,9 @@ CLASS_LEVEL = {
     "fetch1",
     "to_arrays",
     "head",
+    "tail",
+    "alter",
+    "staged_insert1",
     "proj",
     "aggr",
     "aggregate",
@@ -143,6 +147,11 @@ class TableMeta(type):
             printer.text(type.__repr__(cls))
         else:
             printer.text(repr(cls()))
+
+    @property
+    def is_declared(cls) -> bool:
+        """True once a schema declared the class's table (``Table.is_declared``)."""
+        return type.__getattribute__(cls, "_info") is not None
 
 
 def snake_case(name: str) -> str:
@@ -347,6 +356,35 @@ class Table(QueryExpression, metaclass=TableMeta):
         if self.info.master and self.master_tier() is not None:
             raise AccessError(f"{type(self).__name__} is a part table; drop its master instead.")
         drop(self, prompt=prompt)
+
+    def alter(self, prompt: bool | None = None, context: dict[str, Any] | None = None) -> None:
+        """Alter the table to the class's current ``definition``: secondary attributes added
+        (with a default, or nullable), dropped, or changed in type, default or nullability,
+        the rows kept, as DataJoint's ``alter``. The key, foreign keys and indexes stay.
+
+        Examples
+        --------
+        >>> Subject.definition += "weight = null : float32\n"  # doctest: +SKIP
+        >>> Subject.alter(prompt=False)  # doctest: +SKIP
+        """
+        assert self._schema is not None
+        self._schema.alter(type(self), prompt=prompt, context=context)
+
+    @property
+    def staged_insert1(self) -> StagedInsert:
+        """``with T.staged_insert1 as staged:`` stages one row: ``staged.rec[...]`` its values,
+        ``staged.open(field, ext)`` a file for an ``<object@>`` attribute; the row is inserted
+        on leaving the block (see :mod:`djframe.staged`)."""
+        return StagedInsert(self)
+
+    def drop_quick(self) -> None:
+        """Drop this table alone, without asking; refused while other tables depend on it."""
+        drop_quick(self)
+
+    @property
+    def is_declared(self) -> bool:
+        """True: an instance exists only for a declared table."""
+        return self._info is not None
 
     # -- description ---------------------------------------------------------------------
     def describe(self) -> str:

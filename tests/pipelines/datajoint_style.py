@@ -5,21 +5,36 @@ It uses the idioms of issue 13 that DataJoint pipelines are full of: native SQL 
 ``timestamp``), the diamond of two parents sharing an ancestor's key (also through a
 renaming projection), a Computed table with key attributes of its own behind
 ``jobs.allow_new_pk_fields_in_computed_tables``, positional rows (tuples, generators, zip,
-``Lookup.contents`` as a property) and the deprecated ``fetch`` / ``fetch1("KEY")`` /
-``to_arrays``. The schema name comes from ``DJFRAME_TEST_DJ_SCHEMA``; the database from
-``dj.config`` (the test sets it), as a DataJoint pipeline gets it from its configuration.
+``Lookup.contents`` as a property), the deprecated ``fetch`` / ``fetch1("KEY")`` /
+``to_arrays``, and (items 6-10) a schema made empty and activated later as DataJoint Elements
+do (:func:`activate`), the shared ``dj.conn()`` from DataJoint's ``dj.config`` keys with
+``conn.query`` and ``conn.transaction``, ``dj.config`` sections set as attributes and a
+DataJoint store spec with a hyphenated name, ``<blob>`` values (MATLAB cells among them),
+``<attach>`` in the row and ``<blob@store>``, ``self.upstream`` inside ``make`` and
+``dj.DataJointError``. The database comes from ``dj.config`` (the test sets DataJoint's
+``database.*`` keys and the store), as a DataJoint pipeline gets it from its configuration.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import os
 
 import numpy as np
 
 import djframe as dj  # the one line changed: was `import datajoint as dj`
 
-schema = dj.Schema(os.environ["DJFRAME_TEST_DJ_SCHEMA"])
+schema = dj.Schema()  # activated by activate(), as DataJoint Elements do
+
+
+def activate(schema_name, *, create_schema=True, create_tables=True):
+    """Declare the pipeline in ``schema_name`` on the configured database."""
+    schema.activate(
+        schema_name,
+        connection=dj.conn(),
+        create_schema=create_schema,
+        create_tables=create_tables,
+    )
 
 
 @schema
@@ -98,27 +113,26 @@ class Comparison(dj.Manual):
     """
 
 
-with dj.config.override(jobs__allow_new_pk_fields_in_computed_tables=True):
+dj.config.jobs.allow_new_pk_fields_in_computed_tables = True
 
-    @schema
-    class Spike(dj.Computed):
-        definition = """
-        # threshold crossings: make inserts many rows of its own key
-        -> Recording
-        spike : int unsigned
-        ---
-        spike_time : double    # seconds
-        amplitude : float
-        """
 
-        def make(self, key):
-            raw, rate = (Recording & key).fetch1("samples", "sampling_rate")
-            samples = np.frombuffer(raw, dtype=np.float64)
-            crossings = np.flatnonzero(samples > 1.0)
-            head = tuple((Recording & key).fetch1("KEY").values())
-            self.insert(
-                (*head, n, index / rate, samples[index]) for n, index in enumerate(crossings)
-            )
+@schema
+class Spike(dj.Computed):
+    definition = """
+    # threshold crossings: make inserts many rows of its own key
+    -> Recording
+    spike : int unsigned
+    ---
+    spike_time : double    # seconds
+    amplitude : float
+    """
+
+    def make(self, key):
+        raw, rate = (Recording & key).fetch1("samples", "sampling_rate")
+        samples = np.frombuffer(raw, dtype=np.float64)
+        crossings = np.flatnonzero(samples > 1.0)
+        head = tuple((Recording & key).fetch1("KEY").values())
+        self.insert((*head, n, index / rate, samples[index]) for n, index in enumerate(crossings))
 
 
 @schema
@@ -132,13 +146,51 @@ class FiringRate(dj.Computed):
 
     def make(self, key):
         times = (Spike & key).fetch("spike_time")
-        raw, rate = (Recording & key).fetch1("samples", "sampling_rate")
+        raw, rate = self.upstream[Recording].fetch1("samples", "sampling_rate")
         duration = len(raw) / 8 / rate
         self.insert1((*key.values(), len(times), len(times) / duration))
 
 
+@schema
+class Summary(dj.Computed):
+    definition = """
+    # per recording: a MATLAB-style cell and a dict in <blob>s, a copy in the raw-data store
+    -> FiringRate
+    ---
+    stats : <blob>
+    labels : <blob>
+    trace : <blob@raw-data>
+    """
+
+    def make(self, key):
+        rate = self.upstream[FiringRate].fetch1("rate")
+        subject = self.upstream[Subject].fetch1("sex")
+        raw = self.upstream[Recording].fetch1("samples")
+        cell = np.array([subject, rate], dtype=object).view(dj.MatCell)
+        self.insert1(dict(key, stats={"rate": rate, "sex": subject}, labels=cell, trace=raw[:80]))
+
+
+@schema
+class Note(dj.Manual):
+    definition = """
+    -> Subject
+    note_id : tinyint unsigned
+    ---
+    attachment : <attach>    # a small file, kept in the row
+    """
+
+
 def load_example_data():
     """What a user's ingestion script does, DataJoint-style."""
+    conn = dj.conn()
+    with conn.transaction:
+        _load()
+    with contextlib.suppress(dj.DataJointError):  # a duplicate, as DataJoint reports it
+        Comparison.insert1(Comparison.fetch1("KEY"))
+    assert conn.query("SELECT count(*) FROM " + Comparison.full_table_name).fetchone()[0] == 1
+
+
+def _load():
     Subject.insert(
         [
             {"lab": "neuro", "sex": "F", "weight": 21.5},

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ __all__ = [
 
 _REGISTRY: dict[str, type[Codec]] = {}
 _CODEC_TEXT = re.compile(
-    r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[a-z0-9_]*))?\s*>$"
+    r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[A-Za-z0-9_][A-Za-z0-9_-]*|))?\s*>$"
 )
 OBJECT_ID_TYPE = "uuid"
 """The SQL column type of a store-typed attribute: the id of its object in the store."""
@@ -67,11 +68,19 @@ class Codec:
     (``"bytes"``, ``"json"``) or another codec (``"<blob>"``), which then encodes the result.
     Codecs with ``store_only = True`` keep their values in an object store only: their
     ``encode`` returns a :class:`Payload` (or bytes), and ``decode`` receives a :class:`Payload`.
+    Codecs with ``takes_payload = True`` work on a :class:`Payload` wherever the value is
+    kept: in a row (``<attach>``), the payload is kept as bytes (its ``meta`` as JSON, then
+    its data).
     ``class Base(dj.Codec, register=False)`` declares a base class that is not registered.
     """
 
     name: ClassVar[str] = ""
     store_only: ClassVar[bool] = False
+    takes_payload: ClassVar[bool] = False
+    references_store: ClassVar[bool] = False
+    """``<codec@store>`` names the store a value lies in, and the row keeps a reference to
+    it (``<filepath@>``): the codec instance gets ``store_name``."""
+    store_name: str = ""
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -187,16 +196,44 @@ class CodecSpec:
                 ) from None
         if self.in_store and not isinstance(value, Payload):
             value = Payload(as_buffer(value, self.text), {})
+        if not self.in_store and isinstance(value, Payload):
+            value = payload_bytes(value)
         return value
 
     def decode(self, stored: Any) -> Any:
         value = stored
         for position, codec in enumerate(reversed(self.chain)):
             innermost = position == 0
-            if innermost and isinstance(value, Payload) and not codec.store_only:
+            takes = codec.store_only or codec.takes_payload
+            if innermost and isinstance(value, Payload) and not takes:
                 value = bytes(value.data)
+            elif innermost and codec.takes_payload and not isinstance(value, Payload):
+                value = payload_of(value)
             value = codec.decode(value)
         return value
+
+
+def payload_bytes(payload: Payload) -> bytes:
+    """A payload kept in a row: its meta as JSON, a NUL, then its data."""
+    return json.dumps(payload.meta).encode() + b"\0" + bytes(payload.data)
+
+
+def payload_of(stored: bytes | memoryview) -> Payload:
+    """The payload :func:`payload_bytes` kept in a row."""
+    data = bytes(stored)
+    head, _, body = data.partition(b"\0")
+    return Payload(body, json.loads(head))
+
+
+def referencing_spec(text: str, codec: Codec, store: str | None) -> CodecSpec:
+    """The spec of a codec whose ``@store`` says where its values lie (kept in the row)."""
+    if store is None:
+        raise DefinitionError(
+            f"<{codec.name}> refers to files in a store: write <{codec.name}@> for the default "
+            f"store or <{codec.name}@name> for a named one."
+        )
+    codec.store_name = store
+    return CodecSpec(text.strip(), (codec,), None, codec.get_dtype(True).strip())
 
 
 def as_buffer(value: Any, text: str) -> Any:
@@ -236,6 +273,8 @@ def parse_codec(text: str) -> CodecSpec:
         codec = get_codec(parse_codec_text(current)[0])
         if any(c.name == codec.name for c in chain):
             raise DefinitionError(f"{text}: the codecs refer to each other in a cycle.")
+        if codec.references_store:
+            return referencing_spec(text, codec, store)
         if codec.store_only and store is None:
             raise DefinitionError(
                 f"<{codec.name}> keeps its values in an object store: write <{codec.name}@> "

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,22 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from djframe.codecs import Codec, Payload
+from djframe.codecs import Codec, Payload, djblob
 from djframe.codecs.blob import pack, unpack
 from djframe.errors import DataError
 from djframe.settings import config
 
-__all__ = ["AttachCodec", "BlobCodec", "FrameCodec", "NpyCodec", "ObjectCodec", "ObjectRef"]
+__all__ = [
+    "AttachCodec",
+    "BlobCodec",
+    "FileRef",
+    "FilepathCodec",
+    "FrameCodec",
+    "HashCodec",
+    "NpyCodec",
+    "ObjectCodec",
+    "ObjectRef",
+]
 
 
 class BlobCodec(Codec):
@@ -40,9 +52,17 @@ class BlobCodec(Codec):
         return "bytes"
 
     def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> bytes:
-        return pack(value)
+        """DataJoint's format, so that DataJoint reads the value; djframe's own format for
+        the values DataJoint's cannot hold (a timedelta, say)."""
+        try:
+            return djblob.pack(value)
+        except DataError:
+            return pack(value)
 
     def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> Any:
+        """Either format: DataJoint's (``mYm``/``dj0``, MATLAB's too) or djframe's."""
+        if djblob.is_dj_blob(stored):
+            return djblob.unpack(stored)
         return unpack(stored)
 
 
@@ -197,10 +217,11 @@ class ObjectCodec(Codec):
 
 
 class AttachCodec(Codec):
-    """``<attach@>``: a file with its name, written back under ``download_path`` on fetch."""
+    """``<attach@>``: a file with its name, written back under ``download_path`` on fetch;
+    ``<attach>`` keeps it in the row (small files), as in DataJoint."""
 
     name = "attach"
-    store_only = True
+    takes_payload = True
 
     def validate(self, value: Any) -> None:
         if not isinstance(value, str | Path):
@@ -221,3 +242,101 @@ class AttachCodec(Codec):
         if not (target.is_file() and target.read_bytes() == data):
             target.write_bytes(data)
         return target
+
+
+class HashCodec(Codec):
+    """``<hash@>``: raw bytes in the store, with their MD5 digest recorded (DataJoint's
+    ``<hash@>``); djframe indexes them per row in the table's Delta table, so equal contents
+    are not shared between rows."""
+
+    name = "hash"
+    store_only = True
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise DataError(
+                f"<hash@> stores bytes; got a {type(value).__name__}. Use <blob@> for Python values."
+            )
+
+    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Payload:
+        data = bytes(value)
+        return Payload(data, {"md5": hashlib.md5(data).hexdigest(), "size": len(data)})
+
+    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None) -> bytes:
+        return bytes(stored.data)
+
+
+class FileRef:
+    """A file (or folder) a ``<filepath@store>`` attribute refers to, in its store."""
+
+    def __init__(self, path: str, store: str, location: str) -> None:
+        self.path, self.store = path, store
+        self.location = f"{location.rstrip('/')}/{path}"
+
+    @property
+    def local(self) -> Path:
+        if "://" in self.location:
+            raise DataError(
+                f"{self.location} is in a remote store: djframe reads <filepath@> files from "
+                "local stores only (yet)."
+            )
+        return Path(self.location)
+
+    def read(self) -> bytes:
+        """The file's bytes."""
+        return self.local.read_bytes()
+
+    def download(self, destination: str | Path = ".") -> Path:
+        """Copy the file into the folder ``destination``; returns its path there."""
+        target = Path(destination) / Path(self.path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(self.read())
+        return target
+
+    def __fspath__(self) -> str:
+        return str(self.local)
+
+    def __repr__(self) -> str:
+        return f"FileRef({self.path!r} in store {self.store or '(default)'!r})"
+
+
+class FilepathCodec(Codec):
+    """``<filepath@store>``: a file that is in the store already, kept by its path relative
+    to the store's location (DataJoint's ``<filepath@>``): nothing is copied."""
+
+    name = "filepath"
+    references_store = True
+
+    def get_dtype(self, is_store: bool) -> str:
+        return "json"
+
+    def location(self) -> str:
+        from djframe.store import as_store, named_store
+
+        store = named_store(self.store_name) if self.store_name else as_store(None)
+        return store.location
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, str | Path):
+            raise DataError(
+                f"<filepath@> takes a path relative to the store; got a {type(value).__name__}."
+            )
+
+    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> dict[str, Any]:
+        path = str(value).lstrip("/")
+        location = self.location()
+        meta: dict[str, Any] = {"path": path, "store": self.store_name, "size": None}
+        if "://" not in location:
+            full = Path(location) / path
+            if not full.exists():
+                raise DataError(
+                    f"<filepath@{self.store_name}>: {path!r} is not in the store ({full} does "
+                    "not exist). Put the file there first: the row refers to it, nothing is copied."
+                )
+            meta["size"] = full.stat().st_size if full.is_file() else None
+            meta["is_dir"] = full.is_dir()
+        return meta
+
+    def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> FileRef:
+        meta = json.loads(stored) if isinstance(stored, str | bytes) else dict(stored)
+        return FileRef(meta["path"], meta.get("store", ""), self.location())

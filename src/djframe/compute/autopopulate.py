@@ -16,6 +16,7 @@ from djframe.compute.jobs import JobTable, jobs_of
 from djframe.compute.keys import key_source, source_of
 from djframe.compute.populate import populate
 from djframe.compute.provenance import known_code_version, provenance_of, stale_keys
+from djframe.compute.upstream import Upstream, upstream_of
 from djframe.settings import config
 from djframe.table import Table
 
@@ -30,6 +31,13 @@ __all__ = ["AutoPopulate", "Computed", "Imported"]
 
 class AutoPopulate(Table):
     """What Imported and Computed tables share: populate, the job queue, provenance."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """DataJoint's legacy ``_make_tuples(self, key)`` is the class's ``make``."""
+        super().__init_subclass__(**kwargs)
+        legacy = vars(cls).get("_make_tuples")
+        if callable(legacy) and "make" not in vars(cls):
+            cls.make = legacy  # type: ignore[attr-defined]
 
     def populate(self, *restrictions: Any, **options: Any) -> PopulateResult:
         """Compute the missing rows: ``(key_source & restrictions) - self``.
@@ -68,6 +76,12 @@ class AutoPopulate(Table):
             share = 100 * done / total if total else 100.0
             print(f"{type(self).__name__}: {done}/{total} ({share:.1f}%) done, {remaining} to go")
         return remaining, total
+
+    @property
+    def upstream(self) -> Upstream:
+        """Inside ``make(self, key)``: ``self.upstream[Ancestor]`` is the ancestor restricted
+        to the rows the key derives from (DataJoint 2.3.5); an error elsewhere."""
+        return upstream_of(self)
 
     @property
     def jobs(self) -> JobTable:

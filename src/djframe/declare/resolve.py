@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -329,13 +330,19 @@ ALLOW_NEW_KEY = "jobs.allow_new_pk_fields_in_computed_tables"
 
 def check_auto_populated_key(heading: Heading, foreign_keys: list[ForeignKey], where: str) -> None:
     """A Computed or Imported table's key comes from its parents, so that make is called once
-    per row; DataJoint's opt-in setting lets a make insert several rows of its own key."""
+    per row; DataJoint's opt-in setting lets a make insert several rows of its own key.
+
+    Without the opt-in, the table is declared with a warning: DataJoint 2.3.5 documents a
+    refusal but declares such tables anyway (its check is never reached), and pipelines
+    written for it have them."""
     inherited = {name for fk in foreign_keys if fk.in_key for name in fk.attr_map}
     native = [name for name in heading.primary_key if name not in inherited]
     if native and not config[ALLOW_NEW_KEY]:
-        raise DefinitionError(
-            f"{where}: the primary key of a Computed or Imported table comes from its parents "
-            f"only, but {native} are declared in it. Move them below '---', or put the rows "
-            f"that need them in a Part table, or set dj.config[{ALLOW_NEW_KEY!r}] = True "
-            "to let each make insert several rows."
+        warnings.warn(
+            f"{where}: the primary key of a Computed or Imported table should come from its "
+            f"parents only, but {native} are declared in it; each make inserts several rows. "
+            f"Move them below '---', or put the rows that need them in a Part table, or set "
+            f"dj.config[{ALLOW_NEW_KEY!r}] = True to declare this without a warning.",
+            UserWarning,
+            stacklevel=2,
         )

@@ -13,6 +13,10 @@ file); ``@name`` names a store of ``dj.config["stores"]``::
     }
 
 or, in ``djframe.toml``, ``[stores.cold]`` with ``location = ...`` and ``[stores.cold.options]``.
+DataJoint's store specs are read too (:func:`dj_store`): ``{"protocol": "file", "location":
+...}`` and ``{"protocol": "s3", "endpoint": ..., "bucket": ..., "location": ..., "access_key":
+..., "secret_key": ..., "secure": False}``; ``stores["default"] = "name"`` makes a named store
+the default one (``@``).
 
 Every Delta commit carries metadata naming the djframe table and the values of
 :data:`djframe.session.commit_context` (populate sets ``job_id`` and ``code_version`` there).
@@ -133,12 +137,22 @@ def beside_file(value: Any, connection: Connection | None) -> Path | None:
     return Path(database).resolve().parent / DEFAULTS["store"]
 
 
+def default_store() -> Any:
+    """The configured default store: ``dj.config["store"]``, unless only DataJoint's
+    ``stores["default"]`` names one."""
+    stores = config["stores"] or {}
+    chosen = stores.get("default")
+    if not config.is_set("store") and isinstance(chosen, str) and chosen in stores:
+        return named_store(chosen)
+    return config["store"]
+
+
 def as_store(value: Any, connection: Connection | None = None) -> Store:
     """A :class:`Store` from a schema's ``store`` argument (a Store, a path or a URI)."""
+    if value is None:
+        value = default_store()
     if isinstance(value, Store):
         return value
-    if value is None:
-        value = config["store"]
     folder = beside_file(value, connection)
     return Store(str(folder or value), config["store.options"])
 
@@ -153,7 +167,7 @@ def recorded_location(value: Any, connection: Connection | None) -> str:
     's3://lab/objects'
     """
     if value is None:
-        value = config["store"]
+        value = default_store()
     if beside_file(value, connection) is not None:
         return DEFAULTS["store"]
     return as_store(value, connection).location
@@ -170,11 +184,45 @@ def named_store(name: str) -> Store:
             f"dj.config['stores'] = {{'{name}': {{'location': 's3://bucket/prefix', 'options': {{...}}}}}} "
             f"or [stores.{name}] in djframe.toml."
         )
+    if isinstance(entry, Mapping) and "protocol" in entry:
+        return dj_store(name, entry)
     if isinstance(entry, Mapping):
         if "location" not in entry:
             raise StoreError(f"Store {name!r} has no 'location' in dj.config['stores'].")
         return Store(entry["location"], entry.get("options") or {})
     return Store(str(entry))
+
+
+def dj_store(name: str, spec: Mapping[str, Any]) -> Store:
+    """A :class:`Store` from a DataJoint store spec (``protocol`` ``file`` or ``s3``).
+
+    Examples
+    --------
+    >>> dj_store("raw", {"protocol": "s3", "endpoint": "minio:9000", "bucket": "lab",
+    ...     "location": "dj/raw", "access_key": "k", "secret_key": "s", "secure": False})
+    Store('s3://lab/dj/raw', storage_options={'AWS_ENDPOINT_URL': 'http://minio:9000', 'AWS_ACCESS_KEY_ID': '***', 'AWS_SECRET_ACCESS_KEY': '***', 'AWS_REGION': 'us-east-1', 'AWS_ALLOW_HTTP': 'true'})
+    """
+    protocol = str(spec["protocol"]).lower()
+    location = (
+        str(spec.get("location") or "").strip("/") if protocol == "s3" else spec.get("location")
+    )
+    if protocol == "file" and location:
+        return Store(str(location))
+    if protocol != "s3" or not spec.get("bucket"):
+        raise StoreError(
+            f"Store {name!r}: DataJoint store specs give protocol 'file' with a location, or "
+            f"'s3' with endpoint, bucket and location; got {hide_secrets(dict(spec))!r}."
+        )
+    secure = bool(spec.get("secure", True))
+    options = {
+        "AWS_ENDPOINT_URL": f"{'https' if secure else 'http'}://{spec['endpoint']}",
+        "AWS_ACCESS_KEY_ID": str(spec.get("access_key") or ""),
+        "AWS_SECRET_ACCESS_KEY": str(spec.get("secret_key") or ""),
+        "AWS_REGION": str(spec.get("region") or "us-east-1"),
+    } if spec.get("endpoint") else {}  # fmt: skip
+    if not secure:
+        options["AWS_ALLOW_HTTP"] = "true"
+    return Store(f"s3://{spec['bucket']}/{location}".rstrip("/"), options)
 
 
 def store_for(
