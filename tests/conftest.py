@@ -58,6 +58,17 @@ def schema(conn: dj.Connection) -> Iterator[dj.Schema]:
     created.drop(prompt=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite runs in a scratch folder, so that what a test leaves in the working directory
+    (a schema's default ``./djframe-store``, say) stays out of the checkout."""
+    previous = Path.cwd()
+    folder = tmp_path_factory.mktemp("cwd")
+    os.chdir(folder)
+    yield folder
+    os.chdir(previous)
+
+
 @pytest.fixture(autouse=True)
 def no_safemode_prompts() -> Iterator[None]:
     with dj.config.override(safemode=False):

@@ -220,6 +220,18 @@ def test_bad_url_scheme(url: str) -> None:
         dj.connect(url or "nonsense")
 
 
+def test_duckdb_url_with_a_password_is_refused_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB has no users: a server-style URL was read as a relative path and left a folder
+    named after the user and password in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(dj.ConfigError, match="DuckDB database is a file") as info:
+        dj.connect("duckdb://ann:hunter2@server/lab")
+    assert "hunter2" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unreachable_server_hides_password() -> None:
     url = f"postgresql://ann:{SECRET}@127.0.0.1:1/lab"
     with pytest.raises(dj.ConnectionError) as info:

@@ -59,6 +59,12 @@ def database_path(url: str) -> str:
     rest = url.split("://", 1)[1]
     if rest in {"", "/", "/:memory:", ":memory:"}:
         return ":memory:"
+    if "@" in rest.split("/", 1)[0]:
+        raise errors.ConfigError(
+            f"{url!r} names a user or password, but a DuckDB database is a file with neither: "
+            "write duckdb:///relative/file.duckdb or duckdb:////absolute/file.duckdb, or use "
+            "postgresql://user:password@host/database for a server."
+        )
     return rest[1:] if rest.startswith("/") else rest
 
 
