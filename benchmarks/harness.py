@@ -54,6 +54,8 @@ class Result:
     """None when the baseline has no figure (e.g. DataJoint not installed)."""
     note: str = ""
     """What a reader must know about this figure (e.g. the baseline hung and was killed)."""
+    date: str = ""
+    """The day it was measured (YYYY-MM-DD); the runner stamps new figures with today."""
 
     @property
     def speedup(self) -> float | None:

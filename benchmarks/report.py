@@ -17,7 +17,7 @@ from typing import Any
 from benchmarks import targets
 from benchmarks.harness import Result
 
-__all__ = ["merge_json", "plot", "table", "write_markdown"]
+__all__ = ["family", "measured", "merge_json", "plot", "table", "write_markdown"]
 
 HEADER = ("benchmark", "backend", "size", "djframe s", "baseline", "baseline s", "speedup")
 
@@ -46,19 +46,40 @@ def table(results: Iterable[Result]) -> str:
 
 
 def merge_json(path: Path, results: Sequence[Result]) -> list[dict[str, Any]]:
-    """Write ``results`` to ``path``, keeping earlier rows of benchmarks that did not run."""
-    ran = {r.benchmark for r in results}
+    """Write ``results`` to ``path``, keeping earlier rows of benchmarks that did not run.
+
+    A benchmark that ran replaces all of its rows (``populate-workers 1`` and ``... 4`` are
+    one benchmark); the others keep theirs, with the date they were measured.
+    """
+    ran = {family(r.benchmark) for r in results}
     kept: list[dict[str, Any]] = []
     if path.exists():
-        kept = [row for row in json.loads(path.read_text()) if row["benchmark"] not in ran]
+        rows = json.loads(path.read_text())
+        kept = [row for row in rows if family(row["benchmark"]) not in ran]
     rows = kept + [r.to_json() for r in results]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows, indent=2) + "\n")
     return rows
 
 
+def family(benchmark: str) -> str:
+    """The benchmark a row belongs to: ``populate make_batch`` -> ``populate``."""
+    return benchmark.split(" ", 1)[0]
+
+
+def measured(results: Iterable[Result]) -> str:
+    """When the figures were measured, for the environment: one date, or each benchmark's."""
+    dates: dict[str, set[str]] = {}
+    for r in results:
+        dates.setdefault(r.date or "unknown", set()).add(family(r.benchmark))
+    if len(dates) <= 1:
+        return next(iter(dates), "unknown")
+    return "; ".join(f"{day}: {', '.join(sorted(names))}" for day, names in sorted(dates.items()))
+
+
 def from_json(rows: Iterable[Mapping[str, Any]]) -> list[Result]:
-    fields = ("benchmark", "backend", "size", "djframe_s", "baseline", "baseline_s", "note")
+    fields = ("benchmark", "backend", "size", "djframe_s", "baseline", "baseline_s", "note",
+              "date")  # fmt: skip
     return [Result(**{f: row[f] for f in fields if f in row}) for row in rows]
 
 
@@ -112,7 +133,7 @@ def write_markdown(
     text = f"""# Benchmarks
 
 djframe against DataJoint 2.3.5 and the raw engines, written by `nox -s bench` (the
-harness in `benchmarks/`; raw figures in `benchmarks/results/latest.json`). Each figure
+harness in `benchmarks/`; the figures below are in `docs/benchmarks.json`). Each figure
 is the median of several runs after a warm-up, djframe and its baseline timed in
 alternation; `speedup` is baseline time / djframe time, so above 1 means djframe is
 faster. Absolute times drift with the machine and its load; the ratios are what matter.

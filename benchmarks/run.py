@@ -21,6 +21,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -32,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
 DOC = ROOT / "docs" / "benchmarks.md"
+DOC_FIGURES = ROOT / "docs" / "benchmarks.json"
+"""The figures behind docs/benchmarks.md, tracked: a partial run replaces its own rows only."""
 PLOT = ROOT / "docs" / "benchmarks.png"
 PACKAGES = ("djframe", "polars", "pyarrow", "duckdb", "ibis-framework", "adbc-driver-postgresql",
             "datajoint", "psycopg2-binary")  # fmt: skip
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         results: list[Result] = []
         for name in [] if args.report_only else args.only or list(REGISTRY):
             results += run_one(name, ctx)
+        today = time.strftime("%Y-%m-%d")
+        results = [replace(r, date=r.date or today) for r in results]
         if ctx.notes:
             print("\n## notes\n\n" + "\n".join(f"- {note}" for note in ctx.notes))
         rows = report.merge_json(RESULTS, results)
@@ -60,9 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         if checks:
             print("\n## targets (every figure in results/latest.json)\n\n" + targets.table(checks))
         if args.docs if args.docs is not None else not args.quick:
-            everything = report.from_json(rows)
+            everything = report.from_json(report.merge_json(DOC_FIGURES, results))
             report.plot(everything, PLOT)
-            report.write_markdown(DOC, everything, PLOT, environment(ctx, args))
+            report.write_markdown(DOC, everything, PLOT, environment(ctx, args, everything))
             print(f"wrote {DOC.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
 
 
@@ -81,7 +86,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     options.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                          help="write docs/benchmarks.md and the plot (default: on full runs)")  # fmt: skip
     options.add_argument("--report-only", action="store_true",
-                         help="run nothing: rewrite the docs from results/latest.json")  # fmt: skip
+                         help="run nothing: rewrite the docs from docs/benchmarks.json")  # fmt: skip
     args = options.parse_args(argv)
     if args.report_only and args.docs is None:
         args.docs = True
@@ -126,11 +131,11 @@ def tune_server(url: str) -> None:
         cursor.execute("SELECT pg_reload_conf()")
 
 
-def environment(ctx: Context, args: argparse.Namespace) -> dict[str, str]:
+def environment(ctx: Context, args: argparse.Namespace, results: list[Result]) -> dict[str, str]:
     env = {
         "mode": f"{'quick' if args.quick else 'full'} sizes, median of {args.repeats} runs",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "date": time.strftime("%Y-%m-%d"),
+        "measured": report.measured(results),
     }
     for package in PACKAGES:
         try:
