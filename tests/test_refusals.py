@@ -102,7 +102,17 @@ def test_fine_neighbours_are_still_taken(schema: dj.Schema) -> None:
     assert Fine.fetch1("e", "f") == ("b", pytest.approx(1.5e38))
 
 
-REFUSED_NAMES = ["", "  ", " lab", "public", "MAIN", "information_schema", "pg_catalog"]
+REFUSED_NAMES = [
+    "",
+    "  ",
+    " lab",
+    "public",
+    "MAIN",
+    "information_schema",
+    "pg_catalog",
+    "memory",
+    "djframe_db",
+]
 REFUSED_NAMES += ["pg_temp_1", "temp", "system", "~hidden", "l" * 64, "é" * 32, "lab\x00"]
 
 

@@ -597,9 +597,14 @@ class Schema:
             )
 
 
-SYSTEM_SCHEMAS = frozenset({"public", "main", "information_schema", "temp", "system"})
+SYSTEM_SCHEMAS = frozenset(
+    {"public", "main", "information_schema", "temp", "system", "memory", "djframe_db"}
+)
 """Schemas of the engines themselves (and ``public``/``main``, where every session's tables
-go): a pipeline taking one could drop the engine's own tables. ``pg_*`` too."""
+go): a pipeline taking one could drop the engine's own tables. ``pg_*`` too. ``memory`` and
+``djframe_db`` are DuckDB's catalog names (in memory; a file, attached under that name): a
+schema named like its catalog is an ambiguous reference there, refused on every backend so
+that a pipeline moves between them."""
 
 LONGEST_SCHEMA_NAME = 63
 """PostgreSQL cuts longer names (in bytes) silently; the limit holds on every backend."""
