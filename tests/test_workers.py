@@ -58,7 +58,10 @@ def test_four_workers_compute_each_key_exactly_once(counting: ModuleType, backen
     made = calls(counting.log)
     assert len(made) == size and computed_once(counting.log, backend)  # every key, once
     squares = counting.Square.to_polars()
-    assert len(squares) == size and squares["pid"].n_unique() > 1  # shared between workers
+    # made in worker processes (how the keys split between them depends on the machine's load:
+    # one worker may take every key while the others start; the split is tested without
+    # reservations below)
+    assert len(squares) == size and os.getpid() not in squares["pid"].to_list()
     assert len(counting.Square.Digit) == sum(len(set(str(i))) for i in range(size))
     assert counting.Square.jobs.progress()["success"] == size
 
