@@ -64,6 +64,7 @@ from djframe.store import Store
 from djframe.store.columns import LazyValue as NpyRef
 from djframe.table import Lookup, Manual, Part, Table
 from djframe.table import Manual as Entry
+from djframe.validation import ValidationResult
 
 __version__ = "0.1.0.dev0"
 
@@ -117,6 +118,7 @@ __all__ = [
     "U",
     "UnknownAttributeError",
     "UnknownTypeError",
+    "ValidationResult",
     "VirtualModule",
     "config",
     "conn",

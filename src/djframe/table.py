@@ -26,13 +26,14 @@ from djframe.catalog import TableInfo, is_hidden
 from djframe.compile.lower import LowerContext, TableRelation
 from djframe.delete import drop, drop_quick
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
-from djframe.frames import is_positional
+from djframe.frames import chunks, indexed_rows, is_positional
 from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
 from djframe.staged import StagedInsert
 from djframe.store.history import table_history
+from djframe.validation import ValidationResult, validate_rows
 from djframe.versioning import AsOf, record_written
 
 if TYPE_CHECKING:
@@ -249,13 +250,30 @@ class Table(QueryExpression, metaclass=TableMeta):
         replace: bool = False,
         ignore_extra_fields: bool = False,
         allow_direct_insert: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         """Insert rows: a Polars, Arrow or pandas frame, a list of dicts, a CSV path, or a query.
+
+        ``chunk_size=n`` inserts ``n`` rows at a time, each piece in a transaction of its own
+        (DataJoint's option for inputs too large for one statement); a query is inserted whole.
 
         Examples
         --------
         >>> Student.insert(pl.DataFrame({"student_id": [1, 2], "first_name": ["Ann", "Bo"]}))  # doctest: +SKIP
         """
+        if chunk_size is not None:
+            if isinstance(rows, QueryExpression) or (
+                isinstance(rows, type) and issubclass(rows, QueryExpression)
+            ):
+                raise DataError(
+                    "chunk_size is not supported for inserts from a query: the engine copies "
+                    "the rows in one statement; insert without chunk_size."
+                )
+            options = dict(skip_duplicates=skip_duplicates, replace=replace)
+            options.update(ignore_extra_fields=ignore_extra_fields)
+            for chunk in chunks(rows, chunk_size, self.heading):
+                self.insert(chunk, allow_direct_insert=allow_direct_insert, **options)
+            return
         self.check_direct_insert(allow_direct_insert)
         if skip_duplicates and replace:
             raise DataError("insert takes skip_duplicates or replace, not both.")
@@ -273,6 +291,24 @@ class Table(QueryExpression, metaclass=TableMeta):
         if scope is not None:
             scope.check(self, data)
         insert_rows(self.connection, self.info, data, on_conflict, objects)
+
+    def insert_dataframe(
+        self, df: Any, index_as_pk: bool | None = None, **insert_options: Any
+    ) -> None:
+        """Insert a pandas frame, its index as the primary key (``True``) or dropped
+        (``False``); by default the index is the key when it is named as the key, as
+        ``to_pandas()`` gives it. ``insert_options`` go to :meth:`insert`."""
+        self.insert(indexed_rows(df, self.primary_key, index_as_pk), **insert_options)
+
+    def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
+        """Check ``rows`` as :meth:`insert` would, writing nothing; true if they would insert.
+
+        Examples
+        --------
+        >>> result = Student.validate(rows)  # doctest: +SKIP
+        >>> Student.insert(rows) if result else print(result.summary())  # doctest: +SKIP
+        """
+        return validate_rows(rows, self.info, ignore_extra_fields=ignore_extra_fields)
 
     def held_quickly(self, scope: MakeScope, rows: Any) -> bool:
         """Within a make of a populate group: hold dict rows of given keys as they are."""

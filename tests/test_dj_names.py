@@ -1,0 +1,268 @@
+"""DataJoint 2.3.5 names a pipeline relies on (issue 13), on every backend: type categories
+(``djframe.declare.match_type``), ``Diagram.trace`` and ``diagram[T]``, ``Table.validate``,
+``insert(chunk_size=)`` and ``insert_dataframe``."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import polars as pl
+import pytest
+
+import djframe as dj
+from djframe.declare import CORE_TYPE_SQL, CORE_TYPES, SPECIAL_TYPES, match_type
+
+# -- type categories -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spelling", "category"),
+    [
+        ("int8", "INT8"),
+        ("float64", "FLOAT64"),
+        ("bool", "BOOL"),
+        ("jsonb", "JSON"),
+        ("datetime(3)", "DATETIME"),
+        ("varchar(255)", "VARCHAR"),
+        ("decimal(6, 2)", "DECIMAL"),
+        ("enum('a', 'b')", "ENUM"),
+        ("int(11) unsigned", "INTEGER"),
+        ("bigint unsigned auto_increment", "INTEGER"),
+        ("serial", "INTEGER"),
+        ("double unsigned", "FLOAT"),
+        ("decimal(2,2) zerofill", "NUMERIC"),
+        ("numeric(6,2)", "NUMERIC"),
+        ("decimal", "NUMERIC"),
+        ("time", "TEMPORAL"),
+        ("year", "TEMPORAL"),
+        ("blob", "NATIVE_BLOB"),
+        ("longtext", "NATIVE_TEXT"),
+        ("<blob@cold>", "CODEC"),
+    ],
+)
+def test_match_type_names_the_category(spelling: str, category: str) -> None:
+    assert match_type(spelling) == category
+    assert (category in SPECIAL_TYPES) == (category.lower() in CORE_TYPES or category == "CODEC")
+
+
+@pytest.mark.parametrize("spelling", ["int24", "uint8", "serialize", "float64x", "varchar(0)"])
+def test_match_type_refuses_what_a_definition_refuses(spelling: str) -> None:
+    with pytest.raises(dj.UnknownTypeError, match=r"attribute type|holds at least one"):
+        match_type(spelling)
+
+
+def test_core_type_sql_per_backend() -> None:
+    assert set(CORE_TYPE_SQL) == set(CORE_TYPES)
+    assert CORE_TYPE_SQL["int8"] == {"duckdb": "TINYINT", "postgres": "SMALLINT"}
+    assert CORE_TYPE_SQL["decimal"]["postgres"] == "NUMERIC"
+
+
+def test_each_classified_type_declares(schema: dj.Schema) -> None:
+    spellings = ["int16", "decimal(5)", "year", "double unsigned", "tinytext", "char(4)"]
+    assert all(match_type(s) for s in spellings)
+    lines = "\n".join(f"a{i} = null : {s}" for i, s in enumerate(spellings))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        @schema
+        class Typed(dj.Manual):
+            definition = f"""
+            id : int32
+            ---
+            {lines}
+            """
+
+    Typed.insert1({"id": 1, "a0": 3, "a1": 7, "a2": 2024, "a3": 1.5, "a4": "x", "a5": "abcd"})
+    assert Typed.fetch1()["a2"] == 2024
+
+
+# -- Diagram.trace ---------------------------------------------------------------------------
+
+
+def declare_family(schema: dj.Schema) -> dict[str, type[dj.Table]]:
+    @schema
+    class Grand(dj.Manual):
+        definition = """
+        grand_id : int32
+        """
+
+    @schema
+    class Parent(dj.Manual):
+        definition = """
+        -> Grand
+        parent_id : int32
+        ---
+        name : varchar(20)
+        """
+
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        animal_id : int32
+        """
+
+    @schema
+    class Child(dj.Manual):
+        definition = """
+        -> Parent
+        child_id : int32
+        ---
+        -> Animal.proj(subject='animal_id')
+        """
+
+    @schema
+    class Other(dj.Manual):
+        definition = """
+        -> Grand
+        other_id : int32
+        """
+
+    Grand.insert([{"grand_id": 1}, {"grand_id": 2}])
+    Parent.insert(
+        [
+            {"grand_id": 1, "parent_id": 1, "name": "a"},
+            {"grand_id": 1, "parent_id": 2, "name": "b"},
+            {"grand_id": 2, "parent_id": 3, "name": "c"},
+        ]
+    )
+    Animal.insert([{"animal_id": 5}, {"animal_id": 6}, {"animal_id": 7}])
+    Child.insert(
+        [
+            {"grand_id": 1, "parent_id": 1, "child_id": 1, "subject": 5},
+            {"grand_id": 1, "parent_id": 2, "child_id": 2, "subject": 6},
+            {"grand_id": 2, "parent_id": 3, "child_id": 3, "subject": 7},
+        ]
+    )
+    return {"Grand": Grand, "Parent": Parent, "Animal": Animal, "Child": Child, "Other": Other}
+
+
+def test_trace_restricts_every_ancestor(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    trace = dj.Diagram.trace(t["Child"] & {"grand_id": 1})
+    assert sorted(trace[t["Parent"]].to_polars()["name"]) == ["a", "b"]
+    assert sorted(trace[t["Animal"]].to_polars()["animal_id"]) == [5, 6]  # a renamed reference
+    assert trace[t["Grand"]].to_polars()["grand_id"].to_list() == [1]
+    assert len(trace[t["Child"]]) == 2
+    assert trace.counts() == {
+        t["Animal"]().full_table_name: 2,
+        t["Grand"]().full_table_name: 1,
+        t["Parent"]().full_table_name: 2,
+        t["Child"]().full_table_name: 2,
+    }
+    assert "Diagram.trace" in repr(trace) and "Parent: 2" in repr(trace)
+
+
+def test_trace_joins_the_paths_to_an_ancestor(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    trace = dj.Diagram.trace(t["Child"] & "child_id in (1, 3)")
+    assert sorted(trace[t["Grand"]].to_polars()["grand_id"]) == [1, 2]
+    assert sorted(trace[t["Animal"]].to_polars()["animal_id"]) == [5, 7]
+
+
+def test_trace_by_name_and_outside(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    trace = dj.Diagram.trace(t["Parent"] & {"parent_id": 3})
+    assert len(trace[t["Grand"]().full_table_name]) == 1
+    assert len(trace[t["Grand"]().full_name]) == 1
+    for outside in (t["Child"], t["Other"]):
+        with pytest.raises(dj.QueryError, match="not in this trace"):
+            trace[outside]
+    assert dj.Diagram.trace(t["Grand"] & {"grand_id": 2}).counts() == {
+        t["Grand"]().full_table_name: 1
+    }
+
+
+def test_cascade_indexing_and_counts(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    cascade = dj.Diagram.cascade(t["Grand"] & {"grand_id": 2})
+    assert cascade[t["Child"]].to_polars()["child_id"].to_list() == [3]
+    assert cascade.counts()[t["Parent"]().full_table_name] == 1
+    assert len(t["Child"]()) == 3  # a preview only
+    assert dj.diagram.diagram_active
+
+
+# -- validate, chunk_size, insert_dataframe --------------------------------------------------
+
+
+def declare_simple(schema: dj.Schema) -> type[dj.Table]:
+    @schema
+    class Simple(dj.Manual):
+        definition = """
+        id : int32
+        ---
+        value : varchar(100)
+        score = null : float64
+        """
+
+    return Simple
+
+
+def test_validate_checks_as_insert_does(schema: dj.Schema) -> None:
+    table = declare_simple(schema)()
+    good = table.validate(pl.DataFrame({"id": [1, 2], "value": ["a", "b"]}))
+    assert good and good.rows_checked == 2 and "Validation passed" in good.summary()
+    missing = table.validate([{"value": "one"}])
+    assert not missing and "id" in missing.errors[0][2]
+    assert "Validation failed" in missing.summary()
+    with pytest.raises(dj.DataError, match="primary-key"):
+        missing.raise_if_invalid()
+    extra = [{"id": 1, "value": "one", "unknown_field": 1}]
+    assert "unknown_field" in table.validate(extra).errors[0][2]
+    assert table.validate(extra, ignore_extra_fields=True)
+    assert not table.validate([{"id": 1, "value": "a"}, {"id": 1, "value": "b"}])
+    assert not table.validate([{"id": 1, "value": "x" * 101}])
+    with pytest.warns(DeprecationWarning):
+        short = table.validate([(1, "one")])
+    assert "Incorrect number of attributes" in short.errors[0][2]
+    assert len(table) == 0  # nothing written
+
+
+def test_validation_result_summary() -> None:
+    errors = [(i, f"field{i}", f"error{i}") for i in range(12)]
+    summary = dj.ValidationResult(False, errors, 12).summary()
+    assert "12 error(s)" in summary and "Row 0 in field 'field0'" in summary
+    assert "and 2 more errors" in summary
+    assert bool(dj.ValidationResult(True, [], 1))
+
+
+def test_chunked_inserts(schema: dj.Schema) -> None:
+    table = declare_simple(schema)()
+    table.insert([{"id": i, "value": f"v{i}"} for i in range(23)], chunk_size=5)
+    table.insert(
+        ({"id": i, "value": f"v{i}"} for i in range(30)), chunk_size=4, skip_duplicates=True
+    )
+    table.insert(pl.DataFrame({"id": range(30, 40), "value": ["p"] * 10}), chunk_size=3)
+    assert len(table) == 40
+    with pytest.raises(dj.DataError, match="chunk_size is not supported"):
+        table.insert(table.proj(), chunk_size=10)
+    with pytest.raises(dj.DataError, match="positive int"):
+        table.insert([{"id": 99, "value": "x"}], chunk_size=0)
+
+
+def test_a_failing_chunk_keeps_the_chunks_before_it(schema: dj.Schema) -> None:
+    table = declare_simple(schema)()
+    rows = [{"id": i, "value": f"v{i}"} for i in range(6)] + [{"id": 0, "value": "again"}]
+    with pytest.raises(dj.DuplicateError):
+        table.insert(rows, chunk_size=3)
+    assert len(table) == 6  # each chunk is a transaction of its own, as in DataJoint
+
+
+def test_insert_dataframe_index(schema: dj.Schema) -> None:
+    table = declare_simple(schema)()
+    table.insert_dataframe(pd.DataFrame({"id": [1, 2], "value": ["a", "b"]}))  # RangeIndex
+    table.insert_dataframe(
+        pd.DataFrame({"value": ["c"]}, index=pd.Index([3], name="id"))
+    )  # the key
+    roundtrip = table.to_pandas()
+    table.delete_quick()
+    table.insert_dataframe(roundtrip, chunk_size=2)
+    assert sorted(table.to_polars()["id"]) == [1, 2, 3]
+    wrong = pd.DataFrame({"value": ["d"]}, index=pd.Index([4], name="wrong"))
+    with pytest.raises(dj.DataError, match="do not match"):
+        table.insert_dataframe(wrong, index_as_pk=True)
+    with pytest.raises(dj.DataError, match="requires a pandas DataFrame"):
+        table.insert_dataframe([{"id": 5, "value": "e"}])
+    table.insert_dataframe(wrong.assign(id=[4]), index_as_pk=False)
+    assert len(table) == 4
