@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
 import pytest
 
 import djframe as dj
+from djframe import settings
 from djframe.declare import CORE_TYPE_SQL, CORE_TYPES, SPECIAL_TYPES, match_type
 
 # -- type categories -----------------------------------------------------------------------
@@ -266,3 +269,84 @@ def test_insert_dataframe_index(schema: dj.Schema) -> None:
         table.insert_dataframe([{"id": 5, "value": "e"}])
     table.insert_dataframe(wrong.assign(id=[4]), index_as_pk=False)
     assert len(table) == 4
+
+
+# -- settings: secrets folder, templates, roles ------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder as the working directory, with no DJ_* settings around."""
+    for name in ("DJ_HOST", "DJ_USER", "DJ_PASS", "DJ_PORT", "DJ_STORES", "DJ_IGNORE_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(settings, "SYSTEM_SECRETS_DIR", tmp_path / "no-system-secrets")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_secrets_folder_fills_what_the_file_leaves_unset(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "datajoint.json").write_text(
+        json.dumps({"database": {"user": "from_file"}, "stores": {"main": {"access_key": "f"}}})
+    )
+    secrets = project / settings.SECRETS_DIRNAME
+    secrets.mkdir()
+    (secrets / "database.user").write_text("from_secret")
+    (secrets / "database.password").write_text("s3cret\n")
+    (secrets / "database.port").write_text("6543")
+    (secrets / "stores.main.access_key").write_text("secret_key_id")
+    (secrets / "stores.main.secret_key").write_text("sk")
+    (secrets / "stores.cold.token").write_text("tok")
+    cfg = settings.Config()
+    assert settings.find_config_file() == project / "datajoint.json"
+    assert settings.find_secrets_dir(settings.find_config_file()) == secrets
+    assert settings.read_secret_file(secrets, "database.password") == "s3cret"
+    assert settings.read_secret_file(secrets, "missing") is None
+    assert settings.read_secret_file(None, "database.password") is None
+    assert cfg["database.user"] == "from_file"
+    assert cfg["database.password"] == "s3cret" and cfg["database.port"] == 6543
+    assert cfg["stores"]["main"] == {"access_key": "f", "secret_key": "sk"}
+    assert cfg["stores"]["cold"] == {"token": "tok"}
+    monkeypatch.setenv("DJ_PASS", "from_env")
+    assert cfg["database.password"] == "from_env"
+    monkeypatch.setenv("DJ_IGNORE_CONFIG_FILE", "1")
+    assert cfg["database.port"] is None  # neither the file nor its secrets
+
+
+def test_system_secrets_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = project / "run-secrets"
+    system.mkdir()
+    (system / "database.user").write_text("svc")
+    monkeypatch.setattr(settings, "SYSTEM_SECRETS_DIR", system)
+    assert settings.find_secrets_dir(None) == system
+    assert settings.Config()["database.user"] == "svc"
+
+
+def test_save_template(project: Path) -> None:
+    path = dj.config.save_template("datajoint.json", minimal=False)
+    assert path == (project / "datajoint.json").absolute()
+    written = json.loads(path.read_text())
+    assert written["stores"]["default"] == "main" and written["database"]["port"] == 5432
+    assert "password" not in written["database"] and "user" not in written["database"]
+    secrets = project / settings.SECRETS_DIRNAME
+    assert (secrets / ".gitignore").read_text().strip() == "*"
+    cfg = settings.Config()
+    assert cfg["database.user"] is None  # an empty secret file is a placeholder
+    assert cfg["database.backend"] == "postgresql" and cfg["jobs.stale_timeout"] == 3600
+    (secrets / "database.password").write_text("kept")
+    with pytest.raises(FileExistsError, match="already exists"):
+        dj.config.save_template("datajoint.json")
+    minimal = dj.config.save_template("other.json", minimal=True)
+    assert json.loads(minimal.read_text()) == {
+        "database": {"backend": "postgresql", "host": "localhost", "port": 5432}
+    }
+    assert (secrets / "database.password").read_text() == "kept"
+
+
+def test_roles_give_the_tier_prefixes() -> None:
+    assert dj.Lookup.prefix == settings.role_to_prefix[settings.Role.lookup] == "#"
+    assert dj.Computed.prefix == settings.role_to_prefix[settings.Role.computed] == "__"
+    assert dj.Imported.prefix == "_" and dj.Manual.prefix == ""
+    assert settings.prefix_to_role["__"] is settings.Role.computed
+    assert settings.ENV_VAR_MAPPING["database.backend"] == "DJ_BACKEND"

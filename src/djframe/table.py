@@ -31,6 +31,7 @@ from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
+from djframe.settings import Role, role_to_prefix
 from djframe.staged import StagedInsert
 from djframe.store.history import table_history
 from djframe.validation import ValidationResult, validate_rows
@@ -170,7 +171,7 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     definition: ClassVar[str] = ""
     tier: ClassVar[Tier]
-    prefix: ClassVar[str] = ""
+    prefix: ClassVar[str] = role_to_prefix[Role.manual]
     _info: ClassVar[TableInfo | None] = None
     _schema: ClassVar[Schema | None] = None
     connection: Connection
@@ -480,7 +481,7 @@ class Lookup(Table):
     """Small reference tables; ``contents`` is inserted when the table is declared."""
 
     tier: ClassVar[Tier] = "lookup"
-    prefix = "#"
+    prefix = role_to_prefix[Role.lookup]
     contents: ClassVar[Any] = ()
 
 

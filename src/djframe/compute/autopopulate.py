@@ -17,7 +17,7 @@ from djframe.compute.keys import key_source, source_of
 from djframe.compute.populate import populate
 from djframe.compute.provenance import known_code_version, provenance_of, stale_keys
 from djframe.compute.upstream import Upstream, upstream_of
-from djframe.settings import config
+from djframe.settings import Role, config, role_to_prefix
 from djframe.table import Table
 
 if TYPE_CHECKING:
@@ -119,11 +119,11 @@ class Imported(AutoPopulate):
     """Rows brought in by ``make`` from outside data."""
 
     tier: ClassVar[Tier] = "imported"
-    prefix = "_"
+    prefix = role_to_prefix[Role.imported]
 
 
 class Computed(AutoPopulate):
     """Rows computed by ``make`` from other tables."""
 
     tier: ClassVar[Tier] = "computed"
-    prefix = "__"
+    prefix = role_to_prefix[Role.computed]
