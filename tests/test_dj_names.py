@@ -350,3 +350,68 @@ def test_roles_give_the_tier_prefixes() -> None:
     assert dj.Imported.prefix == "_" and dj.Manual.prefix == ""
     assert settings.prefix_to_role["__"] is settings.Role.computed
     assert settings.ENV_VAR_MAPPING["database.backend"] == "DJ_BACKEND"
+
+
+# -- jobs: DataJoint's manual reserve / complete / error -------------------------------------
+
+
+def test_manual_job_protocol(schema: dj.Schema) -> None:
+    @schema
+    class Source(dj.Manual):
+        definition = """
+        source_id : int32
+        """
+
+    @schema
+    class Doubled(dj.Computed):
+        definition = """
+        -> Source
+        ---
+        value : int32
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1({**key, "value": 2 * key["source_id"]})
+
+    Source.insert([{"source_id": i} for i in range(3)])
+    jobs = Doubled.jobs
+    jobs.refresh()
+    keys = jobs.pending.keys()
+    assert len(keys) == 3
+    assert all(jobs.reserve(key) for key in keys)
+    assert not any(jobs.reserve(key) for key in keys)  # held already
+    assert len(jobs.reserved) == 3
+    jobs.complete(keys[0])
+    jobs.error(keys[1], "it broke", "Traceback ...")
+    assert len(jobs.completed) == 1 and len(jobs.errors) == 1
+    assert jobs.errors.to_dicts()[0]["_error_message"] == "it broke"
+    assert not jobs.reserve(keys[1])  # an error is not retried until deleted
+    assert not jobs.reserve({"source_id": 99})  # not queued
+    with pytest.raises(dj.QueryError, match="whole key"):
+        jobs.reserve({})
+    jobs.errors.delete()
+    jobs.refresh()
+    assert jobs.reserve(keys[1])
+
+
+def test_database_settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.DatabaseSettings().name is None
+    assert settings.DatabaseSettings().port is None  # no server named: DuckDB needs none
+    monkeypatch.setenv("DJ_BACKEND", "postgresql")
+    monkeypatch.setenv("DJ_DATABASE_NAME", "lab")
+    database = settings.DatabaseSettings()
+    assert (database.backend, database.port, database.name) == ("postgresql", 5432, "lab")
+    monkeypatch.setenv("DJ_PORT", "6000")
+    assert settings.DatabaseSettings().port == 6000
+    assert settings.DatabaseSettings(port=7000, password="pw").port == 7000
+    assert "pw" not in repr(settings.DatabaseSettings(password="pw"))
+    with pytest.raises(dj.ConfigError, match="not MySQL"):
+        settings.DatabaseSettings(backend="mysql")
+    with pytest.raises(dj.ConfigError, match="whole number"):
+        settings.DatabaseSettings(port="abc")
+    with pytest.raises(dj.ConfigError, match="no field"):
+        settings.DatabaseSettings(hots="x")
+    with dj.config.override(database__host="db.lab", database__user="ann"):
+        of = settings.DatabaseSettings.of(dj.config)
+        assert (of.host, of.user, of.port) == ("db.lab", "ann", 6000)
+        assert dj.connection.connection_url() == "postgresql://ann@db.lab:6000/lab"

@@ -277,8 +277,8 @@ def dict_columns(rows: list[Mapping[str, Any]], optional: set[str]) -> dict[str,
 def positional_columns(rows: list[Any], heading: Heading) -> dict[str, list[Any]]:
     """Rows of values in the heading's order, as DataJoint takes them (and warns about)."""
     warn_deprecated(
-        "Rows given as tuples or lists (positional rows) are deprecated in DataJoint 2.x; give "
-        "dicts that name the attributes, or a frame."
+        "Positional inserts (rows given as tuples or lists) are deprecated in DataJoint 2.x; "
+        "give dicts that name the attributes, or a frame."
     )
     lengths = {len(row) for row in rows}
     if lengths - {len(heading)}:

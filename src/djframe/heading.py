@@ -17,6 +17,8 @@ from djframe.types import CoreType, NativeType, native_type, parse_type
 
 __all__ = ["Attribute", "Heading"]
 
+STRINGS = frozenset({"char", "varchar", "enum"})
+
 
 @dataclass(frozen=True)
 class Attribute:
@@ -50,6 +52,17 @@ class Attribute:
         """Whether the table numbers this attribute itself when a row leaves it out."""
         native = self.native_type
         return native is not None and native.auto_increment
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the values are numbers (an integer, float or decimal type), as DataJoint's
+        ``Attribute.numeric``."""
+        return self.codec is None and self.type is not None and self.type.is_numeric
+
+    @property
+    def string(self) -> bool:
+        """Whether the values are strings (``char``, ``varchar``, ``enum``, native texts)."""
+        return self.codec is None and self.type is not None and self.type.name in STRINGS
 
     @property
     def type_name(self) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "SECRETS_DIRNAME",
     "SYSTEM_SECRETS_DIR",
     "Config",
+    "DatabaseSettings",
     "Role",
     "Section",
     "config",
@@ -320,6 +321,84 @@ def _sections() -> set[str]:
     return {key.rsplit(".", 1)[0] for key in DEFAULTS if "." in key}
 
 
+BACKENDS = ("postgresql", "postgres", "duckdb")
+"""What ``database.backend`` may name (``postgres`` is PostgreSQL); None guesses from the host."""
+
+
+class DatabaseSettings:
+    """DataJoint's ``database`` section as one checked object: each field is the value given,
+    else the environment's (``DJ_HOST``, ``DJ_PORT``, ``DJ_BACKEND``, ...), else the default;
+    :meth:`of` reads them from a :class:`Config` instead. A PostgreSQL server without a port
+    is on 5432. The URL of a connection is made from it (:func:`djframe.connection_url`).
+
+    Examples
+    --------
+    >>> DatabaseSettings(backend="postgresql", host="db.lab").port
+    5432
+    >>> DatabaseSettings(backend="mysql")
+    Traceback (most recent call last):
+    ...
+    djframe.errors.ConfigError: database.backend 'mysql': djframe connects to 'postgresql' (a server) or 'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one of them.
+    """
+
+    FIELDS: tuple[str, ...] = ("host", "user", "password", "backend", "port", "name")
+    FIELDS += ("reconnect", "use_tls", "database_prefix", "create_tables")
+
+    host: str
+    user: str | None
+    password: str | None
+    backend: str | None
+    port: int | None
+    name: str | None
+    reconnect: bool
+    use_tls: bool | None
+    database_prefix: str
+    create_tables: bool
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(self.FIELDS))
+        if unknown:
+            raise ConfigError(f"DatabaseSettings has no field(s) {unknown}; the fields are "
+                              f"{', '.join(self.FIELDS)}.")  # fmt: skip
+        for field in self.FIELDS:
+            key = f"database.{field}"
+            env = ENVIRONMENT.get(key)
+            if field in values:
+                value = values[field]
+            elif env and os.environ.get(env):
+                value = _parse_env(key, os.environ[env])
+            else:
+                value = DEFAULTS[key]
+            setattr(self, field, value)
+        self._check()
+
+    @classmethod
+    def of(cls, settings: Config) -> DatabaseSettings:
+        """The database section of ``settings`` (its file, environment and run-time values)."""
+        return cls(**{field: settings[f"database.{field}"] for field in cls.FIELDS})
+
+    def _check(self) -> None:
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ConfigError(
+                f"database.backend {self.backend!r}: djframe connects to 'postgresql' (a server) "
+                "or 'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one "
+                "of them."
+            )
+        if self.port is not None:
+            if isinstance(self.port, str) and self.port.strip().isdigit():
+                self.port = int(self.port)
+            if isinstance(self.port, bool) or not isinstance(self.port, int):
+                raise ConfigError(f"database.port must be a whole number, not {self.port!r}.")
+            if not 0 < self.port < 65536:
+                raise ConfigError(f"database.port {self.port} is not a port (1 to 65535).")
+        elif self.backend in ("postgresql", "postgres"):
+            self.port = 5432
+
+    def __repr__(self) -> str:
+        shown = {f: getattr(self, f) for f in self.FIELDS}
+        return f"DatabaseSettings({redact(repr(hide_secrets(shown)))})"
+
+
 class Section:
     """A section of :data:`config` read as attributes: ``dj.config.database.host``."""
 
@@ -464,12 +543,15 @@ class Config:
 
     # -- DataJoint's methods -----------------------------------------------------------------
     def load(self, filename: str | Path) -> None:
-        """Set the values of a ``datajoint.json``-style file (nested or dotted keys)."""
+        """Set the values of a ``datajoint.json``-style file (nested or dotted keys); as for
+        any file, a key given in the environment (``DJ_HOST``) keeps the environment's value."""
         path = Path(filename)
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         for key, value in _flatten(_read_json(path)).items():
-            self[key] = value
+            env = ENVIRONMENT.get(key)
+            if not (env and os.environ.get(env)):
+                self[key] = value
 
     def get_store_spec(
         self, store: str | None = None, *, use_filepath_default: bool = False

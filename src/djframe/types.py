@@ -131,6 +131,10 @@ class CoreType:
         return self.name
 
     @property
+    def is_numeric(self) -> bool:
+        return self.name in INT_RANGES or self.name in {"float32", "float64", "decimal"}
+
+    @property
     def is_string(self) -> bool:
         return self.name in {"char", "varchar", "enum", "uuid", "json"}
 
