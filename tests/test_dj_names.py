@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -415,3 +417,98 @@ def test_database_settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> No
         of = settings.DatabaseSettings.of(dj.config)
         assert (of.host, of.user, of.port) == ("db.lab", "ann", 6000)
         assert dj.connection.connection_url() == "postgresql://ann@db.lab:6000/lab"
+
+
+# -- headings, graphs, operators, drops ------------------------------------------------------
+
+
+def test_heading_types_for_numpy(schema: dj.Schema) -> None:
+    @schema
+    class Sample(dj.Manual):
+        definition = """
+        sample_id : uuid
+        ---
+        count : int16
+        weight = null : float32
+        flag : bool
+        label : varchar(10)
+        raw : longblob
+        payload : <blob>
+        """
+
+    heading = Sample().heading
+    assert heading["count"].numeric and not heading["label"].numeric
+    assert heading["label"].string and not heading["sample_id"].string
+    assert heading["raw"].is_blob and heading["payload"].is_blob and not heading["count"].is_blob
+    assert heading["sample_id"].original_type == "uuid"
+    assert heading["raw"].original_type == "longblob"
+    assert heading["payload"].original_type == "<blob>"
+    dtype = heading.as_dtype
+    assert dtype["count"] == np.int64 and dtype["weight"] == np.float64
+    assert dtype["flag"] == np.bool_ and dtype["label"].kind == "O"
+    assert dtype.names == tuple(heading.names)
+
+
+def test_parents_and_children_by_key_position(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    parent, animal, child = t["Parent"]().full_name, t["Animal"]().full_name, t["Child"]()
+    assert child.parents() == sorted([parent, animal])
+    assert child.parents(primary=True) == [parent]
+    assert child.parents(primary=False) == [animal]
+    assert t["Animal"]().children(primary=False) == [child.full_name]
+    assert t["Animal"]().children(primary=True) == []
+
+
+def test_removed_operators_say_what_to_write(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    with pytest.raises(dj.QueryError, match=r"@ operator was removed"):
+        t["Parent"]() @ t["Child"]()
+    with pytest.raises(dj.QueryError, match=r"\^ operator was removed"):
+        t["Parent"]() ^ t["Child"]()
+    for joined in (lambda: dj.U("grand_id") * t["Parent"](), lambda: t["Parent"]() * dj.U("x")):
+        with pytest.raises(dj.QueryError, match="no longer supported"):
+            joined()
+
+
+def test_drop_keeps_parts_with_their_masters(schema: dj.Schema) -> None:
+    @schema
+    class Site(dj.Lookup):
+        definition = """
+        site_id : int32
+        """
+        contents = [{"site_id": 1}]
+
+    @schema
+    class Profile(dj.Manual):
+        definition = """
+        profile_id : int32
+        """
+
+        class Page(dj.Part):
+            definition = """
+            -> master
+            -> Site
+            """
+
+    with pytest.raises(dj.AccessError, match="before its master Profile"):
+        Site.drop(prompt=False)
+    with pytest.raises(dj.QueryError, match="part_integrity must be"):
+        Site.drop(prompt=False, part_integrity="cascade")
+    with pytest.raises(dj.QueryError, match="part_integrity must be"):
+        dj.Diagram.cascade(Site & {"site_id": 1}, part_integrity="typo")  # type: ignore[arg-type]
+    assert "site" in [n.lstrip("#") for n in schema.list_tables()]
+    Site.drop(prompt=False, part_integrity="ignore")
+    assert "profile" in schema.list_tables() and "profile__page" not in schema.list_tables()
+
+
+def test_connection_repr_says_whether_connected(database_url: str) -> None:
+    connection = dj.connect(database_url)
+    assert repr(connection).endswith("(connected)>")
+    connection.close()
+    assert repr(connection).endswith("(disconnected)>")
+
+
+def test_populate_processes_none_is_one_per_cpu() -> None:
+    from djframe.compute.populate import populate_options
+
+    assert populate_options({"processes": None}).processes == (os.cpu_count() or 1)

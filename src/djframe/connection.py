@@ -119,7 +119,8 @@ class Connection:
         self._graph: nx.MultiDiGraph | None = None
 
     def __repr__(self) -> str:
-        return f"<djframe.Connection {self.backend.name} {redact(self.backend.url)}>"
+        state = "connected" if self.is_connected else "disconnected"
+        return f"<djframe.Connection {self.backend.name} {redact(self.backend.url)} ({state})>"
 
     # -- SQL -----------------------------------------------------------------------------
     def execute(self, sql: str, *, action: str = "") -> None:

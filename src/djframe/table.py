@@ -388,11 +388,10 @@ class Table(QueryExpression, metaclass=TableMeta):
             )
             record_written(conn, self.info, data, None, operation="update")
 
-    def drop(self, *, prompt: bool | None = None) -> None:
-        """Drop this table and every table that depends on it."""
-        if self.info.master and self.master_tier() is not None:
-            raise AccessError(f"{type(self).__name__} is a part table; drop its master instead.")
-        drop(self, prompt=prompt)
+    def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+        """Drop this table and every table that depends on it; a part table only with its
+        master, unless ``part_integrity="ignore"``."""
+        drop(self, prompt=prompt, part_integrity=part_integrity)
 
     def alter(self, prompt: bool | None = None, context: dict[str, Any] | None = None) -> None:
         """Alter the table to the class's current ``definition``: secondary attributes added
@@ -428,13 +427,17 @@ class Table(QueryExpression, metaclass=TableMeta):
         """The table's definition, as declared (dedented)."""
         return textwrap.dedent(self.info.definition.strip("\n")).strip()
 
-    def parents(self) -> list[str]:
-        """Full names (``schema.table``) of the tables this one references."""
-        return visible(self.connection.graph.predecessors(self.full_name))
+    def parents(self, primary: bool | None = None) -> list[str]:
+        """Full names (``schema.table``) of the tables this one references; ``primary=True``
+        only through foreign keys in its primary key, ``False`` only through the others."""
+        edges = self.connection.graph.in_edges(self.full_name, data="primary")
+        return visible({p for p, _, in_key in edges if primary is None or in_key == primary})
 
-    def children(self) -> list[str]:
-        """Full names of the tables that reference this one."""
-        return visible(self.connection.graph.successors(self.full_name))
+    def children(self, primary: bool | None = None) -> list[str]:
+        """Full names of the tables that reference this one; ``primary=True`` only those whose
+        primary key holds the reference, ``False`` only the others."""
+        edges = self.connection.graph.out_edges(self.full_name, data="primary")
+        return visible({c for _, c, in_key in edges if primary is None or in_key == primary})
 
     def ancestors(self) -> list[str]:
         """Full names of every table this one depends on, directly or not."""

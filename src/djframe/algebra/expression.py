@@ -103,7 +103,23 @@ class QueryExpression(ResultsMixin):
         return Join(self, as_expression(other), semantic_check=semantic_check, left=left)
 
     def __mul__(self, other: Any) -> QueryExpression:
+        from djframe.algebra.universal import U
+
+        if isinstance(other, U):
+            return other.__rmul__(self)
         return self.join(other)
+
+    def __matmul__(self, other: Any) -> QueryExpression:
+        raise QueryError(
+            "The @ operator was removed in DataJoint 2.0: join with A * B (matching namesakes "
+            "of one lineage), or A.join(B, semantic_check=False) to match every namesake."
+        )
+
+    def __xor__(self, other: Any) -> QueryExpression:
+        raise QueryError(
+            "The ^ operator was removed in DataJoint 2.0: restrict with A & B, or "
+            "A.restrict(B, semantic_check=False) to match every namesake."
+        )
 
     def extend(self, other: Any, *, semantic_check: bool = True) -> QueryExpression:
         """Add ``other``'s attributes to each row (a left join; ``self`` must determine ``other``)."""

@@ -54,7 +54,10 @@ class U:
     aggregate = aggr
 
     def __mul__(self, other: Any) -> Any:
-        raise QueryError("dj.U cannot be joined (removed in DataJoint 2.0); use dj.U(...) & expr.")
+        raise QueryError(
+            "Joining with dj.U (dj.U(...) * expr) is no longer supported: it was removed in "
+            "DataJoint 2.0. Use dj.U(...) & expr."
+        )
 
     __rmul__ = __mul__
 
