@@ -512,3 +512,26 @@ def test_populate_processes_none_is_one_per_cpu() -> None:
     from djframe.compute.populate import populate_options
 
     assert populate_options({"processes": None}).processes == (os.cpu_count() or 1)
+
+
+def test_restrict_and_prune_a_diagram(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    diagram = dj.Diagram(schema)
+    subset = diagram.restrict(t["Grand"] & {"grand_id": 1})
+    assert subset[t["Parent"]].to_polars()["parent_id"].sort().to_list() == [1, 2]
+    assert len(subset[t["Animal"]]) == 3  # not below the restriction: whole
+    both = subset.restrict(t["Animal"] & {"animal_id": 6})  # AND with the earlier one
+    assert both[t["Child"]].to_polars()["child_id"].to_list() == [2]
+    counts = both.counts_by_name()
+    assert counts[t["Other"]().full_name] == 0 and counts[t["Grand"]().full_name] == 1
+    pruned = both.prune()
+    assert t["Other"]().full_name not in pruned.nodes
+    assert all(pruned.counts().values())
+    assert pruned.prune().nodes == pruned.nodes
+    assert t["Other"]().full_name not in diagram.prune().nodes  # no rows at all
+    with pytest.raises(dj.QueryError, match=r"prune\(\) cannot be used.*cascade"):
+        dj.Diagram.cascade(t["Grand"] & {"grand_id": 1}).prune()
+    with pytest.raises(dj.QueryError, match="cannot be applied"):
+        dj.Diagram.trace(t["Child"]).restrict(t["Grand"])
+    with pytest.raises(dj.QueryError, match="not in the diagram"):
+        dj.Diagram(t["Parent"]).restrict(t["Grand"] & {"grand_id": 1})

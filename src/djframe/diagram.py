@@ -33,7 +33,7 @@ from djframe.graph import topological
 from djframe.layout import Dummy, Layers, layers
 from djframe.registry import table_class
 from djframe.schema import Schema
-from djframe.trace import plan_trace
+from djframe.trace import plan_restrict, plan_trace
 
 if TYPE_CHECKING:
     from djframe.compile.lower import Relation
@@ -156,15 +156,49 @@ class Diagram:
     _plan: dict[str, Relation] | None = None
     _mode = "tables"
 
+    def restrict(self, expr: Any) -> Diagram:
+        """This diagram with ``expr``'s table restricted by ``expr`` and each table below it
+        to the rows that reference kept rows of all their restricted parents (a consistent
+        subset, e.g. to export); restrictions add up when chained."""
+        if self._mode in ("cascade", "trace"):
+            raise QueryError(
+                f"restrict() cannot be applied to a diagram made by Diagram.{self._mode}(): its "
+                "rows follow the graph already. Restrict dj.Diagram(...) instead."
+            )
+        expression = as_expression(expr)
+        name = _table_of(expression).full_name
+        if name not in self.nodes:
+            raise QueryError(f"{self.label(name)} is not in the diagram: add it (+) first.")
+        diagram = self._with(set(self.nodes))
+        diagram._plan = plan_restrict(expression, self.nodes, self._plan)
+        diagram._mode = "restriction"
+        return diagram
+
+    def prune(self) -> Diagram:
+        """This diagram without the tables that have no rows (after :meth:`restrict`: no rows
+        left in the restriction)."""
+        if self._mode in ("cascade", "trace"):
+            raise QueryError(
+                f"prune() cannot be used on a diagram made by Diagram.{self._mode}(): a "
+                f"{self._mode} keeps every table it reaches (a delete must see them all)."
+            )
+        kept = {name for name, count in self.counts_by_name().items() if count}
+        diagram = self._with(kept)
+        if self._plan is not None:
+            diagram._plan = {n: rows for n, rows in self._plan.items() if n in kept}
+            diagram._mode = self._mode
+        return diagram
+
     def __getitem__(self, table: Any) -> Any:
-        """A table of a cascade or trace, restricted to its rows in it (by class, instance or
-        name); a table of a plain diagram, whole."""
+        """A table of the diagram (by class, instance or name), restricted to its rows in a
+        cascade, trace or restriction; whole otherwise."""
         name = self._node_name(table)
         if name not in self.nodes:
             shown = self.label(name) if name in self.connection.tables else repr(table)
             held = ", ".join(self.label(n) for n in self.topological())
             raise QueryError(f"{shown} is not in this {self._mode}: it holds {held}.")
-        return table_class(self.connection, name)() if self._plan is None else self._plan[name]
+        restricted = (self._plan or {}).get(name)
+        return table_class(self.connection, name)() if restricted is None else restricted
 
     def _node_name(self, table: Any) -> str:
         if not isinstance(table, str):
@@ -182,10 +216,7 @@ class Diagram:
 
     def counts_by_name(self) -> dict[str, int]:
         """:meth:`counts` by full name (``schema.table``), parents first."""
-        order = self.topological()
-        if self._plan is not None:
-            return {name: len(self._plan[name]) for name in order}
-        return {name: len(table_class(self.connection, name)()) for name in order}
+        return {name: len(self[name]) for name in self.topological()}
 
     # -- drawing ---------------------------------------------------------------------------------
     def topological(self) -> list[str]:
@@ -313,7 +344,9 @@ class Diagram:
         if self._plan is not None:  # a delete preview (what each table would lose) or a trace
             counted = self.counts_by_name().items()
             rows = ", ".join(f"{class_label(tables, n)}: {c}" for n, c in counted)
-            what = "rows a delete would remove" if self._mode == "cascade" else "rows traced"
+            what = {"cascade": "rows a delete would remove", "trace": "rows traced"}.get(
+                self._mode, "rows kept"
+            )
             return f"<djframe.Diagram.{self._mode}: {what}: {rows}>"
         names = ", ".join(self.label(n) for n in self.topological())
         return f"<djframe.Diagram of {len(self.topological())} tables: {names}>"

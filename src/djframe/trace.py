@@ -1,10 +1,14 @@
-"""Tracing rows upstream: the rows of every ancestor that a restricted table's rows come from.
+"""Following rows through the dependency graph, as DataJoint 2.3.5's diagrams do.
 
-The upward mirror of a delete's cascade (:mod:`djframe.delete`), as DataJoint 2.3.5's
-``Diagram.trace``: from a seed (``Child & key``), each parent is restricted to the rows its
-traced children reference, through renamed foreign keys too, and an ancestor reached along
-several paths keeps the rows of any of them (OR). Children are visited before their parents, so
-every parent sees all of its traced children.
+Upstream (``Diagram.trace``, the mirror of a delete's cascade in :mod:`djframe.delete`): from
+a seed (``Child & key``), each parent is restricted to the rows its traced children reference,
+through renamed foreign keys too, and an ancestor reached along several paths keeps the rows
+of any of them (OR). Children are visited before their parents, so every parent sees all of its
+traced children.
+
+Downstream (``Diagram.restrict``, for exporting a consistent subset): each descendant keeps
+the rows that reference the restricted rows of *every* restricted parent (AND), so a row is
+kept only if all it depends on is kept.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from djframe.delete import restrict_child, root_table, table_of
+from djframe.delete import edge_condition, restrict_child, root_table, table_of
 from djframe.graph import topological
 
 if TYPE_CHECKING:
     from djframe.compile.lower import Relation
 
-__all__ = ["plan_trace"]
+__all__ = ["plan_restrict", "plan_trace"]
 
 
 def parent_condition(child: Relation, attr_map: dict[str, str]) -> Relation:
@@ -45,3 +49,27 @@ def plan_trace(expr: Relation) -> dict[str, Relation]:
         if conditions:
             traced[name] = restrict_child(table_of(conn, name), conditions)
     return {name: traced[name] for name in order if name in traced}
+
+
+def plan_restrict(
+    expr: Relation, nodes: set[str], plan: dict[str, Relation] | None = None
+) -> dict[str, Relation]:
+    """``plan`` (the restricted tables so far, by full name) with ``expr``'s table restricted
+    by ``expr`` too, and each descendant among ``nodes`` by all its restricted parents."""
+    conn = expr.connection
+    graph = conn.graph
+    seed = root_table(expr).full_name
+    restricted = dict(plan or {})
+    previous = restricted.get(seed)
+    restricted[seed] = (
+        expr if previous is None else previous.restrict(expr.proj(), semantic_check=False)
+    )
+    below = nodes & nx.descendants(graph, seed)
+    for name in topological(graph, below):
+        rows = restricted[name] if name in restricted else table_of(conn, name)
+        for parent, _, data in graph.in_edges(name, data=True):
+            if parent in restricted:
+                condition = edge_condition(restricted[parent], data["attr_map"])
+                rows = rows.restrict(condition, semantic_check=False)
+        restricted[name] = rows
+    return restricted
