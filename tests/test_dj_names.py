@@ -535,3 +535,26 @@ def test_restrict_and_prune_a_diagram(schema: dj.Schema) -> None:
         dj.Diagram.trace(t["Child"]).restrict(t["Grand"])
     with pytest.raises(dj.QueryError, match="not in the diagram"):
         dj.Diagram(t["Parent"]).restrict(t["Grand"] & {"grand_id": 1})
+
+
+def test_empty_rows_take_every_default(schema: dj.Schema) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the native auto_increment type
+
+        @schema
+        class Defaults(dj.Manual):
+            definition = """
+            id : int auto_increment
+            ---
+            made = CURRENT_TIMESTAMP : datetime
+            notes = null : varchar(200)
+            """
+
+    Defaults.insert1({})
+    Defaults.insert([{}, {}])
+    rows = Defaults.to_dicts(order_by="id")
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert all(r["made"] is not None and r["notes"] is None for r in rows)
+    simple = declare_simple(schema)
+    with pytest.raises(dj.DataError, match="no default"):
+        simple.insert1({})

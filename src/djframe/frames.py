@@ -239,6 +239,8 @@ def row_columns(
     {'id': [1, 2], 'name': ['a', 'b']}
     """
     listed = rows if isinstance(rows, list) else list(rows)
+    if listed and all(isinstance(row, Mapping) and not row for row in listed):
+        return default_columns(len(listed), heading)
     if all(isinstance(row, Mapping) for row in listed):
         return dict_columns(listed, set(optional))
     if all(is_record(row) for row in listed):  # numpy records name their fields
@@ -262,6 +264,28 @@ def is_positional(row: Any) -> bool:
     if isinstance(row, str | bytes):
         return False
     return isinstance(row, Sequence) or type(row).__module__ == "numpy"
+
+
+def default_columns(count: int, heading: Heading) -> dict[str, list[Any]]:
+    """``count`` empty rows (``insert1({})``): every attribute takes its default, as in
+    DataJoint; refused where an attribute has none."""
+    required = [a.name for a in heading if not fills_itself(a)]
+    if required:
+        raise DataError(
+            f"Empty rows ({{}}) give no values, but {required} have no default: give them "
+            "values, or declare defaults (name = value : type)."
+        )
+    columns = {a.name: [None] * count for a in heading if not a.auto_increment}
+    if not columns:  # rows of numbers alone: nothing to say how many
+        raise DataError(
+            "Empty rows ({}) for a table of an auto_increment key alone: give the key's values."
+        )
+    return columns
+
+
+def fills_itself(attr: Attribute) -> bool:
+    """Whether an attribute left out of a row gets a value: a default, NULL or a number."""
+    return attr.default is not None or attr.nullable or attr.auto_increment
 
 
 def dict_columns(rows: list[Mapping[str, Any]], optional: set[str]) -> dict[str, list[Any]]:
