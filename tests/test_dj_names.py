@@ -558,3 +558,27 @@ def test_empty_rows_take_every_default(schema: dj.Schema) -> None:
     simple = declare_simple(schema)
     with pytest.raises(dj.DataError, match="no default"):
         simple.insert1({})
+
+
+def test_populate_without_refresh_takes_pending_jobs_only(schema: dj.Schema) -> None:
+    @schema
+    class Raw(dj.Manual):
+        definition = """
+        raw_id : int32
+        """
+
+    @schema
+    class Cooked(dj.Computed):
+        definition = """
+        -> Raw
+        """
+
+        def make(self, key: dict) -> None:
+            self.insert1(key)
+
+    Raw.insert([{"raw_id": i} for i in range(3)])
+    assert Cooked.populate(reserve_jobs=True, refresh=False)["success_count"] == 0
+    Cooked.jobs.refresh()
+    Raw.insert1({"raw_id": 9})  # not queued
+    assert Cooked.populate(reserve_jobs=True, refresh=False)["success_count"] == 3
+    assert Cooked.populate(reserve_jobs=True)["success_count"] == 1  # auto_refresh queues it

@@ -47,8 +47,9 @@ class AutoPopulate(Table):
         bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
         errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
         make_batch call; by default ``populate.batch_size``, growing while batches are quick),
-        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs`` and
-        ``priority``.
+        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs``,
+        ``priority`` and ``refresh`` (with ``reserve_jobs``: queue the missing keys first, by
+        default ``jobs.auto_refresh``; ``False`` takes only the jobs already pending).
 
         Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
 

@@ -50,7 +50,7 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
         progress_bar(table, len(keys), settings.display_progress) as advance,
         terminating_on_sigterm(),
     ):
-        if settings.reserve_jobs:
+        if settings.reserve_jobs and settings.queues_new_keys:
             queue(populator.jobs, keys, stale, settings.priority)
         drive(populator, keys, advance)
     if populator.success_count and not settings.reserve_jobs:
