@@ -582,3 +582,26 @@ def test_populate_without_refresh_takes_pending_jobs_only(schema: dj.Schema) -> 
     Raw.insert1({"raw_id": 9})  # not queued
     assert Cooked.populate(reserve_jobs=True, refresh=False)["success_count"] == 3
     assert Cooked.populate(reserve_jobs=True)["success_count"] == 1  # auto_refresh queues it
+
+
+def test_update1_encodes_codec_values(schema: dj.Schema, tmp_path: Path) -> None:
+    schema_name = schema.database
+    store = dj.Schema(f"{schema_name}_s", connection=schema.connection, store=str(tmp_path))
+
+    @store
+    class Measured(dj.Manual):
+        definition = """
+        measured_id : int32
+        ---
+        inline : <blob>
+        stored : <npy@>
+        """
+
+    try:
+        Measured.insert1({"measured_id": 1, "inline": np.ones((2, 3)), "stored": np.zeros(4)})
+        Measured.update1({"measured_id": 1, "inline": np.ones((3, 2)), "stored": np.arange(5)})
+        row = Measured.fetch1()
+        assert row["inline"].shape == (3, 2)
+        assert row["stored"].tolist() == [0, 1, 2, 3, 4]
+    finally:
+        store.drop(prompt=False)
