@@ -605,3 +605,11 @@ def test_update1_encodes_codec_values(schema: dj.Schema, tmp_path: Path) -> None
         assert row["stored"].tolist() == [0, 1, 2, 3, 4]
     finally:
         store.drop(prompt=False)
+
+
+def test_class_level_names(schema: dj.Schema) -> None:
+    simple = declare_simple(schema)
+    assert simple.database == schema.database == simple().database
+    assert simple.validate([{"id": 1, "value": "a"}])
+    simple.insert_dataframe(pd.DataFrame({"id": [1], "value": ["a"]}))
+    assert len(simple()) == 1

@@ -87,6 +87,9 @@ CLASS_LEVEL = {
     "parts",
     "full_table_name",
     "table_name",
+    "database",
+    "validate",
+    "insert_dataframe",
     "history",
     "as_of",
     "populate",
@@ -208,6 +211,11 @@ class Table(QueryExpression, metaclass=TableMeta):
     @property
     def full_name(self) -> str:
         return self.info.full_name
+
+    @property
+    def database(self) -> str:
+        """The name of the table's schema (DataJoint's ``Table.database``)."""
+        return self.info.schema
 
     @property
     def full_table_name(self) -> str:
