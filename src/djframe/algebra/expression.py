@@ -48,6 +48,9 @@ def as_expression(value: Any) -> Any:
 def operand(value: Any, operation: str) -> QueryExpression:
     """The right operand of a binary operator, as an expression, or a clear error."""
     expression = as_expression(value)
+    refusal = getattr(expression, "join_refusal", None)  # dj.U says why it cannot be joined
+    if refusal and not isinstance(expression, QueryExpression):
+        raise QueryError(refusal)
     if not isinstance(expression, QueryExpression):
         raise QueryError(
             f"{operation} takes a table or an expression, not a {type(value).__name__}."
@@ -103,10 +106,6 @@ class QueryExpression(ResultsMixin):
         return Join(self, as_expression(other), semantic_check=semantic_check, left=left)
 
     def __mul__(self, other: Any) -> QueryExpression:
-        from djframe.algebra.universal import U
-
-        if isinstance(other, U):
-            return other.__rmul__(self)
         return self.join(other)
 
     def __matmul__(self, other: Any) -> QueryExpression:
