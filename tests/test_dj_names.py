@@ -613,3 +613,23 @@ def test_class_level_names(schema: dj.Schema) -> None:
     assert simple.validate([{"id": 1, "value": "a"}])
     simple.insert_dataframe(pd.DataFrame({"id": [1], "value": ["a"]}))
     assert len(simple()) == 1
+
+
+def test_alter_refuses_a_rename_rather_than_lose_values(schema: dj.Schema) -> None:
+    @schema
+    class Measurement(dj.Manual):
+        definition = """
+        measurement_id : int32
+        ---
+        value = null : float32   # the value
+        """
+
+    Measurement.insert([{"measurement_id": 1, "value": 2.5}])
+    Measurement.definition = """
+    measurement_id : int32
+    ---
+    reading = null : float32   # {value} the value
+    """
+    with pytest.raises(dj.DefinitionError, match="Renaming attribute `value` to `reading`"):
+        Measurement.alter(prompt=False)
+    assert Measurement.to_dicts() == [{"measurement_id": 1, "value": 2.5}]
