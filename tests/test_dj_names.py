@@ -633,3 +633,25 @@ def test_alter_refuses_a_rename_rather_than_lose_values(schema: dj.Schema) -> No
     with pytest.raises(dj.DefinitionError, match="Renaming attribute `value` to `reading`"):
         Measurement.alter(prompt=False)
     assert Measurement.to_dicts() == [{"measurement_id": 1, "value": 2.5}]
+
+
+def test_an_enum_sorts_in_its_declared_order(schema: dj.Schema) -> None:
+    @schema
+    class Term(dj.Manual):
+        definition = """
+        term_year : int16
+        term : enum('Spring', 'Summer', 'Fall')
+        ---
+        weeks = null : int16
+        """
+
+    Term.insert(
+        [
+            {"term_year": 2024, "term": t, "weeks": w}
+            for t, w in [("Fall", 15), ("Spring", 16), ("Summer", 8)]
+        ]
+    )
+    assert [r["term"] for r in Term.to_dicts(order_by="KEY")] == ["Spring", "Summer", "Fall"]
+    assert Term.to_polars(order_by="term DESC")["term"].to_list() == ["Fall", "Summer", "Spring"]
+    top = Term & dj.Top(limit=1, order_by="term")
+    assert top.fetch1("term") == "Spring"
