@@ -223,17 +223,27 @@ def _secret_values(secrets_dir: Path | None) -> dict[str, Any]:
     ``database.password``, ``stores.<store>.<attribute>`` (gathered into ``stores``)."""
     if secrets_dir is None:
         return {}
+    entries = sorted((e for e in os.scandir(secrets_dir) if e.is_file()), key=lambda e: e.name)
+    stamp = tuple((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries)
+    cached = _secrets_read.get(str(secrets_dir))
+    if cached is not None and cached[0] == stamp:
+        return copy.deepcopy(cached[1])  # read again only when a file changed, as _read_file
     values: dict[str, Any] = {}
-    for entry in sorted(os.scandir(secrets_dir), key=lambda e: e.name):
+    for entry in entries:
         store = entry.name.split(".")
         raw = read_secret_file(secrets_dir, entry.name)
-        if not raw:  # not a file, or an empty placeholder (save_template writes those)
+        if not raw:  # an empty placeholder (save_template writes those)
             continue
         if entry.name in DEFAULTS and entry.name not in NESTED:
             values[entry.name] = _parse_env(entry.name, raw)
         elif len(store) == 3 and store[0] == "stores":
             values.setdefault("stores", {}).setdefault(store[1], {})[store[2]] = raw
-    return values
+    _secrets_read[str(secrets_dir)] = (stamp, values)
+    return copy.deepcopy(values)
+
+
+_secrets_read: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Any]]] = {}
+"""The values of each secrets folder, with the names, times and sizes of its files then."""
 
 
 def _find_settings(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
