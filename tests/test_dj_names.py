@@ -655,3 +655,41 @@ def test_an_enum_sorts_in_its_declared_order(schema: dj.Schema) -> None:
     assert Term.to_polars(order_by="term DESC")["term"].to_list() == ["Fall", "Summer", "Spring"]
     top = Term & dj.Top(limit=1, order_by="term")
     assert top.fetch1("term") == "Spring"
+
+
+def test_free_table_opens_a_table_by_name(schema: dj.Schema) -> None:
+    t = declare_family(schema)
+    parent = dj.FreeTable(schema.connection, t["Parent"]().full_table_name)
+    child = dj.FreeTable(schema.connection, t["Child"]().full_name)
+    assert repr(parent) == f"FreeTable({t['Parent']().full_table_name})"
+    assert len(parent) == 3 and parent.heading.primary_key == ["grand_id", "parent_id"]
+    assert (parent & {"name": "c"}).fetch1("parent_id") == 3
+    assert len(parent * child) == 3 and parent.children() == [t["Child"]().full_name]
+    child.insert1({"grand_id": 2, "parent_id": 3, "child_id": 4, "subject": 5})
+    assert len(t["Child"]()) == 4
+    (parent & {"parent_id": 3}).delete(prompt=False)
+    assert len(t["Child"]()) == 2 and len(t["Parent"]()) == 2
+    with pytest.raises(dj.MissingTableError):
+        dj.FreeTable(schema.connection, f"{schema.database}.nothing")
+
+
+def test_a_binary_attribute_takes_bytes_only(schema: dj.Schema) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the native longblob
+
+        @schema
+        class RawBinary(dj.Manual):
+            definition = """
+            id : int32
+            ---
+            data : longblob
+            plain = null : bytes
+            """
+
+    for value in (np.arange(5, dtype="float32"), [1, 2, 3], "text"):
+        with pytest.raises(dj.DataError, match="native binary type longblob"):
+            RawBinary.insert1({"id": 1, "data": value})
+    with pytest.raises(dj.DataError, match="is bytes: it holds bytes"):
+        RawBinary.insert1({"id": 1, "data": b"x", "plain": "text"})
+    RawBinary.insert1({"id": 4, "data": b"\x00\x01\x02"})
+    assert RawBinary.fetch1("data") == b"\x00\x01\x02"

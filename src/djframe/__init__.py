@@ -62,7 +62,7 @@ from djframe.schema import (
 from djframe.settings import config
 from djframe.store import Store
 from djframe.store.columns import LazyValue as NpyRef
-from djframe.table import Lookup, Manual, Part, Table
+from djframe.table import FreeTable, Lookup, Manual, Part, Table
 from djframe.table import Manual as Entry
 from djframe.validation import ValidationResult
 
@@ -87,6 +87,7 @@ __all__ = [
     "DjframeError",
     "DuplicateError",
     "Entry",
+    "FreeTable",
     "Heading",
     "Imported",
     "Ingest",

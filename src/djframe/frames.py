@@ -272,8 +272,8 @@ def default_columns(count: int, heading: Heading) -> dict[str, list[Any]]:
     required = [a.name for a in heading if not fills_itself(a)]
     if required:
         raise DataError(
-            f"Empty rows ({{}}) give no values, but {required} have no default: give them "
-            "values, or declare defaults (name = value : type)."
+            f"Cannot insert empty rows ({{}}): {required} have no default. Give them values, "
+            "or declare defaults (name = value : type)."
         )
     columns = {a.name: [None] * count for a in heading if not a.auto_increment}
     if not columns:  # rows of numbers alone: nothing to say how many

@@ -502,3 +502,21 @@ class Part(Table):
 
     tier: ClassVar[Tier] = "part"
     master: ClassVar[type[Table]]
+
+
+class FreeTable(Table):
+    """A table opened by its name, without its class: ``dj.FreeTable(conn, "lab.session")``
+    (or its ``full_table_name``). It reads, restricts, inserts into and deletes from the table
+    as its class would; what needs the class (``make``, ``populate``, ``alter``) does not apply.
+    """
+
+    def __init__(self, connection: Connection, full_table_name: str) -> None:
+        connection.load_all_schemas()
+        by_sql = {info.sql_name: name for name, info in connection.tables.items()}
+        info = connection.table_info(by_sql.get(full_table_name, full_table_name))
+        self._info = info  # type: ignore[misc]  # this instance's table, not the class's
+        self.tier = info.tier  # type: ignore[misc]
+        self.connection = connection
+
+    def __repr__(self) -> str:
+        return f"FreeTable({self.full_table_name})"
