@@ -135,7 +135,7 @@ def test_hidden_tables_are_not_drawn(lab: SimpleNamespace) -> None:
 
 def test_cascade_counts_preview_a_delete(lab: SimpleNamespace) -> None:
     preview = dj.Diagram.cascade(lab.Subject & {"subject": 1})
-    counts = {k.split(".", 1)[1]: v for k, v in preview.counts().items()}
+    counts = {k.split(".", 1)[1]: v for k, v in preview.counts_by_name().items()}
     assert counts == {
         "subject": 1,
         "session": 1,
@@ -146,7 +146,7 @@ def test_cascade_counts_preview_a_delete(lab: SimpleNamespace) -> None:
     assert len(lab.Subject) == 2  # only a preview
     shown = repr(preview)  # a notebook names the tables by class, parts as Master.Part
     assert "Subject: 1" in shown and "Analysis.Unit: 1" in shown and "__" not in shown
-    total = {k.split(".", 1)[1]: v for k, v in dj.Diagram(lab.schema).counts().items()}
+    total = {k.split(".", 1)[1]: v for k, v in dj.Diagram(lab.schema).counts_by_name().items()}
     assert total["session"] == 2 and total["#rig"] == 2
 
 

@@ -25,7 +25,8 @@ FLOORS: list[set[str]] = [
     {"codecs", "store", "blob"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL
-    {"results", "fetch", "versioning", "insert", "delete", "staged"},  # services over Relation
+    # services over Relation
+    {"results", "fetch", "versioning", "insert", "delete", "staged", "validation", "trace"},
     {"algebra"},  # the expression nodes
     {"table", "schema"},  # tables and schemas
     {"compute"},  # populate, jobs, provenance, workers

@@ -17,7 +17,7 @@ import pytest
 import djframe as dj
 from djframe.frames import row_columns, to_arrow
 
-POSITIONAL = "positional rows"
+POSITIONAL = "Positional inserts"
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_positional_rows_become_columns_in_bulk(lab: SimpleNamespace) -> None:
     assert len(lab.Person) == 10_000
 
 
-@pytest.mark.filterwarnings("ignore:Rows given as tuples:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:Positional inserts:DeprecationWarning")
 def test_lookup_contents_as_any_iterable_or_property(schema: dj.Schema) -> None:
     @schema
     class Letter(dj.Lookup):

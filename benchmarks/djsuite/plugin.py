@@ -38,7 +38,8 @@ class SuiteTimeout(Exception):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     select = os.environ.get("DJSUITE_SELECT")
     if select:
-        wanted = set(Path(select).read_text().split())
+        # One id a line: parametrized ids hold spaces ("[int unsigned-INTEGER]").
+        wanted = set(Path(select).read_text().splitlines())
         keep = [item for item in items if item.nodeid in wanted]
         dropped = [item for item in items if item.nodeid not in wanted]
         if dropped:

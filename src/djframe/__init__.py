@@ -62,8 +62,9 @@ from djframe.schema import (
 from djframe.settings import config
 from djframe.store import Store
 from djframe.store.columns import LazyValue as NpyRef
-from djframe.table import Lookup, Manual, Part, Table
+from djframe.table import FreeTable, Lookup, Manual, Part, Table
 from djframe.table import Manual as Entry
+from djframe.validation import ValidationResult
 
 __version__ = "0.1.0.dev0"
 
@@ -86,6 +87,7 @@ __all__ = [
     "DjframeError",
     "DuplicateError",
     "Entry",
+    "FreeTable",
     "Heading",
     "Imported",
     "Ingest",
@@ -117,6 +119,7 @@ __all__ = [
     "U",
     "UnknownAttributeError",
     "UnknownTypeError",
+    "ValidationResult",
     "VirtualModule",
     "config",
     "conn",

@@ -26,10 +26,10 @@ import pyarrow as pa
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.cursor import Cursor, bind_arguments, returns_rows
-from djframe.errors import ConfigError, DjframeError, MissingTableError
+from djframe.errors import DjframeError, MissingTableError
 from djframe.graph import build_graph
 from djframe.session import data_changing
-from djframe.settings import config, redact
+from djframe.settings import DatabaseSettings, config, redact
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -119,7 +119,8 @@ class Connection:
         self._graph: nx.MultiDiGraph | None = None
 
     def __repr__(self) -> str:
-        return f"<djframe.Connection {self.backend.name} {redact(self.backend.url)}>"
+        state = "connected" if self.is_connected else "disconnected"
+        return f"<djframe.Connection {self.backend.name} {redact(self.backend.url)} ({state})>"
 
     # -- SQL -----------------------------------------------------------------------------
     def execute(self, sql: str, *, action: str = "") -> None:
@@ -353,16 +354,17 @@ def connection_url(
     nothing_given = host is None and user is None and password is None
     if nothing_given and (config.is_set("database.url") or not config.is_set("database.host")):
         return str(config["database.url"])
-    host = host if host is not None else config["database.host"]
-    kind = backend or config["database.backend"] or _guess_backend(str(host))
+    given = {"host": host, "user": user, "password": password, "port": port}
+    given |= {"backend": backend, "name": database_name}
+    database = DatabaseSettings(**{
+        field: given[field] if given.get(field) is not None else config[f"database.{field}"]
+        for field in DatabaseSettings.FIELDS
+    })  # fmt: skip
+    kind = database.backend or _guess_backend(database.host)
     if kind == "duckdb":
-        return "duckdb://" if host in ("", ":memory:") else f"duckdb:///{host}"
-    if kind not in ("postgresql", "postgres"):
-        raise ConfigError(
-            f"database.backend {kind!r}: djframe connects to 'postgresql' (a server) or "
-            "'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one of them."
-        )
-    return _postgres_url(str(host), user, password, port, database_name)
+        file = database.host
+        return "duckdb://" if file in ("", ":memory:") else f"duckdb:///{file}"
+    return _postgres_url(database)
 
 
 def _guess_backend(host: str) -> str:
@@ -372,18 +374,14 @@ def _guess_backend(host: str) -> str:
     return "postgresql"
 
 
-def _postgres_url(
-    host: str, user: str | None, password: str | None, port: int | None, name: str | None
-) -> str:
-    name_part, _, port_part = host.partition(":")
-    port = int(port_part) if port_part else port or config["database.port"] or 5432
-    user = user if user is not None else config["database.user"]
-    password = password if password is not None else config["database.password"]
-    login = url_quote(str(user or ""), safe="")
-    if password:
-        login += ":" + url_quote(str(password), safe="")
-    database = name or config["database.name"] or "postgres"
-    return f"postgresql://{login}{'@' if login else ''}{name_part}:{port}/{database}"
+def _postgres_url(database: DatabaseSettings) -> str:
+    name_part, _, port_part = str(database.host).partition(":")
+    port = int(port_part) if port_part else database.port or 5432
+    login = url_quote(str(database.user or ""), safe="")
+    if database.password:
+        login += ":" + url_quote(str(database.password), safe="")
+    name = database.name or "postgres"
+    return f"postgresql://{login}{'@' if login else ''}{name_part}:{port}/{name}"
 
 
 _default: dict[str, Connection] = {}

@@ -90,8 +90,23 @@ def cascade(conn: Connection, roots: dict[str, list[Relation]]) -> dict[str, Rel
     return {name: doomed[name] for name in reversed(order)}
 
 
+PART_INTEGRITY = ("enforce", "ignore", "cascade")
+
+
+def check_mode(
+    mode: object, allowed: tuple[str, ...] = PART_INTEGRITY, what: str = "delete"
+) -> None:
+    """Refuse a ``part_integrity`` that is not one of ``allowed`` (a typo is not "ignore")."""
+    if mode not in allowed:
+        raise QueryError(
+            f"part_integrity must be {', '.join(map(repr, allowed[:-1]))} or {allowed[-1]!r} "
+            f"for {what}, not {mode!r}."
+        )
+
+
 def plan_delete(expr: Relation, mode: PartIntegrity) -> dict[str, Relation]:
     """The cascade of ``expr``; with ``mode="cascade"`` widened to the masters of doomed parts."""
+    check_mode(mode)
     conn = expr.connection
     conn.load_all_schemas()
     roots: dict[str, list[Relation]] = {root_table(expr).full_name: [expr]}
@@ -272,17 +287,36 @@ def job_queues(conn: Connection, names: list[str]) -> list[str]:
     return [q for q in queues if q in conn.tables]
 
 
-def drop(table: TableRelation, *, prompt: bool | None) -> None:
-    """Drop a table and every table downstream of it, leaves first, in one transaction."""
+def drop(table: TableRelation, *, prompt: bool | None, part_integrity: str = "enforce") -> None:
+    """Drop a table and every table downstream of it, leaves first, in one transaction.
+
+    ``part_integrity="enforce"`` refuses to drop a part table without its master (which
+    would leave masters whose parts are gone); ``"ignore"`` drops it anyway.
+    """
+    check_mode(part_integrity, ("enforce", "ignore"), "drop ('cascade' applies to delete only)")
     refuse_in_make(f"drop {type(table).__name__}")
     conn = table.connection
     conn.load_all_schemas()
     names = dependents_first(conn.graph, [table.full_name])
+    if part_integrity == "enforce":
+        check_parts_dropped(conn, table, names)
     names += job_queues(conn, names)
     listing = ", ".join(conn.tables[n].class_name for n in names)
     if not confirm(f"Drop {listing} and all their rows?", prompt):
         return
     drop_tables(conn, names)
+
+
+def check_parts_dropped(conn: Connection, table: TableRelation, names: list[str]) -> None:
+    for name in names:
+        master = conn.tables[name].master
+        if master and master not in names:
+            tables = conn.tables
+            raise AccessError(
+                f"Dropping {tables[table.full_name].class_name} would drop the part table "
+                f"{tables[name].class_name} before its master {tables[master].class_name}: drop "
+                "the master first, or pass part_integrity='ignore'."
+            )
 
 
 def drop_quick(table: TableRelation) -> None:

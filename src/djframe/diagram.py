@@ -9,7 +9,9 @@ out in layers (:mod:`djframe.layout`): a row per generation, rows ordered so tha
 cross where a layered drawing can avoid it, and each table under its parents.
 
 ``dj.Diagram.cascade(Table & condition)`` is the diagram of what a delete would reach, and its
-:meth:`Diagram.counts` says how many rows each table would lose.
+:meth:`Diagram.counts` says how many rows each table would lose. ``dj.Diagram.trace(Table &
+condition)`` is its upward mirror: the ancestors the rows come from (:mod:`djframe.trace`).
+Either one restricted, ``diagram[Table]`` is that table restricted to its rows in the diagram.
 """
 
 from __future__ import annotations
@@ -31,12 +33,16 @@ from djframe.graph import topological
 from djframe.layout import Dummy, Layers, layers
 from djframe.registry import table_class
 from djframe.schema import Schema
+from djframe.trace import plan_restrict, plan_trace
 
 if TYPE_CHECKING:
     from djframe.compile.lower import Relation
     from djframe.connection import Connection
 
-__all__ = ["Diagram"]
+__all__ = ["Diagram", "diagram_active"]
+
+diagram_active = True
+"""Whether diagrams can be drawn: always, as djframe draws them itself (DataJoint needs pydot)."""
 
 STYLE = {  # tier: (shape, fill, stroke)
     "manual": ("rect", "#d9f2d9", "#2e7d32"),
@@ -131,20 +137,86 @@ class Diagram:
     def cascade(cls, expr: Any, part_integrity: PartIntegrity = "enforce") -> Diagram:
         """The tables a delete of ``expr`` would reach; :meth:`counts` gives the rows."""
         expression = as_expression(expr)
-        plan = plan_delete(expression, part_integrity)
+        return cls._restricted(expression, plan_delete(expression, part_integrity), "cascade")
+
+    @classmethod
+    def trace(cls, expr: Any) -> Diagram:
+        """``expr``'s table and its ancestors, each restricted to the rows ``expr``'s rows come
+        from (through any path); ``diagram[Ancestor]`` gives them, :meth:`counts` counts them."""
+        expression = as_expression(expr)
+        return cls._restricted(expression, plan_trace(expression), "trace")
+
+    @classmethod
+    def _restricted(cls, expression: Any, plan: dict[str, Relation], mode: str) -> Diagram:
         diagram = cls(_table_of(expression))
         diagram.nodes = {n for n in plan if not is_hidden(n)}
-        diagram._plan = plan
+        diagram._plan, diagram._mode = plan, mode
         return diagram
 
     _plan: dict[str, Relation] | None = None
+    _mode = "tables"
+
+    def restrict(self, expr: Any) -> Diagram:
+        """This diagram with ``expr``'s table restricted by ``expr`` and each table below it
+        to the rows that reference kept rows of all their restricted parents (a consistent
+        subset, e.g. to export); restrictions add up when chained."""
+        if self._mode in ("cascade", "trace"):
+            raise QueryError(
+                f"restrict() cannot be applied to a diagram made by Diagram.{self._mode}(): its "
+                "rows follow the graph already. Restrict dj.Diagram(...) instead."
+            )
+        expression = as_expression(expr)
+        name = _table_of(expression).full_name
+        if name not in self.nodes:
+            raise QueryError(f"{self.label(name)} is not in the diagram: add it (+) first.")
+        diagram = self._with(set(self.nodes))
+        diagram._plan = plan_restrict(expression, self.nodes, self._plan)
+        diagram._mode = "restriction"
+        return diagram
+
+    def prune(self) -> Diagram:
+        """This diagram without the tables that have no rows (after :meth:`restrict`: no rows
+        left in the restriction)."""
+        if self._mode in ("cascade", "trace"):
+            raise QueryError(
+                f"prune() cannot be used on a diagram made by Diagram.{self._mode}(): a "
+                f"{self._mode} keeps every table it reaches (a delete must see them all)."
+            )
+        kept = {name for name, count in self.counts_by_name().items() if count}
+        diagram = self._with(kept)
+        if self._plan is not None:
+            diagram._plan = {n: rows for n, rows in self._plan.items() if n in kept}
+            diagram._mode = self._mode
+        return diagram
+
+    def __getitem__(self, table: Any) -> Any:
+        """A table of the diagram (by class, instance or name), restricted to its rows in a
+        cascade, trace or restriction; whole otherwise."""
+        name = self._node_name(table)
+        if name not in self.nodes:
+            shown = self.label(name) if name in self.connection.tables else repr(table)
+            held = ", ".join(self.label(n) for n in self.topological())
+            raise QueryError(f"{shown} is not in this {self._mode}: it holds {held}.")
+        restricted = (self._plan or {}).get(name)
+        return table_class(self.connection, name)() if restricted is None else restricted
+
+    def _node_name(self, table: Any) -> str:
+        if not isinstance(table, str):
+            return str(_table_of(table).full_name)
+        if table in self.connection.tables:
+            return table
+        by_sql = {info.sql_name: name for name, info in self.connection.tables.items()}
+        return by_sql.get(table, table)
 
     def counts(self) -> dict[str, int]:
-        """Rows per table: those a cascade would delete, or all rows of each table."""
-        order = self.topological()
-        if self._plan is not None:
-            return {name: len(self._plan[name]) for name in order}
-        return {name: len(table_class(self.connection, name)()) for name in order}
+        """Rows per table by its ``full_table_name``: those a cascade would delete, those a
+        trace reaches, or all rows of each table."""
+        tables = self.connection.tables
+        return {tables[name].sql_name: count for name, count in self.counts_by_name().items()}
+
+    def counts_by_name(self) -> dict[str, int]:
+        """:meth:`counts` by full name (``schema.table``), parents first."""
+        return {name: len(self[name]) for name in self.topological()}
 
     # -- drawing ---------------------------------------------------------------------------------
     def topological(self) -> list[str]:
@@ -269,9 +341,13 @@ class Diagram:
 
     def __repr__(self) -> str:
         tables = self.connection.tables
-        if self._plan is not None:  # a delete preview: what each table would lose
-            rows = ", ".join(f"{class_label(tables, n)}: {c}" for n, c in self.counts().items())
-            return f"<djframe.Diagram.cascade: rows a delete would remove: {rows}>"
+        if self._plan is not None:  # a delete preview (what each table would lose) or a trace
+            counted = self.counts_by_name().items()
+            rows = ", ".join(f"{class_label(tables, n)}: {c}" for n, c in counted)
+            what = {"cascade": "rows a delete would remove", "trace": "rows traced"}.get(
+                self._mode, "rows kept"
+            )
+            return f"<djframe.Diagram.{self._mode}: {what}: {rows}>"
         names = ", ".join(self.label(n) for n in self.topological())
         return f"<djframe.Diagram of {len(self.topological())} tables: {names}>"
 

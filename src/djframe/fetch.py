@@ -147,16 +147,9 @@ def column_array(data: pa.Table, python: dict[str, list[Any]], name: str) -> np.
 def record_format(attr: Attribute, first: Any) -> Any:
     """The field type DataJoint gives an attribute in a structured array: float64 for floats,
     int64 for integers that cannot be null, a blob's number type, else objects."""
-    kind = attr.type.name if attr.type is not None else None
     if attr.codec:
         return type(first) if isinstance(first, numbers.Number) else object
-    if kind in {"float32", "float64"}:
-        return np.float64
-    if kind in {"int8", "int16", "int32", "int64"} and not attr.nullable:
-        return np.int64
-    if kind == "bool" and not attr.nullable:
-        return np.bool_
-    return object
+    return attr.dtype
 
 
 def record_field(column: pa.ChunkedArray, python: list[Any] | None, fmt: Any) -> Any:

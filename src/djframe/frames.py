@@ -18,9 +18,10 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,16 @@ import pyarrow as pa
 from djframe.errors import DataError, warn_deprecated
 from djframe.heading import Attribute, Heading
 
-__all__ = ["FrameKind", "as_frame", "frame_kind", "plain", "row_columns", "to_arrow"]
+__all__ = [
+    "FrameKind",
+    "as_frame",
+    "chunks",
+    "frame_kind",
+    "indexed_rows",
+    "plain",
+    "row_columns",
+    "to_arrow",
+]
 
 FrameKind = Literal["arrow", "polars", "pandas", "records", "path", "mapping", "rows", "other"]
 """``arrow``/``polars``/``pandas``/``records`` (a numpy record array): a frame; ``path``: a CSV
@@ -134,6 +144,68 @@ def to_arrow(rows: Any, heading: Heading) -> pa.Table:
     )
 
 
+def chunks(rows: Any, size: int, heading: Heading) -> Iterator[Any]:
+    """Insert input in pieces of ``size`` rows: slices of a frame, lists of other rows.
+
+    Examples
+    --------
+    >>> [len(c) for c in chunks([{"a": i} for i in range(5)], 2, Heading([]))]
+    [2, 2, 1]
+    >>> [c.num_rows for c in chunks(pa.table({"a": [1, 2, 3]}), 2, Heading([]))]
+    [2, 1]
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise DataError(f"chunk_size must be a positive int, not {size!r}.")
+    kind = frame_kind(rows)
+    if kind == "path":
+        rows, kind = read_csv(Path(rows), heading), "arrow"
+    if kind == "polars":
+        rows = rows.lazy().collect()
+    if kind in FRAME_KINDS:
+        total = rows.num_rows if kind == "arrow" else len(rows)
+        for start in range(0, total, size):
+            yield _frame_slice(rows, kind, start, size)
+        return
+    if kind != "rows":
+        yield rows  # one row or no input at all: insert says what is wrong
+        return
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _frame_slice(frame: Any, kind: FrameKind, start: int, size: int) -> Any:
+    if kind == "pandas":
+        return frame.iloc[start : start + size]
+    if kind == "records":
+        return frame[start : start + size]
+    return frame.slice(start, size)  # Arrow and Polars
+
+
+def indexed_rows(frame: Any, primary_key: Sequence[str], index_as_pk: bool | None) -> Any:
+    """A pandas frame with its index made attributes (``index_as_pk``) or dropped.
+
+    ``None`` takes the index as the primary key when its names are exactly the key's, as
+    ``to_pandas`` gives it, and drops any other index (a RangeIndex, say).
+    """
+    if frame_kind(frame) != "pandas":
+        raise DataError(
+            f"insert_dataframe requires a pandas DataFrame, not a {type(frame).__name__}; "
+            "insert takes the other kinds of rows."
+        )
+    names = [n for n in frame.index.names if n is not None]
+    if index_as_pk is None:
+        index_as_pk = bool(names) and set(names) == set(primary_key)
+    if not index_as_pk:
+        return frame.reset_index(drop=True)
+    if set(names) != set(primary_key):
+        raise DataError(
+            f"The index names {names} do not match the primary key {list(primary_key)}: name "
+            "the index after the key (frame.index.names = [...]) or pass index_as_pk=False."
+        )
+    return frame.reset_index()
+
+
 def has_named_index(frame: Any) -> bool:
     """Whether a pandas frame's index holds attributes (``to_pandas`` indexes by the key)."""
     return any(name is not None for name in frame.index.names)
@@ -167,6 +239,8 @@ def row_columns(
     {'id': [1, 2], 'name': ['a', 'b']}
     """
     listed = rows if isinstance(rows, list) else list(rows)
+    if listed and all(isinstance(row, Mapping) and not row for row in listed):
+        return default_columns(len(listed), heading)
     if all(isinstance(row, Mapping) for row in listed):
         return dict_columns(listed, set(optional))
     if all(is_record(row) for row in listed):  # numpy records name their fields
@@ -192,6 +266,28 @@ def is_positional(row: Any) -> bool:
     return isinstance(row, Sequence) or type(row).__module__ == "numpy"
 
 
+def default_columns(count: int, heading: Heading) -> dict[str, list[Any]]:
+    """``count`` empty rows (``insert1({})``): every attribute takes its default, as in
+    DataJoint; refused where an attribute has none."""
+    required = [a.name for a in heading if not fills_itself(a)]
+    if required:
+        raise DataError(
+            f"Cannot insert empty rows ({{}}): {required} have no default. Give them values, "
+            "or declare defaults (name = value : type)."
+        )
+    columns = {a.name: [None] * count for a in heading if not a.auto_increment}
+    if not columns:  # rows of numbers alone: nothing to say how many
+        raise DataError(
+            "Empty rows ({}) for a table of an auto_increment key alone: give the key's values."
+        )
+    return columns
+
+
+def fills_itself(attr: Attribute) -> bool:
+    """Whether an attribute left out of a row gets a value: a default, NULL or a number."""
+    return attr.default is not None or attr.nullable or attr.auto_increment
+
+
 def dict_columns(rows: list[Mapping[str, Any]], optional: set[str]) -> dict[str, list[Any]]:
     names = list(dict.fromkeys(name for row in rows for name in row))
     if len({frozenset(row) - optional for row in rows}) > 1:
@@ -205,16 +301,16 @@ def dict_columns(rows: list[Mapping[str, Any]], optional: set[str]) -> dict[str,
 def positional_columns(rows: list[Any], heading: Heading) -> dict[str, list[Any]]:
     """Rows of values in the heading's order, as DataJoint takes them (and warns about)."""
     warn_deprecated(
-        "Rows given as tuples or lists (positional rows) are deprecated in DataJoint 2.x; give "
-        "dicts that name the attributes, or a frame."
+        "Positional inserts (rows given as tuples or lists) are deprecated in DataJoint 2.x; "
+        "give dicts that name the attributes, or a frame."
     )
     lengths = {len(row) for row in rows}
     if lengths - {len(heading)}:
         given = " or ".join(str(n) for n in sorted(lengths))
         raise DataError(
-            f"Positional rows give {given} values, but the table has {len(heading)} attributes "
-            f"({', '.join(heading.names)}); give one value per attribute, in that order, or "
-            "give dicts."
+            f"Incorrect number of attributes: positional rows give {given} values, but the table "
+            f"has {len(heading)} attributes ({', '.join(heading.names)}); give one value per "
+            "attribute, in that order, or give dicts."
         )
     if not rows:
         return {}

@@ -12,10 +12,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from djframe.errors import MissingAttributeError
 from djframe.types import CoreType, NativeType, native_type, parse_type
 
 __all__ = ["Attribute", "Heading"]
+
+STRINGS = frozenset({"char", "varchar", "enum"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,43 @@ class Attribute:
         """Whether the table numbers this attribute itself when a row leaves it out."""
         native = self.native_type
         return native is not None and native.auto_increment
+
+    @property
+    def dtype(self) -> Any:
+        """The numpy type of the attribute's field in a structured array, as DataJoint gives
+        it: float64 for floats, int64 for integers that cannot be null, bool for booleans that
+        cannot be null, else object (a codec's values, strings, dates ...)."""
+        kind = self.type.name if self.type is not None and self.codec is None else None
+        if kind in {"float32", "float64"}:
+            return np.float64
+        if kind in {"int8", "int16", "int32", "int64"} and not self.nullable:
+            return np.int64
+        if kind == "bool" and not self.nullable:
+            return np.bool_
+        return object
+
+    @property
+    def is_blob(self) -> bool:
+        """Whether the column holds bytes (``bytes``, ``longblob``, or a codec kept in the row
+        as bytes, such as ``<blob>``), as DataJoint's ``Attribute.is_blob``."""
+        return self.type is not None and self.type.name == "bytes"
+
+    @property
+    def original_type(self) -> str:
+        """The type as the definition wrote it: the codec (``<blob>``), the native type
+        (``int unsigned``) or the core type (``uuid``)."""
+        return self.codec or self.native or self.type_name
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the values are numbers (an integer, float or decimal type), as DataJoint's
+        ``Attribute.numeric``."""
+        return self.codec is None and self.type is not None and self.type.is_numeric
+
+    @property
+    def string(self) -> bool:
+        """Whether the values are strings (``char``, ``varchar``, ``enum``, native texts)."""
+        return self.codec is None and self.type is not None and self.type.name in STRINGS
 
     @property
     def type_name(self) -> str:
@@ -95,6 +136,11 @@ class Heading:
     @property
     def names(self) -> list[str]:
         return list(self._attributes)
+
+    @property
+    def as_dtype(self) -> np.dtype:
+        """The numpy structured dtype of rows of this heading (see :attr:`Attribute.dtype`)."""
+        return np.dtype([(a.name, a.dtype) for a in self])
 
     @property
     def primary_key(self) -> list[str]:

@@ -97,6 +97,12 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
         return pa.chunked_array(
             [pa.array([json.dumps(v) for v in column.to_pylist()], pa.string())]
         )
+    if attr.type.name == "bytes" and not is_binary(column.type):
+        raise DataError(
+            f"Attribute {attr.name!r} of {table} is {binary_kind(attr)}: it holds bytes, but the "
+            f"values given are {column.type}. Give bytes, or declare the attribute '<blob>' for "
+            "arrays, text and other Python values."
+        )
     if crosses_time(column.type, target):
         raise DataError(
             f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
@@ -119,6 +125,17 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
             "values of the attribute's type."
         )
     return cast
+
+
+def is_binary(arrow: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow)) or bool(
+        pa.types.is_fixed_size_binary(arrow) or pa.types.is_binary_view(arrow)
+    )
+
+
+def binary_kind(attr: Attribute) -> str:
+    """``bytes``, or ``the native binary type longblob`` as DataJoint says it."""
+    return f"the native binary type {attr.native}" if attr.native else "bytes"
 
 
 def crosses_time(source: pa.DataType, target: pa.DataType) -> bool:

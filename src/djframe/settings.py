@@ -1,8 +1,10 @@
 """Configuration: where the database and the object store are, and how djframe behaves.
 
-Values come from four places, in rising precedence: built-in defaults, a ``djframe.toml`` file
-(or the ``[tool.djframe]`` table of a ``pyproject.toml``, or DataJoint's ``datajoint.json``) in
-the working directory or a parent of it, the environment (``DJFRAME_DATABASE_URL``,
+Values come from five places, in rising precedence: built-in defaults, DataJoint's secrets
+folder (one file per key, ``.secrets/database.password`` next to the settings file, or
+``/run/secrets/datajoint``), a ``djframe.toml`` file (or the ``[tool.djframe]`` table of a
+``pyproject.toml``, or DataJoint's ``datajoint.json``) in the working directory or a parent of
+it, the environment (``DJFRAME_DATABASE_URL``,
 ``DJFRAME_READ_ONLY``, ``DJFRAME_STORE``, ``DJFRAME_SAFEMODE``, and DataJoint's ``DJ_HOST``,
 ``DJ_USER``, ``DJ_PASS``, ...), and assignments to :data:`config` at run time. Keys are dotted
 strings (``"database.url"``); as in DataJoint, sections read as attributes too
@@ -20,6 +22,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -28,7 +31,40 @@ import tomllib
 
 from djframe.errors import ConfigError, redact
 
-__all__ = ["CONFIG_FILENAME", "Config", "Section", "config", "hide_secrets", "redact"]
+__all__ = [
+    "CONFIG_FILENAME",
+    "ENV_VAR_MAPPING",
+    "SECRETS_DIRNAME",
+    "SYSTEM_SECRETS_DIR",
+    "Config",
+    "DatabaseSettings",
+    "Role",
+    "Section",
+    "config",
+    "find_config_file",
+    "find_secrets_dir",
+    "hide_secrets",
+    "prefix_to_role",
+    "read_secret_file",
+    "redact",
+    "role_to_prefix",
+]
+
+Role = Enum("Role", "manual lookup imported computed job")
+"""What puts rows in a table, as DataJoint names it; a table's SQL name starts with its role's
+prefix (:data:`role_to_prefix`). Part tables take their master's."""
+
+role_to_prefix: dict[Role, str] = {
+    Role.manual: "",
+    Role.lookup: "#",
+    Role.imported: "_",
+    Role.computed: "__",
+    Role.job: "~",
+}
+"""The prefix of a table's SQL name for each role (``__analysis`` is computed); the tiers take
+theirs from here."""
+
+prefix_to_role = {prefix: role for role, prefix in role_to_prefix.items()}
 
 DEFAULTS: dict[str, Any] = {
     "database.url": "duckdb:///djframe.duckdb",
@@ -95,6 +131,9 @@ ENVIRONMENT: dict[str, str] = {
     "ignore_config_file": "DJ_IGNORE_CONFIG_FILE",
 }
 
+ENV_VAR_MAPPING = ENVIRONMENT
+"""DataJoint's name for :data:`ENVIRONMENT`."""
+
 NESTED = {"store.options", "stores", "provenance.source"}
 """Settings whose value is a table: ``store.options`` (storage options of the default store)
 and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
@@ -149,9 +188,66 @@ CONFIG_FILENAME = "datajoint.json"
 """DataJoint's configuration file, read where no djframe file is nearer."""
 
 
-def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """Find the nearest ``djframe.toml``, ``pyproject.toml`` with ``[tool.djframe]`` or
-    DataJoint's ``datajoint.json``."""
+SECRETS_DIRNAME = ".secrets"
+"""The folder of secret files next to the configuration file (``.secrets/database.password``)."""
+
+SYSTEM_SECRETS_DIR = Path("/run/secrets/datajoint")
+"""Where Docker and Kubernetes mount secrets; used when no project ``.secrets`` folder exists."""
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The nearest ``djframe.toml``, ``pyproject.toml`` with ``[tool.djframe]`` or DataJoint's
+    ``datajoint.json``, in ``start`` (the working directory) or a parent of it."""
+    found = _find_settings(start)
+    return found[0] if found else None
+
+
+def find_secrets_dir(config_path: Path | None = None) -> Path | None:
+    """The folder of secret files: ``.secrets`` next to ``config_path``, else
+    :data:`SYSTEM_SECRETS_DIR`, else None."""
+    if config_path is not None and (Path(config_path).parent / SECRETS_DIRNAME).is_dir():
+        return Path(config_path).parent / SECRETS_DIRNAME
+    return SYSTEM_SECRETS_DIR if SYSTEM_SECRETS_DIR.is_dir() else None
+
+
+def read_secret_file(secrets_dir: Path | None, name: str) -> str | None:
+    """The secret ``name`` (a setting's key, ``database.password``) from its file in
+    ``secrets_dir``, without surrounding whitespace; None if there is no such file."""
+    if secrets_dir is None or not (Path(secrets_dir) / name).is_file():
+        return None
+    return (Path(secrets_dir) / name).read_text(encoding="utf-8").strip()
+
+
+def _secret_values(secrets_dir: Path | None) -> dict[str, Any]:
+    """Settings from the files of a secrets folder, each named by its key: ``database.user``,
+    ``database.password``, ``stores.<store>.<attribute>`` (gathered into ``stores``)."""
+    if secrets_dir is None:
+        return {}
+    entries = sorted((e for e in os.scandir(secrets_dir) if e.is_file()), key=lambda e: e.name)
+    stamp = tuple((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries)
+    cached = _secrets_read.get(str(secrets_dir))
+    if cached is not None and cached[0] == stamp:
+        return copy.deepcopy(cached[1])  # read again only when a file changed, as _read_file
+    values: dict[str, Any] = {}
+    for entry in entries:
+        store = entry.name.split(".")
+        raw = read_secret_file(secrets_dir, entry.name)
+        if not raw:  # an empty placeholder (save_template writes those)
+            continue
+        if entry.name in DEFAULTS and entry.name not in NESTED:
+            values[entry.name] = _parse_env(entry.name, raw)
+        elif len(store) == 3 and store[0] == "stores":
+            values.setdefault("stores", {}).setdefault(store[1], {})[store[2]] = raw
+    _secrets_read[str(secrets_dir)] = (stamp, values)
+    return copy.deepcopy(values)
+
+
+_secrets_read: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Any]]] = {}
+"""The values of each secrets folder, with the names, times and sizes of its files then."""
+
+
+def _find_settings(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest settings file (see :func:`find_config_file`) and its settings."""
     folder = os.path.realpath(start or os.getcwd())
     while True:
         own = _read_file(os.path.join(folder, "djframe.toml"), _parse_toml)
@@ -235,6 +331,84 @@ def _sections() -> set[str]:
     return {key.rsplit(".", 1)[0] for key in DEFAULTS if "." in key}
 
 
+BACKENDS = ("postgresql", "postgres", "duckdb")
+"""What ``database.backend`` may name (``postgres`` is PostgreSQL); None guesses from the host."""
+
+
+class DatabaseSettings:
+    """DataJoint's ``database`` section as one checked object: each field is the value given,
+    else the environment's (``DJ_HOST``, ``DJ_PORT``, ``DJ_BACKEND``, ...), else the default;
+    :meth:`of` reads them from a :class:`Config` instead. A PostgreSQL server without a port
+    is on 5432. The URL of a connection is made from it (:func:`djframe.connection_url`).
+
+    Examples
+    --------
+    >>> DatabaseSettings(backend="postgresql", host="db.lab").port
+    5432
+    >>> DatabaseSettings(backend="mysql")
+    Traceback (most recent call last):
+    ...
+    djframe.errors.ConfigError: database.backend 'mysql': djframe connects to 'postgresql' (a server) or 'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one of them.
+    """
+
+    FIELDS: tuple[str, ...] = ("host", "user", "password", "backend", "port", "name")
+    FIELDS += ("reconnect", "use_tls", "database_prefix", "create_tables")
+
+    host: str
+    user: str | None
+    password: str | None
+    backend: str | None
+    port: int | None
+    name: str | None
+    reconnect: bool
+    use_tls: bool | None
+    database_prefix: str
+    create_tables: bool
+
+    def __init__(self, **values: Any) -> None:
+        unknown = sorted(set(values) - set(self.FIELDS))
+        if unknown:
+            raise ConfigError(f"DatabaseSettings has no field(s) {unknown}; the fields are "
+                              f"{', '.join(self.FIELDS)}.")  # fmt: skip
+        for field in self.FIELDS:
+            key = f"database.{field}"
+            env = ENVIRONMENT.get(key)
+            if field in values:
+                value = values[field]
+            elif env and os.environ.get(env):
+                value = _parse_env(key, os.environ[env])
+            else:
+                value = DEFAULTS[key]
+            setattr(self, field, value)
+        self._check()
+
+    @classmethod
+    def of(cls, settings: Config) -> DatabaseSettings:
+        """The database section of ``settings`` (its file, environment and run-time values)."""
+        return cls(**{field: settings[f"database.{field}"] for field in cls.FIELDS})
+
+    def _check(self) -> None:
+        if self.backend is not None and self.backend not in BACKENDS:
+            raise ConfigError(
+                f"database.backend {self.backend!r}: djframe connects to 'postgresql' (a server) "
+                "or 'duckdb' (embedded), not MySQL. Set dj.config['database.backend'] to one "
+                "of them."
+            )
+        if self.port is not None:
+            if isinstance(self.port, str) and self.port.strip().isdigit():
+                self.port = int(self.port)
+            if isinstance(self.port, bool) or not isinstance(self.port, int):
+                raise ConfigError(f"database.port must be a whole number, not {self.port!r}.")
+            if not 0 < self.port < 65536:
+                raise ConfigError(f"database.port {self.port} is not a port (1 to 65535).")
+        elif self.backend in ("postgresql", "postgres"):
+            self.port = 5432
+
+    def __repr__(self) -> str:
+        shown = {f: getattr(self, f) for f in self.FIELDS}
+        return f"DatabaseSettings({redact(repr(hide_secrets(shown)))})"
+
+
 class Section:
     """A section of :data:`config` read as attributes: ``dj.config.database.host``."""
 
@@ -286,10 +460,20 @@ class Config:
         object.__setattr__(self, "_runtime", {})
 
     def _file_values(self) -> dict[str, Any]:
+        """The settings file's values over the secrets folder's (DataJoint: secrets fill only
+        what the file leaves unset, also within a store's spec)."""
         if _truthy(os.environ.get("DJ_IGNORE_CONFIG_FILE")):
             return {}
-        found = find_config_file()
-        return _flatten(found[1]) if found else {}
+        found = _find_settings()
+        values = _flatten(found[1]) if found else {}
+        secrets = _secret_values(find_secrets_dir(found[0] if found else None))
+        stores = secrets.pop("stores", {})
+        if stores:
+            given = values.get("stores") or {}
+            merged = {n: {**stores.get(n, {}), **s} if isinstance(s, dict) else s
+                      for n, s in given.items()}  # fmt: skip
+            values["stores"] = {**stores, **merged}
+        return {**secrets, **values}
 
     def __getitem__(self, key: str) -> Any:
         if key in self._runtime:
@@ -369,12 +553,15 @@ class Config:
 
     # -- DataJoint's methods -----------------------------------------------------------------
     def load(self, filename: str | Path) -> None:
-        """Set the values of a ``datajoint.json``-style file (nested or dotted keys)."""
+        """Set the values of a ``datajoint.json``-style file (nested or dotted keys); as for
+        any file, a key given in the environment (``DJ_HOST``) keeps the environment's value."""
         path = Path(filename)
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         for key, value in _flatten(_read_json(path)).items():
-            self[key] = value
+            env = ENVIRONMENT.get(key)
+            if not (env and os.environ.get(env)):
+                self[key] = value
 
     def get_store_spec(
         self, store: str | None = None, *, use_filepath_default: bool = False
@@ -407,6 +594,38 @@ class Config:
             raise ConfigError(f"Store {store!r} ({protocol}) is missing {', '.join(missing)}.")
         return spec
 
+    def save_template(
+        self,
+        path: str | Path = CONFIG_FILENAME,
+        minimal: bool = True,
+        create_secrets_dir: bool = True,
+    ) -> Path:
+        """Write a ``datajoint.json`` to fill in: a PostgreSQL server's address (``minimal``)
+        or every setting with its default and an example store. Credentials belong in the
+        environment or in the ``.secrets`` folder, which ``create_secrets_dir`` makes next to
+        the file with empty ``database.user``/``database.password`` files and a
+        ``.gitignore``; existing secrets are kept. Returns the file's absolute path.
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists: it is not overwritten.
+        """
+        file = Path(path)
+        if file.exists():
+            raise FileExistsError(
+                f"{file} already exists: save_template does not overwrite it. Remove it or "
+                "choose another path."
+            )
+        file.write_text(json.dumps(_template(minimal), indent=2) + "\n", encoding="utf-8")
+        if create_secrets_dir:
+            secrets = file.parent / SECRETS_DIRNAME
+            secrets.mkdir(exist_ok=True)
+            for name, text in TEMPLATE_SECRETS.items():
+                if not (secrets / name).exists():
+                    (secrets / name).write_text(text, encoding="utf-8")
+        return file.absolute()
+
     @contextmanager
     def override(self, **values: Any) -> Iterator[Config]:
         """Set values for the duration of a ``with`` block (``display__limit=`` for dots, or
@@ -429,6 +648,34 @@ class Config:
     def __repr__(self) -> str:
         lines = [f"  {key} = {redact(repr(hide_secrets(self[key])))}" for key in self.keys()]
         return "djframe.config(\n" + "\n".join(lines) + "\n)"
+
+
+TEMPLATE_SECRETS = {"database.user": "", "database.password": "", ".gitignore": "*\n"}
+"""The files of a new ``.secrets`` folder: empty secrets to fill in, and git kept out."""
+
+_NOT_TEMPLATED = {"database.url", "database.user", "database.password", "store", "store.options"}
+_NOT_TEMPLATED |= {"ignore_config_file"}  # a file cannot tell djframe to ignore itself
+
+
+def _template(minimal: bool) -> dict[str, Any]:
+    """The settings a template ``datajoint.json`` holds, nested by section."""
+    server = {"database.backend": "postgresql", "database.host": "localhost", "database.port": 5432}
+    if minimal:
+        return _nest(server)
+    flat = {k: v for k, v in DEFAULTS.items() if k not in _NOT_TEMPLATED}
+    example = {"default": "main", "main": {"protocol": "file", "location": DEFAULTS["store"]}}
+    return _nest({**flat, **server, "stores": example})
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        *sections, name = key.split(".")
+        table = nested
+        for section in sections:
+            table = table.setdefault(section, {})
+        table[name] = value
+    return nested
 
 
 def _unknown(key: str) -> ConfigError:

@@ -26,13 +26,15 @@ from djframe.catalog import TableInfo, is_hidden
 from djframe.compile.lower import LowerContext, TableRelation
 from djframe.delete import drop, drop_quick
 from djframe.errors import AccessError, DataError, DefinitionError, MissingAttributeError
-from djframe.frames import is_positional
+from djframe.frames import chunks, indexed_rows, is_positional
 from djframe.heading import Heading
 from djframe.insert import cast_term, encode_rows, has_codecs, insert_rows, prepare
 from djframe.registry import register_tier
 from djframe.session import MakeScope, held_rows, make_scope
+from djframe.settings import Role, role_to_prefix
 from djframe.staged import StagedInsert
 from djframe.store.history import table_history
+from djframe.validation import ValidationResult, validate_rows
 from djframe.versioning import AsOf, record_written
 
 if TYPE_CHECKING:
@@ -85,6 +87,9 @@ CLASS_LEVEL = {
     "parts",
     "full_table_name",
     "table_name",
+    "database",
+    "validate",
+    "insert_dataframe",
     "history",
     "as_of",
     "populate",
@@ -169,7 +174,7 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     definition: ClassVar[str] = ""
     tier: ClassVar[Tier]
-    prefix: ClassVar[str] = ""
+    prefix: ClassVar[str] = role_to_prefix[Role.manual]
     _info: ClassVar[TableInfo | None] = None
     _schema: ClassVar[Schema | None] = None
     connection: Connection
@@ -206,6 +211,11 @@ class Table(QueryExpression, metaclass=TableMeta):
     @property
     def full_name(self) -> str:
         return self.info.full_name
+
+    @property
+    def database(self) -> str:
+        """The name of the table's schema (DataJoint's ``Table.database``)."""
+        return self.info.schema
 
     @property
     def full_table_name(self) -> str:
@@ -249,13 +259,30 @@ class Table(QueryExpression, metaclass=TableMeta):
         replace: bool = False,
         ignore_extra_fields: bool = False,
         allow_direct_insert: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         """Insert rows: a Polars, Arrow or pandas frame, a list of dicts, a CSV path, or a query.
+
+        ``chunk_size=n`` inserts ``n`` rows at a time, each piece in a transaction of its own
+        (DataJoint's option for inputs too large for one statement); a query is inserted whole.
 
         Examples
         --------
         >>> Student.insert(pl.DataFrame({"student_id": [1, 2], "first_name": ["Ann", "Bo"]}))  # doctest: +SKIP
         """
+        if chunk_size is not None:
+            if isinstance(rows, QueryExpression) or (
+                isinstance(rows, type) and issubclass(rows, QueryExpression)
+            ):
+                raise DataError(
+                    "chunk_size is not supported for inserts from a query: the engine copies "
+                    "the rows in one statement; insert without chunk_size."
+                )
+            options = dict(skip_duplicates=skip_duplicates, replace=replace)
+            options.update(ignore_extra_fields=ignore_extra_fields)
+            for chunk in chunks(rows, chunk_size, self.heading):
+                self.insert(chunk, allow_direct_insert=allow_direct_insert, **options)
+            return
         self.check_direct_insert(allow_direct_insert)
         if skip_duplicates and replace:
             raise DataError("insert takes skip_duplicates or replace, not both.")
@@ -273,6 +300,24 @@ class Table(QueryExpression, metaclass=TableMeta):
         if scope is not None:
             scope.check(self, data)
         insert_rows(self.connection, self.info, data, on_conflict, objects)
+
+    def insert_dataframe(
+        self, df: Any, index_as_pk: bool | None = None, **insert_options: Any
+    ) -> None:
+        """Insert a pandas frame, its index as the primary key (``True``) or dropped
+        (``False``); by default the index is the key when it is named as the key, as
+        ``to_pandas()`` gives it. ``insert_options`` go to :meth:`insert`."""
+        self.insert(indexed_rows(df, self.primary_key, index_as_pk), **insert_options)
+
+    def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
+        """Check ``rows`` as :meth:`insert` would, writing nothing; true if they would insert.
+
+        Examples
+        --------
+        >>> result = Student.validate(rows)  # doctest: +SKIP
+        >>> Student.insert(rows) if result else print(result.summary())  # doctest: +SKIP
+        """
+        return validate_rows(rows, self.info, ignore_extra_fields=ignore_extra_fields)
 
     def held_quickly(self, scope: MakeScope, rows: Any) -> bool:
         """Within a make of a populate group: hold dict rows of given keys as they are."""
@@ -326,7 +371,8 @@ class Table(QueryExpression, metaclass=TableMeta):
         changes = [n for n in row if n not in key]
         if not changes:
             raise DataError("update1 was given only the key; name an attribute to change.")
-        data = prepare([row], self.info, complete=False)
+        encoded, objects = encode_rows([row], self.info)  # codec values, as insert encodes them
+        data = prepare(encoded, self.info, complete=False)
         conn = self.connection
         with conn.transaction, conn.temporary(data) as source:
             found = conn.fetch_count(
@@ -349,13 +395,12 @@ class Table(QueryExpression, metaclass=TableMeta):
                 f"WHERE {match}",
                 action=f"updating {type(self).__name__}",
             )
-            record_written(conn, self.info, data, None, operation="update")
+            record_written(conn, self.info, data, objects, operation="update")
 
-    def drop(self, *, prompt: bool | None = None) -> None:
-        """Drop this table and every table that depends on it."""
-        if self.info.master and self.master_tier() is not None:
-            raise AccessError(f"{type(self).__name__} is a part table; drop its master instead.")
-        drop(self, prompt=prompt)
+    def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+        """Drop this table and every table that depends on it; a part table only with its
+        master, unless ``part_integrity="ignore"``."""
+        drop(self, prompt=prompt, part_integrity=part_integrity)
 
     def alter(self, prompt: bool | None = None, context: dict[str, Any] | None = None) -> None:
         """Alter the table to the class's current ``definition``: secondary attributes added
@@ -391,13 +436,17 @@ class Table(QueryExpression, metaclass=TableMeta):
         """The table's definition, as declared (dedented)."""
         return textwrap.dedent(self.info.definition.strip("\n")).strip()
 
-    def parents(self) -> list[str]:
-        """Full names (``schema.table``) of the tables this one references."""
-        return visible(self.connection.graph.predecessors(self.full_name))
+    def parents(self, primary: bool | None = None) -> list[str]:
+        """Full names (``schema.table``) of the tables this one references; ``primary=True``
+        only through foreign keys in its primary key, ``False`` only through the others."""
+        edges = self.connection.graph.in_edges(self.full_name, data="primary")
+        return visible({p for p, _, in_key in edges if primary is None or in_key == primary})
 
-    def children(self) -> list[str]:
-        """Full names of the tables that reference this one."""
-        return visible(self.connection.graph.successors(self.full_name))
+    def children(self, primary: bool | None = None) -> list[str]:
+        """Full names of the tables that reference this one; ``primary=True`` only those whose
+        primary key holds the reference, ``False`` only the others."""
+        edges = self.connection.graph.out_edges(self.full_name, data="primary")
+        return visible({c for _, c, in_key in edges if primary is None or in_key == primary})
 
     def ancestors(self) -> list[str]:
         """Full names of every table this one depends on, directly or not."""
@@ -444,7 +493,7 @@ class Lookup(Table):
     """Small reference tables; ``contents`` is inserted when the table is declared."""
 
     tier: ClassVar[Tier] = "lookup"
-    prefix = "#"
+    prefix = role_to_prefix[Role.lookup]
     contents: ClassVar[Any] = ()
 
 
@@ -453,3 +502,21 @@ class Part(Table):
 
     tier: ClassVar[Tier] = "part"
     master: ClassVar[type[Table]]
+
+
+class FreeTable(Table):
+    """A table opened by its name, without its class: ``dj.FreeTable(conn, "lab.session")``
+    (or its ``full_table_name``). It reads, restricts, inserts into and deletes from the table
+    as its class would; what needs the class (``make``, ``populate``, ``alter``) does not apply.
+    """
+
+    def __init__(self, connection: Connection, full_table_name: str) -> None:
+        connection.load_all_schemas()
+        by_sql = {info.sql_name: name for name, info in connection.tables.items()}
+        info = connection.table_info(by_sql.get(full_table_name, full_table_name))
+        self._info = info  # type: ignore[misc]  # this instance's table, not the class's
+        self.tier = info.tier  # type: ignore[misc]
+        self.connection = connection
+
+    def __repr__(self) -> str:
+        return f"FreeTable({self.full_table_name})"

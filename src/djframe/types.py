@@ -32,6 +32,7 @@ from djframe._sql import literal
 from djframe.errors import UnknownTypeError
 
 __all__ = [
+    "CORE_TYPES",
     "CoreType",
     "NativeType",
     "default_problem",
@@ -98,6 +99,16 @@ _DATETIME = re.compile(r"^datetime\s*(\(\s*(?P<n>\d)\s*\))?$", re.I)
 _ENUM = re.compile(r"^enum\s*\((?P<body>.*)\)$", re.I | re.S)
 _ENUM_VALUE = re.compile(r"\s*'((?:[^']|'')*)'\s*(,|$)")
 
+CORE_TYPES: dict[str, str] = {
+    **{name: name for name in SIMPLE if name != "time"},
+    "datetime": "datetime",
+    "char": "char(n)",
+    "varchar": "varchar(n)",
+    "decimal": "decimal(p,s)",
+    "enum": "enum(...)",
+}
+"""DataJoint's core types (``time`` is not one), each name with how a definition spells it."""
+
 INT_RANGES = {"int8": 7, "int16": 15, "int32": 31, "int64": 63}
 BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
 SQL_CLOCKS = {"CURRENT_TIMESTAMP", "CURRENT_DATE"}
@@ -118,6 +129,10 @@ class CoreType:
         if self.args:
             return f"{self.name}({','.join(str(a) for a in self.args)})"
         return self.name
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.name in INT_RANGES or self.name in {"float32", "float64", "decimal"}
 
     @property
     def is_string(self) -> bool:
@@ -254,10 +269,13 @@ class NativeType:
     ``low``/``high`` bound the values where the native type allows fewer than its core type
     (``tinyint unsigned`` is int16 from 0 to 255); ``auto_increment`` columns number their
     rows themselves; ``raw_bytes`` marks the native blobs, which hold bytes, not Python values.
+    ``family`` is DataJoint's name for the kind of native type (``INTEGER``, ``FLOAT``,
+    ``NUMERIC``, ``TEMPORAL``, ``NATIVE_BLOB``, ``NATIVE_TEXT``).
     """
 
     text: str
     core: CoreType
+    family: str
     low: int | None = None
     high: int | None = None
     auto_increment: bool = False
@@ -321,10 +339,12 @@ def _native_int(text: str, match: re.Match[str]) -> NativeType:
     core, wider, maximum, minimum = _NATIVE_INTS[match["base"].lower()]
     auto = bool(match["auto"])
     if match["unsigned"]:
-        return NativeType(text, CoreType(wider), 0, maximum, auto_increment=auto)
+        return NativeType(text, CoreType(wider), "INTEGER", 0, maximum, auto_increment=auto)
     if minimum is not None:
-        return NativeType(text, CoreType(core), minimum, -minimum - 1, auto_increment=auto)
-    return NativeType(text, CoreType(core), auto_increment=auto)
+        return NativeType(
+            text, CoreType(core), "INTEGER", minimum, -minimum - 1, auto_increment=auto
+        )
+    return NativeType(text, CoreType(core), "INTEGER", auto_increment=auto)
 
 
 def _arguments(args: str | None, text: str) -> list[int]:
@@ -338,23 +358,24 @@ def _native_float(text: str, match: re.Match[str]) -> NativeType:
     base, args = match["base"].lower(), _arguments(match["args"], text)
     single = base == "float" and not (len(args) == 1 and args[0] > 24)  # float(p > 24) is double
     low = 0 if match["unsigned"] else None
-    return NativeType(text, CoreType("float32" if single else "float64"), low)
+    return NativeType(text, CoreType("float32" if single else "float64"), "FLOAT", low)
 
 
 def _native_decimal(text: str, match: re.Match[str]) -> NativeType:
     args = _arguments(match["args"], text) or [10]  # MySQL's default precision
     precision, scale = args[0], args[1] if len(args) > 1 else 0
     core = parse_type(f"decimal({precision},{scale})")
-    return NativeType(text, core, 0 if match["unsigned"] else None)
+    return NativeType(text, core, "NUMERIC", 0 if match["unsigned"] else None)
 
 
 def _native_temporal(text: str, match: re.Match[str]) -> NativeType:
     base, digits = match["base"].lower(), match["n"]
     if base == "timestamp":
-        return NativeType(text, parse_type(f"datetime({digits})" if digits else "datetime"))
+        datetime = parse_type(f"datetime({digits})" if digits else "datetime")
+        return NativeType(text, datetime, "TEMPORAL")
     if base == "year":
-        return NativeType(text, CoreType("int16"), 1901, 2155)
-    return NativeType(text, CoreType("time"))
+        return NativeType(text, CoreType("int16"), "TEMPORAL", 1901, 2155)
+    return NativeType(text, CoreType("time"), "TEMPORAL")
 
 
 def _is_core(text: str) -> bool:
@@ -381,7 +402,7 @@ def native_type(text: str) -> NativeType | None:
     if _is_core(clean):
         return None
     if clean.lower() == "serial":  # MySQL: bigint unsigned not null auto_increment unique
-        return NativeType(clean, CoreType("int64"), 0, 2**63 - 1, auto_increment=True)
+        return NativeType(clean, CoreType("int64"), "INTEGER", 0, 2**63 - 1, auto_increment=True)
     if match := _INTEGER.fullmatch(clean):
         return _native_int(clean, match)
     if match := _FLOAT.fullmatch(clean):
@@ -391,10 +412,10 @@ def native_type(text: str) -> NativeType | None:
     if match := _TEMPORAL.fullmatch(clean):
         return _native_temporal(clean, match)
     if _BLOB.fullmatch(clean):
-        return NativeType(clean, CoreType("bytes"), raw_bytes=True)
+        return NativeType(clean, CoreType("bytes"), "NATIVE_BLOB", raw_bytes=True)
     if match := _TEXT.fullmatch(clean):
         length = _NATIVE_TEXT[(match["size"] or "").lower()]
-        return NativeType(clean, CoreType("varchar", (length,)))
+        return NativeType(clean, CoreType("varchar", (length,)), "NATIVE_TEXT")
     return None
 
 
@@ -415,10 +436,12 @@ def read_type(text: str) -> tuple[CoreType, NativeType | None]:
 def unknown_type_message(text: str) -> str:
     base = re.split(r"[\s(]", text.lower(), maxsplit=1)[0]
     hint = SUGGESTIONS.get(base)
-    core = "int8 int16 int32 int64 float32 float64 bool uuid json bytes date datetime "
-    core += "char(n) varchar(n) decimal(p,s) enum(...)"
+    core = " ".join(CORE_TYPES.values())
     advice = f"Did you mean {hint}? " if hint else ""
-    return f"Unknown type {text!r}. {advice}The portable core types are: {core}; codec types are written <name>."
+    return (
+        f"Unsupported attribute type {text!r}. {advice}The portable core types are: {core}; "
+        "codec types are written <name>."
+    )
 
 
 def python_value(value: Any, type_name: str | None) -> Any:

@@ -48,6 +48,9 @@ def as_expression(value: Any) -> Any:
 def operand(value: Any, operation: str) -> QueryExpression:
     """The right operand of a binary operator, as an expression, or a clear error."""
     expression = as_expression(value)
+    refusal = getattr(expression, "join_refusal", None)  # dj.U says why it cannot be joined
+    if refusal and not isinstance(expression, QueryExpression):
+        raise QueryError(refusal)
     if not isinstance(expression, QueryExpression):
         raise QueryError(
             f"{operation} takes a table or an expression, not a {type(value).__name__}."
@@ -104,6 +107,18 @@ class QueryExpression(ResultsMixin):
 
     def __mul__(self, other: Any) -> QueryExpression:
         return self.join(other)
+
+    def __matmul__(self, other: Any) -> QueryExpression:
+        raise QueryError(
+            "The @ operator was removed in DataJoint 2.0: join with A * B (matching namesakes "
+            "of one lineage), or A.join(B, semantic_check=False) to match every namesake."
+        )
+
+    def __xor__(self, other: Any) -> QueryExpression:
+        raise QueryError(
+            "The ^ operator was removed in DataJoint 2.0: restrict with A & B, or "
+            "A.restrict(B, semantic_check=False) to match every namesake."
+        )
 
     def extend(self, other: Any, *, semantic_check: bool = True) -> QueryExpression:
         """Add ``other``'s attributes to each row (a left join; ``self`` must determine ``other``)."""

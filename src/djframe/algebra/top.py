@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 
 from djframe.algebra.expression import QueryExpression
 from djframe.compile.lower import LowerContext
-from djframe.compile.sql import OrderBy, OrderKey, parse_order
+from djframe.compile.sql import OrderBy, OrderKey, order_key, parse_order
 from djframe.errors import QueryError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def order_keys(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
     """``order_by`` parsed, the primary key appended as tie-breaker."""
     keys = parse_order(heading, order_by)
     named = {key.name for key in keys}
-    return keys + [OrderKey(n) for n in heading.primary_key if n not in named]
+    return keys + [order_key(heading, n) for n in heading.primary_key if n not in named]
 
 
 class Limited(QueryExpression):
@@ -125,7 +125,7 @@ class Limited(QueryExpression):
 
     def lower(self, ctx: LowerContext) -> ir.Table:
         table = self.source.lower(ctx)
-        ordered = table.order_by([key.ibis() for key in self.ordering])
+        ordered = table.order_by([key.ibis(table) for key in self.ordering])
         return ordered.limit(self.top.limit, offset=self.top.offset)
 
 

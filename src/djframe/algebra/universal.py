@@ -53,8 +53,13 @@ class U:
 
     aggregate = aggr
 
+    join_refusal = (
+        "Joining with dj.U (dj.U(...) * expr) is no longer supported: it was removed in "
+        "DataJoint 2.0. Use dj.U(...) & expr."
+    )
+
     def __mul__(self, other: Any) -> Any:
-        raise QueryError("dj.U cannot be joined (removed in DataJoint 2.0); use dj.U(...) & expr.")
+        raise QueryError(self.join_refusal)
 
     __rmul__ = __mul__
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from djframe.compile.lower import LowerContext, Relation
     from djframe.heading import Heading
 
-__all__ = ["OrderBy", "OrderKey", "compile_sql", "final_relation", "parse_order"]
+__all__ = ["OrderBy", "OrderKey", "compile_sql", "final_relation", "order_key", "parse_order"]
 
 OrderBy = str | Sequence[str] | None
 """``"KEY"``, an attribute with an optional direction (``"score DESC"``, ``"score DESC NULLS
@@ -49,10 +49,16 @@ class OrderKey:
     name: str
     descending: bool = False
     nulls_first: bool = False
+    ranks: tuple[str, ...] = ()
+    """An enum's values in the order declared, which is how it sorts (as on MySQL and
+    PostgreSQL, whose enums DataJoint declares), not alphabetically."""
 
-    def ibis(self) -> Any:
+    def ibis(self, table: ir.Table) -> Any:
         sort = ibis.desc if self.descending else ibis.asc
-        return sort(self.name, nulls_first=self.nulls_first)
+        column = table[self.name]
+        if self.ranks:
+            column = column.cases(*((value, rank) for rank, value in enumerate(self.ranks)))
+        return sort(column, nulls_first=self.nulls_first)
 
     def text(self) -> str:
         """The key written as ``order_by`` takes it: ``"score DESC NULLS FIRST"``."""
@@ -89,10 +95,20 @@ def parse_order(heading: Heading, order_by: OrderBy) -> list[OrderKey]:
         nulls_first = (match["nulls"] or "").upper() == "FIRST"
         names = heading.primary_key if match["name"] == "KEY" else [match["name"]]
         for name in names:
-            heading[name]  # raises MissingAttributeError naming the attribute
-            if all(key.name != name for key in keys):  # a later mention orders nothing more
-                keys.append(OrderKey(name, descending, nulls_first))
+            key = order_key(heading, name, descending, nulls_first)  # checks the name
+            if all(k.name != name for k in keys):  # a later mention orders nothing more
+                keys.append(key)
     return keys
+
+
+def order_key(
+    heading: Heading, name: str, descending: bool = False, nulls_first: bool = False
+) -> OrderKey:
+    """The key that orders by attribute ``name`` (an enum by its declared order)."""
+    attr = heading[name]  # raises MissingAttributeError naming the attribute
+    enum = attr.type is not None and attr.type.name == "enum" and not attr.codec
+    ranks = tuple(str(v) for v in attr.type.args) if enum and attr.type is not None else ()
+    return OrderKey(name, descending, nulls_first, ranks)
 
 
 def split_items(items: list[Any]) -> list[Any]:
@@ -159,7 +175,7 @@ def final_relation(
     table = expr.lower(ctx)
     keys = parse_order(expr.heading, expr.default_order if order_by is None else order_by)
     if keys:
-        table = table.order_by([key.ibis() for key in keys])
+        table = table.order_by([key.ibis(table) for key in keys])
     limit, offset = row_count(limit, "limit"), row_count(offset, "offset")
     if limit is not None or offset:
         table = table.limit(limit, offset=offset or 0)

@@ -17,7 +17,7 @@ from djframe.compute.keys import key_source, source_of
 from djframe.compute.populate import populate
 from djframe.compute.provenance import known_code_version, provenance_of, stale_keys
 from djframe.compute.upstream import Upstream, upstream_of
-from djframe.settings import config
+from djframe.settings import Role, config, role_to_prefix
 from djframe.table import Table
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class AutoPopulate(Table):
         bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
         errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
         make_batch call; by default ``populate.batch_size``, growing while batches are quick),
-        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs`` and
-        ``priority``.
+        ``recompute_stale`` (also recompute the rows :meth:`stale` lists), ``make_kwargs``,
+        ``priority`` and ``refresh`` (with ``reserve_jobs``: queue the missing keys first, by
+        default ``jobs.auto_refresh``; ``False`` takes only the jobs already pending).
 
         Returns ``{"success_count": n, "error_list": [(key, message), ...]}``.
 
@@ -119,11 +120,11 @@ class Imported(AutoPopulate):
     """Rows brought in by ``make`` from outside data."""
 
     tier: ClassVar[Tier] = "imported"
-    prefix = "_"
+    prefix = role_to_prefix[Role.imported]
 
 
 class Computed(AutoPopulate):
     """Rows computed by ``make`` from other tables."""
 
     tier: ClassVar[Tier] = "computed"
-    prefix = "__"
+    prefix = role_to_prefix[Role.computed]

@@ -136,7 +136,7 @@ def next_claim(claim: int, seconds: float) -> int:
 def claim_keys(
     jobs: JobTable, worker: Worker, count: int, wanted: str, schema: pl.Schema
 ) -> pl.DataFrame:
-    data = jobs.reserve(worker, count, among=wanted)
+    data = jobs.claim(worker, count, among=wanted)
     frame = pl.from_arrow(data)
     assert isinstance(frame, pl.DataFrame)
     return frame.cast(dict(schema)).select(schema.names())  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import polars as pl
@@ -37,7 +37,7 @@ from djframe.algebra.expression import Restriction
 from djframe.catalog import JOBS_PREFIX
 from djframe.compute.companions import Companion, companion_table
 from djframe.compute.keys import make_key, source_of
-from djframe.compute.liveness import dead_processes
+from djframe.compute.liveness import Worker, dead_processes
 from djframe.errors import ConflictError, QueryError
 from djframe.keyset import key_relation
 from djframe.registry import table_class
@@ -46,7 +46,6 @@ from djframe.table import Table
 
 if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
-    from djframe.compute.liveness import Worker
     from djframe.connection import Connection
 
 __all__ = ["ErrorJobs", "JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
@@ -278,16 +277,48 @@ class JobTable(Companion):
                 action="recording jobs",
             )
 
-    def reserve(self, worker: Worker, count: int, among: str | None = None) -> pa.Table:
+    # -- DataJoint's manual protocol: reserve, then complete or error ----------------------------
+    def reserve(self, key: Mapping[str, Any]) -> bool:
+        """Reserve the pending job of ``key`` for this process, as a worker of one's own would;
+        False if it is not pending now (reserved by another, failed, ignored, scheduled later
+        or not queued). Follow with :meth:`complete` or :meth:`error`."""
+        row = self._one(key).row(0, named=True)
+        where = " AND ".join(f"{quote(n)} = {plain_literal(v)}" for n, v in row.items())
+        return self.claim(Worker(self.connection, ""), 1, where=where).num_rows == 1
+
+    def complete(self, key: Mapping[str, Any]) -> None:
+        """Mark the job of ``key`` done (``success``; the record is kept, see the module)."""
+        self.record(self._one(key), "success", reserved_time=None)
+
+    def error(
+        self, key: Mapping[str, Any], error_message: str, error_stack: str | None = None
+    ) -> None:
+        """Mark the job of ``key`` failed with ``error_message`` (and its stack): populate
+        skips it until the error is deleted."""
+        stack = error_stack or ""
+        self.record(self._one(key), "error", error_message=error_message[:2047], error_stack=stack)
+
+    def _one(self, key: Mapping[str, Any]) -> pl.DataFrame:
+        names = self.info.heading.primary_key
+        missing = [n for n in names if n not in key]
+        if missing:
+            raise QueryError(f"A job is named by its whole key; {missing} missing from {key}.")
+        return pl.DataFrame([{n: key[n] for n in names}])
+
+    def claim(
+        self, worker: Worker, count: int, among: str | None = None, *, where: str = ""
+    ) -> pa.Table:
         """Claim up to ``count`` pending jobs for ``worker``, atomically; returns their keys.
 
-        ``among`` names a table of keys to choose from (the caller's restrictions).
+        ``among`` names a table of keys to choose from (the caller's restrictions); ``where``
+        is an SQL condition on the queue's key columns.
         """
         conn = self.connection
         key = self.info.heading.primary_key
         names = ", ".join(quote(k) for k in key)
         lock = " FOR UPDATE SKIP LOCKED" if conn.backend.locks_claimed_rows else ""
         within = f"AND ({names}) IN (SELECT {names} FROM {quote(among)}) " if among else ""
+        within += f"AND {where} " if where else ""
         claim = (
             f"SELECT {names} FROM {self.info.sql_name} WHERE _status = 'pending' {within}"
             f"AND _scheduled_time <= {NOW} ORDER BY _priority, _scheduled_time "

@@ -11,6 +11,7 @@ of schemas or tables up to date, parents first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
         progress_bar(table, len(keys), settings.display_progress) as advance,
         terminating_on_sigterm(),
     ):
-        if settings.reserve_jobs:
+        if settings.reserve_jobs and settings.queues_new_keys:
             queue(populator.jobs, keys, stale, settings.priority)
         drive(populator, keys, advance)
     if populator.success_count and not settings.reserve_jobs:
@@ -58,7 +59,10 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
 
 
 def populate_options(options: dict[str, Any]) -> PopulateOptions:
-    """The options of a populate call, or a JobError naming an unknown one."""
+    """The options of a populate call, or a JobError naming an unknown one; ``processes=None``
+    is one process per CPU, as in DataJoint."""
+    if "processes" in options and options["processes"] is None:
+        options = {**options, "processes": os.cpu_count() or 1}
     known = PopulateOptions.__dataclass_fields__
     unknown = sorted(set(options) - set(known))
     if unknown:

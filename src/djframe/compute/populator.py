@@ -66,6 +66,13 @@ class PopulateOptions:
     recompute_stale: bool = False
     make_kwargs: dict[str, Any] | None = None
     priority: int | None = None
+    refresh: bool | None = None
+
+    @property
+    def queues_new_keys(self) -> bool:
+        """Whether a reserving populate first queues the missing keys (DataJoint's
+        ``refresh``, by default ``jobs.auto_refresh``), or only takes jobs already pending."""
+        return bool(config["jobs.auto_refresh"] if self.refresh is None else self.refresh)
 
 
 class PopulateResult(dict[str, Any]):

@@ -35,8 +35,9 @@ class Upstream:
         target = self._resolve(ancestor)
         if target.full_name not in nx.ancestors(self.table.connection.graph, self.table.full_name):
             raise DjframeError(
-                f"{type(target).__name__} is not upstream of {type(self.table).__name__}: "
-                "self.upstream[...] gives only the tables its rows are computed from."
+                f"{type(target).__name__} is not upstream of {type(self.table).__name__}, so "
+                "not in this trace: self.upstream[...] gives only the tables its rows are "
+                "computed from."
             )
         if all(name in self.key for name in target.heading.primary_key):
             return target & self.key

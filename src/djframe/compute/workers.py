@@ -151,7 +151,7 @@ def plan_tasks(
     if keys.is_empty():
         return [], 0
     shipped, codecs = ship(type(table)), ship_codecs()  # before anything is queued: they may refuse
-    if options.reserve_jobs:
+    if options.reserve_jobs and options.queues_new_keys:
         queue(planner.jobs, keys, stale, options.priority)
     shares = [
         keys if options.reserve_jobs else keys.gather_every(workers, offset=i)

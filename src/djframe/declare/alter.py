@@ -10,6 +10,7 @@ runs them with the new catalog entry in one transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from djframe._sql import quote
@@ -19,6 +20,8 @@ from djframe.errors import DefinitionError
 from djframe.heading import Attribute
 
 __all__ = ["alter_sql"]
+
+RENAMED = re.compile(r"\s*\{\s*(?P<old>\w+)\s*\}")
 
 
 def alter_sql(old: TableInfo, new: TableInfo, dialect: str) -> list[str]:
@@ -60,10 +63,25 @@ def check_alterable(old: TableInfo, new: TableInfo) -> None:
             f"{where}: indexes cannot be altered. Drop the table and declare it again."
         )
     before = {a.name: a for a in old.heading}
+    check_no_rename(where, before, {a.name: a for a in new.heading})
     for attr in new.heading:
         if attr.name in before and attr.codec != before[attr.name].codec:
             raise DefinitionError(
                 f"{where}, attribute {attr.name!r}: a codec attribute's type cannot be altered."
+            )
+
+
+def check_no_rename(where: str, before: dict[str, Attribute], after: dict[str, Attribute]) -> None:
+    """DataJoint marks a rename with a comment that opens with ``{old_name}``; alter refuses
+    it (as DataJoint does on PostgreSQL) rather than drop the old attribute and its values."""
+    for name, attr in after.items():
+        match = RENAMED.match(attr.comment or "")
+        if name not in before and match and match["old"] in before and match["old"] not in after:
+            raise DefinitionError(
+                f"{where}: Renaming attribute `{match['old']}` to `{name}` (the "
+                f"{{{match['old']}}} comment) is not done by alter: it would drop "
+                f"`{match['old']}` and its values. Copy the values to a new attribute, or drop "
+                "the table and declare it again."
             )
 
 

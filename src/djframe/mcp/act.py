@@ -150,7 +150,7 @@ class Act:
     def counts(self, expr: dj.QueryExpression) -> dict[str, int]:
         """Rows per table that deleting ``expr`` would delete, by their names in expressions."""
         names = self.pipeline.full_names
-        found = dj.Diagram.cascade(expr).counts()
+        found = dj.Diagram.cascade(expr).counts_by_name()
         return {names.get(name, name): count for name, count in found.items()}
 
     def auto(self, table: str | None) -> list[Any]:
