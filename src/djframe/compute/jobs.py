@@ -298,6 +298,10 @@ class JobTable(Companion):
             f"_reserved_time = {NOW}, {worker.assignments()} "
             f"WHERE ({names}) IN ({claim}) RETURNING {names}"
         )
+        if conn.backend.locks_claimed_rows:
+            # One statement, one round trip, atomic on its own: rows another worker's claim
+            # has locked are skipped, so two workers never take one job.
+            return conn.fetch_arrow(statement, action="reserving jobs")
         take = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
         return retried(take, tries=CLAIM_TRIES, pause=True)
 
