@@ -186,3 +186,17 @@ def test_residents_are_not_shared_between_databases(
     assert not set(idle_pids()) & set(residents)
     assert populate(counting, "item >= 2") == 2
     schema.connection.close()
+
+
+def test_a_forked_copy_leaves_the_workers_alone(counting: ModuleType) -> None:
+    items(counting, 4)
+    assert populate(counting, "item < 2") == 2
+    residents = idle_pids()
+    child = os.fork()
+    if child == 0:  # the copy: the workers are not its own
+        os._exit(0 if dj.shutdown_workers() == 0 and idle_pids() == [] else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert idle_pids() == residents and not any(gone(pid) for pid in residents)
+    assert populate(counting, "item >= 2") == 2
+    assert made_by(counting, "item >= 2") <= set(residents)

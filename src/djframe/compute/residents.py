@@ -92,6 +92,8 @@ class Residents:
     """The importable table classes handed to these workers, by module and name."""
     idle: list[Resident] = field(default_factory=list)
     closed: bool = False
+    parent: int = field(default_factory=os.getpid)
+    """The process that started them: a forked copy of it must leave them alone."""
 
     def take(self) -> Resident:
         """An idle worker that is still alive, else a new one."""
@@ -161,7 +163,7 @@ def residents_for(
     global _current
     key = database_key(conn, duckdb_path)
     with _lock:
-        current = _current
+        current = ours()
         if current is not None and current.key == key and current.knows(classes):
             return current
         if current is not None:
@@ -194,14 +196,19 @@ def shutdown_workers() -> int:
     """
     global _current
     with _lock:
-        current, _current = _current, None
+        current, _current = ours(), None
     return current.close() if current is not None else 0
+
+
+def ours() -> Residents | None:
+    """This process's workers; None in a forked copy of their parent (they are not its)."""
+    return _current if _current is not None and _current.parent == os.getpid() else None
 
 
 def idle_pids() -> list[int]:
     """The process ids of the idle workers still alive (those that exited are let go)."""
     with _lock:
-        current = _current
+        current = ours()
         if current is None:
             return []
         alive = [r for r in current.idle if r.process.is_alive()]
