@@ -47,6 +47,7 @@ __all__ = [
     "module_files",
     "residents_for",
     "shutdown_workers",
+    "stop_all",
 ]
 
 JOIN_SECONDS = 10
@@ -130,8 +131,7 @@ class Residents:
         """Stop the idle workers (busy ones stop once done); how many were stopped."""
         with _lock:
             self.closed, idle, self.idle = True, self.idle, []
-        for resident in idle:
-            resident.stop()
+        stop_all(idle)
         if self.server is not None:
             self.server.close()
         return len(idle)
@@ -144,6 +144,17 @@ class Residents:
             return False
         self.classes |= named
         return True
+
+
+def stop_all(residents: Sequence[Resident], *, terminate: bool = False) -> None:
+    """Stop ``residents`` (see :meth:`Resident.stop`): all are told first, then reaped."""
+    for resident in residents:
+        if terminate and resident.process.is_alive():
+            resident.process.terminate()
+        with suppress(OSError):
+            resident.pipe.close()
+    for resident in residents:
+        resident.stop()
 
 
 _lock = threading.RLock()

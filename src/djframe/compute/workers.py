@@ -1,10 +1,12 @@
 """populate(processes=N): worker processes that compute on N cores.
 
 Workers are started with ``spawn`` (a forked child of a process that used Polars can hang in
-Polars' thread pool). Each is sent the table's class (:mod:`djframe.compute.shipping`): by
-reference where a fresh process can import it (a module, a pipeline file), by value where it
-cannot (a notebook cell, a REPL, ``__main__``, a function), with the parent's run-time
-settings and code version, and computes its share of the keys:
+Polars' thread pool) and stay, idle, for the next call (:mod:`djframe.compute.residents`);
+each acknowledges the task it takes, and one that dies before is replaced once. Each task
+holds the table's class (:mod:`djframe.compute.shipping`): by reference where a fresh process
+can import it (a module, a pipeline file), by value where it cannot (a notebook cell, a REPL,
+``__main__``, a function), with the parent's run-time settings, environment and code version;
+the worker computes its share of the keys:
 
 - on PostgreSQL each worker opens its own connection: workers write in parallel;
 - on DuckDB, where one process may write a database file, each worker's SQL is sent to the
@@ -56,6 +58,7 @@ from djframe.compute.residents import (
     idle_timeout,
     module_files,
     residents_for,
+    stop_all,
 )
 from djframe.compute.shipping import Shipped, receive_codecs, ship, ship_codecs, unpack
 from djframe.errors import JobError
@@ -268,8 +271,8 @@ class WorkerPool:
                 self.hand(busy, Handover(task, residents.take()))
             return self.gather(busy, advance)
         except BaseException:
-            for handover in busy.values():  # SIGTERM: each rolls back and frees its jobs
-                handover.resident.stop(terminate=True)
+            # SIGTERM: each rolls back and frees its jobs
+            stop_all([h.resident for h in busy.values()], terminate=True)
             raise
 
     def hand(self, busy: dict[Pipe, Handover], handover: Handover) -> None:
