@@ -55,7 +55,8 @@ def test_two_processes_of_two_workers_make_each_key_once(
         "r = counting.Square.populate(reserve_jobs=True, processes=2); "
         "assert not r['error_list'], r"
     )
-    others = [run_in_subprocess({}, code) for _ in range(2)]
+    # 20 ms makes: the keys outlast the start of every worker, so that all of them claim
+    others = [run_in_subprocess({"DJFRAME_TEST_MAKE_PAUSE": "0.02"}, code) for _ in range(2)]
     for other in others:
         assert other.wait(timeout=300) == 0
     square = counting.Square.to_polars()

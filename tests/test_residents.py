@@ -67,17 +67,17 @@ def test_workers_stay_for_the_next_call(counting: ModuleType, backend: str) -> N
 
 def test_idle_workers_exit_after_the_timeout(counting: ModuleType, backend: str) -> None:
     items(counting, 20)
+    assert populate(counting, "item < 5") == 5
+    residents = idle_pids()
+    assert len(residents) == 2
     with dj.config.override(populate__worker_idle_timeout=1.0):
-        assert populate(counting, "item < 10") == 10
-        residents = idle_pids()
-        assert len(residents) == 2
-        wait_for(lambda: all(gone(pid) for pid in residents), timeout=30)
-        assert idle_pids() == []
-        assert populate(counting, "item >= 10") == 10
-        assert not set(idle_pids()) & set(residents)
+        assert populate(counting, "item >= 5 AND item < 10") == 5  # its tasks say: 1 s idle
+        wait_for(lambda: idle_pids() == [], timeout=30)
+        assert all(gone(pid) for pid in residents)
+        assert populate(counting, "item >= 10 AND item < 15") == 5
+        assert not made_by(counting, "item >= 10 AND item < 15") & set(residents)
     with dj.config.override(populate__worker_idle_timeout=0):
-        counting.Square.delete(prompt=False)
-        assert populate(counting, "item < 20") == 20
+        assert populate(counting, "item >= 15") == 5
         assert idle_pids() == []  # stopped as soon as the call returned
 
 

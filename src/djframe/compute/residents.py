@@ -69,10 +69,8 @@ class Resident:
     def pid(self) -> int:
         return int(self.process.pid)
 
-    def stop(self, *, terminate: bool = False) -> None:
-        """Hang up (an idle worker exits), or SIGTERM a busy one; reap it."""
-        if terminate and self.process.is_alive():
-            self.process.terminate()  # rolls back its transaction and frees its jobs
+    def stop(self) -> None:
+        """Hang up (an idle worker exits then) and reap the process."""
         with suppress(OSError):
             self.pipe.close()
         self.process.join(timeout=JOIN_SECONDS)
@@ -147,7 +145,9 @@ class Residents:
 
 
 def stop_all(residents: Sequence[Resident], *, terminate: bool = False) -> None:
-    """Stop ``residents`` (see :meth:`Resident.stop`): all are told first, then reaped."""
+    """Stop ``residents`` (see :meth:`Resident.stop`), busy ones too with ``terminate``
+    (SIGTERM: each rolls back its transaction and frees its jobs): all are told first, then
+    reaped."""
     for resident in residents:
         if terminate and resident.process.is_alive():
             resident.process.terminate()

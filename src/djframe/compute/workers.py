@@ -271,7 +271,6 @@ class WorkerPool:
                 self.hand(busy, Handover(task, residents.take()))
             return self.gather(busy, advance)
         except BaseException:
-            # SIGTERM: each rolls back and frees its jobs
             stop_all([h.resident for h in busy.values()], terminate=True)
             raise
 
