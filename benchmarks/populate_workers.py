@@ -11,8 +11,11 @@ timed to its last row (from the rows' ``done`` times) and reported as such in th
 note; DataJoint is not run again at that N. DataJoint also caps its pool at the machine's
 core count (``min(processes, keys, cpu_count())``), which the note says where it applies.
 Every run starts from an empty table and job queue, djframe's and DataJoint's runs in
-alternation; djframe's times include starting its workers (spawned processes that import
-djframe), DataJoint's include forking its pool.
+alternation. Before the timed runs, djframe populates :data:`WARMUP_KEYS` keys with the most
+workers: its worker processes (spawned, each importing djframe) stay for the next call
+(:mod:`djframe.compute.residents`), so djframe's timed runs measure the steady state of a
+process that populates again, planning and queueing included, not the workers' start.
+DataJoint's pool lives for one call, so its times include forking it.
 
 Run alone: ``python -m benchmarks.run --only populate-workers``.
 """

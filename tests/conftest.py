@@ -106,5 +106,6 @@ def counting(
         module = importlib.reload(module)
     module.log = log  # type: ignore[attr-defined]
     yield module
+    dj.shutdown_workers()  # resident workers of populate(processes=N) hold a connection each
     module.schema.drop(prompt=False)
     module.schema.connection.close()

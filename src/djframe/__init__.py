@@ -22,6 +22,7 @@ from djframe.compute.autopopulate import Computed, Imported
 from djframe.compute.autopopulate import Computed as Compute
 from djframe.compute.autopopulate import Imported as Ingest
 from djframe.compute.populate import populate_pipeline as populate
+from djframe.compute.residents import shutdown_workers
 from djframe.connection import Connection, conn, connect
 from djframe.diagram import Diagram
 from djframe.errors import (
@@ -130,5 +131,6 @@ __all__ = [
     "list_codecs",
     "list_schemas",
     "populate",
+    "shutdown_workers",
     "virtual_schema",
 ]

@@ -43,7 +43,8 @@ class AutoPopulate(Table):
         """Compute the missing rows: ``(key_source & restrictions) - self``.
 
         Options: ``reserve_jobs`` (claim keys from the job queue, so several workers can
-        share the work), ``processes`` (worker processes), ``display_progress`` (a progress
+        share the work), ``processes`` (worker processes; they stay, idle, for the next call:
+        :func:`djframe.shutdown_workers`), ``display_progress`` (a progress
         bar; None shows one when the terminal is interactive), ``suppress_errors`` (record
         errors and go on), ``max_calls`` (at most this many keys), ``batch_size`` (keys per
         make_batch call; by default ``populate.batch_size``, growing while batches are quick),

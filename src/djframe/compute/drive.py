@@ -100,15 +100,16 @@ def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[in
 
     make claims as many keys as it computes in about :data:`GROUP_SECONDS` (one at first,
     doubling while that is quick), so fast makes share transactions and slow ones do not hold
-    keys that other workers could be computing. When none is left to claim, the reservations
-    of workers that died are given back, and claimed in turn.
+    keys that other workers could be computing; where the claims count the pending keys
+    (PostgreSQL), no more than a fair share of those left (:func:`fair_share`). When none is
+    left to claim, the reservations of workers that died are given back, and claimed in turn.
     """
     claim = 1
     with populator.conn.temporary(keys.to_arrow()) as wanted:
         while True:
             if populator.batched:
                 claim = populator.batch_size
-            claimed = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
+            claimed, left = claim_keys(populator.jobs, populator.worker, claim, wanted, keys.schema)
             if claimed.is_empty():
                 if populator.jobs.reclaim_orphans(None):
                     continue  # a dead worker's keys: pending again
@@ -122,6 +123,8 @@ def run_reserved(populator: Populator, keys: pl.DataFrame, advance: Callable[[in
             advance(len(claimed))
             if not populator.batched:
                 claim = next_claim(claim, time.perf_counter() - clock)
+                if left is not None:
+                    claim = min(claim, fair_share(left - len(claimed), populator.options.processes))
 
 
 def next_claim(claim: int, seconds: float) -> int:
@@ -133,13 +136,21 @@ def next_claim(claim: int, seconds: float) -> int:
     return claim
 
 
+def fair_share(left: int, workers: int) -> int:
+    """The most keys one of ``workers`` claims when ``left`` are still pending: near the end
+    of the queue claims shrink, so that the workers finish together rather than one of them
+    computing a large last claim while the others wait."""
+    return max(1, -(-left // max(workers, 1)))
+
+
 def claim_keys(
     jobs: JobTable, worker: Worker, count: int, wanted: str, schema: pl.Schema
-) -> pl.DataFrame:
-    data = jobs.claim(worker, count, among=wanted)
-    frame = pl.from_arrow(data)
+) -> tuple[pl.DataFrame, int | None]:
+    """The keys claimed, as ``schema`` has them, and how many were pending (if counted)."""
+    claim = jobs.claim(worker, count, among=wanted)
+    frame = pl.from_arrow(claim.keys)
     assert isinstance(frame, pl.DataFrame)
-    return frame.cast(dict(schema)).select(schema.names())  # type: ignore[arg-type]
+    return frame.cast(dict(schema)).select(schema.names()), claim.left  # type: ignore[arg-type]
 
 
 def release_unfinished(jobs: JobTable, claimed: pl.DataFrame) -> None:

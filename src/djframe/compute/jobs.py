@@ -25,7 +25,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from djframe.algebra.expression import QueryExpression
     from djframe.connection import Connection
 
-__all__ = ["ErrorJobs", "JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
+__all__ = ["Claim", "ErrorJobs", "JobTable", "jobs_of", "missing_keys", "queued_keys", "retried"]
 
 T = TypeVar("T")
 
@@ -284,7 +284,7 @@ class JobTable(Companion):
         or not queued). Follow with :meth:`complete` or :meth:`error`."""
         row = self._one(key).row(0, named=True)
         where = " AND ".join(f"{quote(n)} = {plain_literal(v)}" for n, v in row.items())
-        return self.claim(Worker(self.connection, ""), 1, where=where).num_rows == 1
+        return self.claim(Worker(self.connection, ""), 1, where=where).keys.num_rows == 1
 
     def complete(self, key: Mapping[str, Any]) -> None:
         """Mark the job of ``key`` done (``success``; the record is kept, see the module)."""
@@ -307,8 +307,9 @@ class JobTable(Companion):
 
     def claim(
         self, worker: Worker, count: int, among: str | None = None, *, where: str = ""
-    ) -> pa.Table:
-        """Claim up to ``count`` pending jobs for ``worker``, atomically; returns their keys.
+    ) -> Claim:
+        """Claim up to ``count`` pending jobs for ``worker``, atomically: their keys, and on
+        PostgreSQL how many runnable jobs were still pending, those claimed included.
 
         ``among`` names a table of keys to choose from (the caller's restrictions); ``where``
         is an SQL condition on the queue's key columns.
@@ -319,18 +320,38 @@ class JobTable(Companion):
         lock = " FOR UPDATE SKIP LOCKED" if conn.backend.locks_claimed_rows else ""
         within = f"AND ({names}) IN (SELECT {names} FROM {quote(among)}) " if among else ""
         within += f"AND {where} " if where else ""
+        runnable = f"_status = 'pending' {within}AND _scheduled_time <= {NOW}"
         claim = (
-            f"SELECT {names} FROM {self.info.sql_name} WHERE _status = 'pending' {within}"
-            f"AND _scheduled_time <= {NOW} ORDER BY _priority, _scheduled_time "
-            f"LIMIT {int(count)}{lock}"
+            f"SELECT {names} FROM {self.info.sql_name} WHERE {runnable} "
+            f"ORDER BY _priority, _scheduled_time LIMIT {int(count)}{lock}"
         )
         statement = (
             f"UPDATE {self.info.sql_name} SET _status = 'reserved', "
             f"_reserved_time = {NOW}, {worker.assignments()} "
             f"WHERE ({names}) IN ({claim}) RETURNING {names}"
         )
+        if conn.backend.locks_claimed_rows:
+            # One statement, one round trip, atomic on its own: rows another worker's claim
+            # has locked are skipped, so two workers never take one job. Its snapshot is
+            # that of the update: the count includes the jobs it claims.
+            counted = (
+                f"WITH claimed AS ({statement}) SELECT claimed.*, (SELECT count(*) FROM "
+                f"{self.info.sql_name} WHERE {runnable}) AS _left FROM claimed"
+            )
+            data = conn.fetch_arrow(counted, action="reserving jobs")
+            left = int(data.column("_left")[0].as_py()) if data.num_rows else 0
+            return Claim(data.drop_columns(["_left"]), left)
         take = transaction_of(conn, lambda: conn.fetch_arrow(statement, action="reserving jobs"))
-        return retried(take, tries=CLAIM_TRIES, pause=True)
+        return Claim(retried(take, tries=CLAIM_TRIES, pause=True), None)
+
+
+class Claim(NamedTuple):
+    """What :meth:`JobTable.claim` claimed."""
+
+    keys: pa.Table
+    left: int | None
+    """The runnable jobs pending as it claimed them, those claimed included (None: not
+    counted, on DuckDB)."""
 
 
 class ErrorJobs(Restriction):

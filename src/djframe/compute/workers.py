@@ -1,10 +1,12 @@
 """populate(processes=N): worker processes that compute on N cores.
 
 Workers are started with ``spawn`` (a forked child of a process that used Polars can hang in
-Polars' thread pool). Each is sent the table's class (:mod:`djframe.compute.shipping`): by
-reference where a fresh process can import it (a module, a pipeline file), by value where it
-cannot (a notebook cell, a REPL, ``__main__``, a function), with the parent's run-time
-settings and code version, and computes its share of the keys:
+Polars' thread pool) and stay, idle, for the next call (:mod:`djframe.compute.residents`);
+each acknowledges the task it takes, and one that dies before is replaced once. Each task
+holds the table's class (:mod:`djframe.compute.shipping`): by reference where a fresh process
+can import it (a module, a pipeline file), by value where it cannot (a notebook cell, a REPL,
+``__main__``, a function), with the parent's run-time settings, environment and code version;
+the worker computes its share of the keys:
 
 - on PostgreSQL each worker opens its own connection: workers write in parallel;
 - on DuckDB, where one process may write a database file, each worker's SQL is sent to the
@@ -23,14 +25,12 @@ pass for a populate with nothing to do.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import sys
 import time
-import types
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
@@ -41,7 +41,6 @@ import polars as pl
 import pyarrow as pa
 
 from djframe.backends import resolved
-from djframe.backends.remote import DatabaseServer
 from djframe.compute.drive import (
     check_can_populate,
     drive,
@@ -53,6 +52,14 @@ from djframe.compute.drive import (
 )
 from djframe.compute.jobs import jobs_of, missing_keys
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
+from djframe.compute.residents import (
+    Resident,
+    changed_files,
+    idle_timeout,
+    module_files,
+    residents_for,
+    stop_all,
+)
 from djframe.compute.shipping import Shipped, receive_codecs, ship, ship_codecs, unpack
 from djframe.errors import JobError
 from djframe.settings import config
@@ -80,6 +87,13 @@ class WorkerTask:
     """Auto-populated ancestors still running: keep taking keys as they produce rows."""
     codecs: bytes | None = None
     """Codecs of ``__main__`` or of functions, sent by value (:func:`ship_codecs`)."""
+    environment: dict[str, str] | None = None
+    """The parent's environment variables, ``sys.path`` and working directory, set when the
+    task is handed over: a resident worker may have been started in other ones."""
+    path: list[str] | None = None
+    cwd: str | None = None
+    idle_timeout: float = 0
+    """Seconds the worker then waits for its next task (``populate.worker_idle_timeout``)."""
 
 
 def populate_in_processes(
@@ -89,7 +103,7 @@ def populate_in_processes(
     tasks, total = plan_tasks(table, restrictions, options, options.processes)
     if not tasks:
         return PopulateResult(success_count=0, error_list=[])
-    pool = WorkerPool(tasks, table.connection, database_file(table.connection))
+    pool = WorkerPool(tasks, table.connection, database_file(table.connection), [type(table)])
     with progress_bar(table, total, options.display_progress) as advance:
         outcomes = pool.run(advance)
     return settled(table, summarize(outcomes, options), options)
@@ -121,7 +135,7 @@ def populate_together(tables: Sequence[Table], options: PopulateOptions) -> dict
         total += count
     if tasks:
         conn = tables[0].connection
-        pool = WorkerPool(tasks, conn, database_file(conn))
+        pool = WorkerPool(tasks, conn, database_file(conn), [type(t) for t in tables])
         with progress_bar(tables[0], total, options.display_progress) as advance:
             outcomes = pool.run(advance)
     else:
@@ -230,96 +244,82 @@ class Outcome:
     failure: BaseException | None = None
 
 
-class WorkerPool:
-    """Starts the worker processes (on DuckDB, with a server for the parent's database)."""
+@dataclass(eq=False)
+class Handover:
+    """A task handed to a worker: acknowledged yet? already handed to a replacement?"""
 
-    def __init__(self, tasks: list[WorkerTask], conn: Any, duckdb_path: str | None) -> None:
-        self.tasks, self.conn, self.duckdb_path = tasks, conn, duckdb_path
+    task: WorkerTask
+    resident: Resident
+    taken: bool = False
+    replaced: bool = False
+
+
+class WorkerPool:
+    """Hands the tasks to worker processes (resident ones first, :mod:`.residents`) and
+    gathers their outcomes; a worker that dies before taking its task is replaced once."""
+
+    def __init__(
+        self, tasks: list[WorkerTask], conn: Any, duckdb_path: str | None, classes: list[type]
+    ) -> None:
+        self.tasks, self.conn, self.duckdb_path, self.classes = tasks, conn, duckdb_path, classes
 
     def run(self, advance: Any) -> list[Outcome]:
-        server = None
-        if self.duckdb_path is not None:
-            server = DatabaseServer(self.conn.backend, self.duckdb_path)
+        residents = residents_for(self.conn, self.duckdb_path, self.classes, serve)
+        busy: dict[Pipe, Handover] = {}
         try:
-            with worker_environment(server.environment() if server else {}):
-                running = self.start()
-            try:
-                return self.gather(running, advance)
-            except BaseException:
-                for process, _ in running.values():
-                    process.terminate()  # SIGTERM: each worker rolls back and frees its jobs
-                for process, _ in running.values():
-                    process.join(timeout=30)
-                raise
-        finally:
-            if server is not None:
-                server.close()
+            for task in self.tasks:
+                self.hand(busy, Handover(task, residents.take()))
+            return self.gather(busy, advance)
+        except BaseException:
+            stop_all([h.resident for h in busy.values()], terminate=True)
+            raise
 
-    def start(self) -> dict[Pipe, tuple[Any, WorkerTask]]:
-        context = multiprocessing.get_context("spawn")
-        running: dict[Pipe, tuple[Any, WorkerTask]] = {}
-        for task in self.tasks:
-            here, there = context.Pipe(duplex=False)
-            process = context.Process(target=work, args=(task, there), daemon=True)
-            with main_module_hidden():
-                process.start()
-            there.close()
-            running[here] = (process, task)
-        return running
+    def hand(self, busy: dict[Pipe, Handover], handover: Handover) -> None:
+        """Send the task, with this process's surroundings, to its worker."""
+        task = replace(
+            handover.task,
+            environment=handover.resident.owner.environment(),
+            path=list(sys.path),
+            cwd=os.getcwd(),
+            idle_timeout=idle_timeout(),
+        )
+        busy[handover.resident.pipe] = handover
+        with suppress(OSError):  # a worker already gone: its pipe says so (EOF) in gather
+            handover.resident.pipe.send(task)
 
-    def gather(self, running: dict[Pipe, tuple[Any, WorkerTask]], advance: Any) -> list[Outcome]:
+    def gather(self, busy: dict[Pipe, Handover], advance: Any) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        while running:
-            for ready in wait(list(running)):
+        while busy:
+            for ready in wait(list(busy)):
                 pipe: Pipe = ready  # type: ignore[assignment]
+                handover = busy[pipe]
                 try:
                     kind, payload = pipe.recv()
                 except (EOFError, OSError):
-                    process, task = running.pop(pipe)
-                    process.join()
-                    outcomes.append(died(process, task))
+                    del busy[pipe]
+                    outcomes += self.lost(busy, handover)
                     continue
-                if kind == "progress":
+                if kind == "taken":
+                    handover.taken = True
+                elif kind == "progress":
                     advance(payload)
-                else:
-                    process, task = running.pop(pipe)
-                    process.join()
+                elif kind == "done":
+                    del busy[pipe]
+                    handover.resident.owner.give_back(handover.resident)
                     result, failure = payload
-                    outcomes.append(Outcome(task, result, failure))
+                    outcomes.append(Outcome(handover.task, result, failure))
+                # "stale": the worker refuses the task and exits; its pipe closes next
         return outcomes
 
-
-@contextmanager
-def main_module_hidden() -> Iterator[None]:
-    """While a worker starts, ``__main__`` is an empty module.
-
-    ``spawn`` would otherwise have each worker run the parent's ``__main__`` again: a script's
-    top level (failing unless guarded by ``if __name__ == "__main__":``, and repeating whatever
-    it does before populate), or a file that is not there (``python -`` reads ``<stdin>``).
-    Classes of ``__main__`` travel by value (:mod:`djframe.compute.shipping`), so the workers
-    need none of it.
-    """
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-
-
-@contextmanager
-def worker_environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables while worker processes start (they inherit them)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    def lost(self, busy: dict[Pipe, Handover], handover: Handover) -> list[Outcome]:
+        """A worker's pipe closed before its outcome: hand a task it had not taken to a fresh
+        worker (once), or report the worker dead."""
+        resident = handover.resident
+        resident.stop()
+        if handover.taken or handover.replaced:
+            return [died(resident.process, handover.task)]
+        self.hand(busy, Handover(handover.task, resident.owner.spawn(), replaced=True))
+        return []
 
 
 def died(process: Any, task: WorkerTask) -> Outcome:
@@ -335,9 +335,34 @@ def died(process: Any, task: WorkerTask) -> Outcome:
 
 
 # -- inside a worker process ----------------------------------------------------------------------
-def work(task: WorkerTask, report: Pipe) -> None:
-    """A worker's life: take the parent's settings, rebuild the table, compute, report."""
+def serve(pipe: Pipe) -> None:
+    """A worker's life: take tasks one after another, each acknowledged, until none comes
+    for the task's ``idle_timeout`` seconds or the parent hangs up; refuse a task (and exit)
+    once a module file imported here has changed, so that a fresh worker takes it."""
+    seen: dict[str, int] | None = None
+    wait_for: float | None = None  # the first task comes at once
+    while pipe.poll(wait_for):
+        try:
+            task: WorkerTask = pipe.recv()
+        except (EOFError, OSError):
+            return  # the parent hung up (shutdown_workers, or it exited)
+        if seen is not None and changed_files(seen):
+            pipe.send(("stale", None))
+            return
+        pipe.send(("taken", os.getpid()))
+        outcome, stop = work(task, pipe)
+        seen, wait_for = module_files(), task.idle_timeout  # before the parent goes on
+        pipe.send(("done", outcome))
+        if stop:
+            return
+
+
+def work(task: WorkerTask, report: Pipe) -> tuple[tuple[dict[str, Any], Any], bool]:
+    """One task: take the parent's surroundings and settings, rebuild the table, compute;
+    returns the result and failure to report, and whether the worker must exit (it was told
+    to stop: SIGTERM, Ctrl-C)."""
     populator: Populator | None = None
+    settle(task)
     try:
         with terminating_on_sigterm(), config.override(**dotless(task.settings)):
             receive_codecs(task.codecs)
@@ -350,13 +375,23 @@ def work(task: WorkerTask, report: Pipe) -> None:
                 follow(populator, [unpack(u)() for u in task.upstream], advance)
             else:
                 drive(populator, keys, advance)
-        report.send(("done", (dict(populator.result()), None)))
+        return (dict(populator.result()), None), False
     except BaseException as exc:
         result = dict(populator.result()) if populator is not None else {}
         result = {"success_count": 0, "error_list": []} | result
-        report.send(("done", (result, picklable(exc))))
-    finally:
-        report.close()
+        return (result, picklable(exc)), not isinstance(exc, Exception)
+
+
+def settle(task: WorkerTask) -> None:
+    """The parent's environment, import path and working directory, as when it sent ``task``
+    (a resident worker was started by an earlier call, maybe in other surroundings)."""
+    if task.environment is not None:
+        os.environ.clear()
+        os.environ.update(task.environment)
+    if task.path is not None:
+        sys.path[:] = task.path
+    if task.cwd is not None and task.cwd != os.getcwd():
+        os.chdir(task.cwd)
 
 
 def dotless(settings: dict[str, Any]) -> dict[str, Any]:
