@@ -2,7 +2,8 @@
 
 A backend moves SQL text in and Arrow data out; it knows nothing of tables, headings or
 lineage. Features ask a backend for a capability (``enforces_foreign_keys``,
-``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``session_id()``,
+``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``uploads_relations``,
+``session_id()``,
 ``location()``), never for
 its name or dialect: every optional feature is declared here. :func:`open_backend` picks the
 implementation from a URL.
@@ -44,6 +45,10 @@ class Backend(Protocol):
     workers skip each other's claims instead of conflicting at commit."""
     appends_arrow: bool
     """True when :meth:`append_arrow` loads rows straight into a table."""
+    uploads_relations: bool
+    """True when :meth:`register_arrow` uploads the rows (PostgreSQL: a temporary table, a
+    few statements), so that a statement naming thousands of keys is cheaper with them
+    written in as arrays (:mod:`djframe.keyset`); False when it is a zero-copy view (DuckDB)."""
 
     def execute(self, sql: str) -> None: ...
 
@@ -115,6 +120,7 @@ class Embedded:
     decimals_as_text = False
     locks_claimed_rows = False
     appends_arrow = False
+    uploads_relations = False
 
     def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         raise NotImplementedError("an embedded engine inserts from a registered relation")

@@ -83,6 +83,7 @@ class PostgresBackend:
     decimals_as_text = True
     locks_claimed_rows = True
     appends_arrow = True
+    uploads_relations = True
     path: str | None = None
 
     def __init__(self, url: str) -> None:

@@ -26,6 +26,7 @@ from djframe.compute.drive import (
     queue,
     terminating_on_sigterm,
 )
+from djframe.compute.jobs import JobTable
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
 from djframe.compute.workers import populate_in_processes, populate_together
 from djframe.errors import JobError
@@ -53,9 +54,17 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
         if settings.reserve_jobs and settings.queues_new_keys:
             queue(populator.jobs, keys, stale, settings.priority)
         drive(populator, keys, advance)
-    if populator.success_count and not settings.reserve_jobs:
+    if populator.success_count and not settings.reserve_jobs and any_pending(populator.jobs):
         populator.jobs.complete_made()  # keys queued by an earlier run, made here
     return populator.result()
+
+
+def any_pending(jobs: JobTable) -> bool:
+    """Whether any job is pending: one probe of the status index, where finding the pending
+    jobs whose rows exist joins the table (a transaction and 2 ms for 5,000 rows on DuckDB)
+    to find, usually, none."""
+    sql = f"SELECT 1 FROM {jobs.info.sql_name} WHERE _status = 'pending' LIMIT 1"
+    return jobs.connection.fetch_scalar(sql, action="reading the job queue") is not None
 
 
 def populate_options(options: dict[str, Any]) -> PopulateOptions:
