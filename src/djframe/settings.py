@@ -77,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "safemode": True,
     "populate.code_version": "source",
     "populate.batch_size": 1000,
+    "populate.one_thread": True,
     "jobs.allow_new_pk_fields_in_computed_tables": False,
     "display.limit": 12,
     "display.width": 14,

@@ -12,6 +12,7 @@ implementation from a URL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -65,6 +66,12 @@ class Backend(Protocol):
     def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
         """A query that makes the next value of ``schema.sequence`` greater than ``value``
         (an auto_increment attribute was given explicit values, as MySQL allows)."""
+        ...
+
+    def serial(self) -> AbstractContextManager[None]:
+        """A block whose statements run on the calling thread only: for populate's own
+        statements over a batch of keys, where an engine's thread pool adds only waits for
+        its threads (DuckDB, see :mod:`djframe.backends.serial`). A no-op for a server."""
         ...
 
     def session_id(self) -> str | None:
@@ -124,6 +131,9 @@ class Embedded:
 
     def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         raise NotImplementedError("an embedded engine inserts from a registered relation")
+
+    def serial(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def session_id(self) -> str | None:
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pyarrow as pa
@@ -171,6 +172,9 @@ class PostgresBackend:
             f"SELECT setval({literal(name)}, {int(value)}) FROM {name} "
             f"WHERE {int(value)} >= last_value + CASE WHEN is_called THEN 1 ELSE 0 END"
         )
+
+    def serial(self) -> AbstractContextManager[None]:
+        return nullcontext()  # the server's own processes run the statements
 
     def session_id(self) -> str | None:
         """``pid:start`` (microseconds since the epoch): a backend's pid alone is reused."""
