@@ -53,3 +53,19 @@ def test_keys_of_other_types_are_uploaded(schema: dj.Schema) -> None:
     relation, back = read_back(schema.connection, keys, table.heading)
     assert "unnest" not in relation
     assert back.sort("n").equals(keys)
+
+
+@pytest.mark.parametrize("nulls", [False, True])
+def test_restricting_by_a_frame_of_awkward_text_matches_exactly(
+    schema: dj.Schema, nulls: bool
+) -> None:
+    """A frame a query restricts by is a temporary table (on PostgreSQL made from arrays
+    where it holds integers and text without nulls, else uploaded): its values arrive as given."""
+    table = declared(schema)()
+    names = [AWKWARD[i % len(AWKWARD)] + str(i) for i in range(300)]
+    day = dt.date(2024, 1, 1)
+    rows = pl.DataFrame({"n": range(300), "name": names, "day": [day] * 300})
+    table.insert(rows.cast({"n": pl.Int32}))
+    wanted = pl.DataFrame({"name": names[::2] + ([None] if nulls else [])})
+    found = (table & wanted).to_polars().sort("n")
+    assert found["name"].to_list() == names[::2]

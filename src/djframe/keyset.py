@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from djframe._sql import literal, quote, values_relation
+from djframe._sql import array_literal, literal, quote, values_relation
 
 if TYPE_CHECKING:
     from djframe.connection import Connection
@@ -47,7 +47,7 @@ def key_relation(conn: Connection, keys: pl.DataFrame, heading: Heading) -> Iter
 
 
 def array_relation(keys: pl.DataFrame, types: list[str], *, alias: str) -> str | None:
-    r"""``(SELECT unnest(CAST('{...}' AS type[])) AS a, ...) AS alias``: the keys as one
+    """``(SELECT unnest(CAST('{...}' AS type[])) AS a, ...) AS alias``: the keys as one
     PostgreSQL array literal per column (unnested side by side, so row by row), or None if a
     column is neither integers nor text.
 
@@ -55,28 +55,12 @@ def array_relation(keys: pl.DataFrame, types: list[str], *, alias: str) -> str |
     --------
     >>> print(array_relation(pl.DataFrame({"a": [1, 2]}), ["BIGINT"], alias="k"))
     (SELECT unnest(CAST('{1,2}' AS BIGINT[])) AS "a") AS k
-    >>> print(array_literal(pl.Series(['say "hi"', "it's"])))
-    {"say \"hi\"","it's"}
     """
+    data = keys.to_arrow()
     columns = []
-    for (name, column), sql_type in zip(keys.to_dict().items(), types, strict=True):
+    for name, column, sql_type in zip(data.column_names, data.columns, types, strict=True):
         text = array_literal(column)
         if text is None:
             return None
         columns.append(f"unnest(CAST({literal(text)} AS {sql_type}[])) AS {quote(name)}")
     return f"(SELECT {', '.join(columns)}) AS {alias}"
-
-
-def array_literal(column: pl.Series) -> str | None:
-    """PostgreSQL's text form of an array of ``column``'s values (``{1,2}``, ``{"a","b"}``),
-    or None for other types than integers and text, and for nulls (no key holds one)."""
-    if column.null_count():
-        return None
-    if column.dtype.is_integer():
-        items = column.cast(pl.String)
-    elif column.dtype == pl.String:
-        escaped = column.str.replace_all("\\", "\\\\", literal=True)
-        items = '"' + escaped.str.replace_all('"', '\\"', literal=True) + '"'
-    else:
-        return None
-    return "{" + (items.str.join(",").item() or "") + "}"
