@@ -210,3 +210,42 @@ def test_the_cli_reports_a_connection_failure_in_one_line(
     message = str(info.value.code)
     assert message.startswith("djframe: Cannot connect to PostgreSQL")
     assert "\n" not in message and "Traceback" not in capsys.readouterr().err
+
+
+MANY = 100
+"""More rows than are inserted as literal VALUES: the parents are checked in the INSERT."""
+
+
+def test_a_missing_parent_among_many_rows_is_named_and_nothing_is_written(
+    tables: tuple[dj.Table, dj.Table],
+) -> None:
+    parent, child = tables
+    rows = pl.DataFrame({"k": [1] * (MANY - 1) + [9], "c": range(MANY)})
+    with pytest.raises(dj.MissingParentError) as info:
+        child.insert(rows)
+    assert "no row of Parent has {'k': 9}" in str(info.value)
+    assert_unchanged(parent, child)
+    if not parent.connection.backend.enforces_foreign_keys:
+        # djframe's own check refuses the rows before the engine fails a statement, so an
+        # open transaction goes on (PostgreSQL's refusal aborts it)
+        with parent.connection.transaction:
+            with pytest.raises(dj.MissingParentError):
+                child.insert(rows)
+            child.insert(rows.head(MANY - 1))
+        assert len(child) == MANY - 1
+
+
+def test_many_rows_that_are_all_skipped_duplicates_are_no_error(
+    tables: tuple[dj.Table, dj.Table],
+) -> None:
+    _, child = tables
+    rows = pl.DataFrame({"k": [1] * MANY, "c": range(MANY)})
+    child.insert(rows)
+    child.insert(rows, skip_duplicates=True)
+    child.insert(rows, replace=True)
+    more = pl.DataFrame({"k": [1] * (2 * MANY), "c": range(2 * MANY)})
+    child.insert(more, skip_duplicates=True)
+    assert len(child) == 2 * MANY
+    with pytest.raises(dj.MissingParentError):
+        child.insert(more.with_columns(k=pl.lit(9, pl.Int64)), skip_duplicates=True)
+    assert len(child) == 2 * MANY

@@ -23,10 +23,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "NEW_ROWS",
     "OLD_ROWS",
+    "array_literal",
+    "arrays_select",
     "inlinable",
     "literal",
     "plain_literal",
@@ -126,3 +129,61 @@ def _inlinable(kind: pa.DataType) -> bool:
             pa.types.is_null,
         )
     )
+
+
+ARRAY_TYPES = {pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT"}
+"""Arrow integer types with their PostgreSQL types (those Arrow's upload creates too)."""
+
+
+def array_literal(column: pa.ChunkedArray | pa.Array) -> str | None:
+    r"""PostgreSQL's text form of an array of ``column``'s values (``{1,2}``,
+    ``{"a","b"}``), or None for types other than integers and text, and for nulls.
+
+    Examples
+    --------
+    >>> print(array_literal(pa.array([1, 2])))
+    {1,2}
+    >>> print(array_literal(pa.array(['say "hi"', "it's", "a\\b"])))
+    {"say \"hi\"","it's","a\\b"}
+    """
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if values.null_count:
+        return None
+    kind = values.type
+    if pa.types.is_integer(kind):
+        items = pc.cast(values, pa.string())
+    elif (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    ):
+        text = pc.cast(values, pa.string())
+        escaped = pc.replace_substring(pc.replace_substring(text, "\\", "\\\\"), '"', '\\"')
+        items = pc.binary_join_element_wise('"', escaped, '"', "")
+    else:
+        return None
+    whole = pa.ListArray.from_arrays(pa.array([0, len(items)], pa.int32()), items)
+    return "{" + (pc.binary_join(whole, ",")[0].as_py() or "") + "}"
+
+
+def arrays_select(data: pa.Table) -> str | None:
+    """``SELECT unnest(CAST('{...}' AS type[])) AS a, ...``: the rows of ``data`` as one
+    PostgreSQL array literal per column, unnested side by side (so row by row); None unless
+    every column holds integers of 16 to 64 bits or text, and no nulls.
+
+    Examples
+    --------
+    >>> print(arrays_select(pa.table({"a": pa.array([1, 2], pa.int32())})))
+    SELECT unnest(CAST('{1,2}' AS INTEGER[])) AS "a"
+    """
+    columns = []
+    for field, column in zip(data.schema, data.columns, strict=True):
+        is_text = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+        sql_type = (
+            "TEXT"
+            if is_text or pa.types.is_string_view(field.type)
+            else ARRAY_TYPES.get(field.type)
+        )
+        text = array_literal(column) if sql_type is not None else None
+        if text is None:
+            return None
+        columns.append(f"unnest(CAST({literal(text)} AS {sql_type}[])) AS {quote(field.name)}")
+    return f"SELECT {', '.join(columns)}" if columns else None

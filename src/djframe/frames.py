@@ -106,8 +106,8 @@ def frame_as_arrow(value: Any) -> pa.Table | None:
     kind = frame_kind(value)
     if kind == "arrow":
         return value if isinstance(value, pa.Table) else pa.Table.from_batches([value])
-    if kind == "polars":
-        return value.lazy().collect().to_arrow()
+    if kind == "polars":  # a LazyFrame is collected; a DataFrame converts with no query
+        return (value.collect() if hasattr(value, "collect") else value).to_arrow()
     if kind == "pandas":
         frame = value.reset_index() if has_named_index(value) else value
         return pa.Table.from_pandas(frame, preserve_index=False)

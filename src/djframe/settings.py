@@ -78,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "populate.code_version": "source",
     "populate.batch_size": 1000,
     "populate.worker_idle_timeout": 300.0,
+    "populate.one_thread": False,
     "jobs.allow_new_pk_fields_in_computed_tables": False,
     "display.limit": 12,
     "display.width": 14,

@@ -2,7 +2,8 @@
 
 A backend moves SQL text in and Arrow data out; it knows nothing of tables, headings or
 lineage. Features ask a backend for a capability (``enforces_foreign_keys``,
-``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``session_id()``,
+``decimals_as_text``, ``locks_claimed_rows``, ``appends_arrow``, ``uploads_relations``,
+``session_id()``,
 ``location()``), never for
 its name or dialect: every optional feature is declared here. :func:`open_backend` picks the
 implementation from a URL.
@@ -11,6 +12,7 @@ implementation from a URL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +46,10 @@ class Backend(Protocol):
     workers skip each other's claims instead of conflicting at commit."""
     appends_arrow: bool
     """True when :meth:`append_arrow` loads rows straight into a table."""
+    uploads_relations: bool
+    """True when :meth:`register_arrow` uploads the rows (PostgreSQL: a temporary table, a
+    few statements), so that a statement naming thousands of keys is cheaper with them
+    written in as arrays (:mod:`djframe.keyset`); False when it is a zero-copy view (DuckDB)."""
 
     def execute(self, sql: str) -> None: ...
 
@@ -60,6 +66,12 @@ class Backend(Protocol):
     def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
         """A query that makes the next value of ``schema.sequence`` greater than ``value``
         (an auto_increment attribute was given explicit values, as MySQL allows)."""
+        ...
+
+    def serial(self) -> AbstractContextManager[None]:
+        """A block whose statements run on the calling thread only: for populate's own
+        statements over a batch of keys, where an engine's thread pool adds only waits for
+        its threads (DuckDB, see :mod:`djframe.backends.serial`). A no-op for a server."""
         ...
 
     def session_id(self) -> str | None:
@@ -115,9 +127,13 @@ class Embedded:
     decimals_as_text = False
     locks_claimed_rows = False
     appends_arrow = False
+    uploads_relations = False
 
     def append_arrow(self, schema: str, table: str, data: pa.Table) -> None:
         raise NotImplementedError("an embedded engine inserts from a registered relation")
+
+    def serial(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def session_id(self) -> str | None:
         return None

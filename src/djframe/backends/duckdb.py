@@ -15,7 +15,7 @@ import copy
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 
 import duckdb
@@ -25,6 +25,7 @@ from djframe import errors
 from djframe._sql import literal, quote
 from djframe._typing import BackendName
 from djframe.backends import Embedded, file_location
+from djframe.backends.serial import SerialSections
 from djframe.backends.streams import OpenStreams
 from djframe.settings import config
 
@@ -91,6 +92,19 @@ whether it is read-only.
 DuckDB refuses a second instance of a file in one process, so every djframe connection to a
 file gets a cursor of the same instance: its own transactions, the same data.
 """
+_sections: dict[str, SerialSections] = {}
+"""The serial sections of each shared instance, by the same key (see :meth:`DuckDBBackend.serial`)."""
+
+
+def serial_sections(path: str, con: duckdb.DuckDBPyConnection) -> SerialSections:
+    """The serial sections of the instance ``con`` belongs to: one per file, shared by every
+    connection to it; a database in memory is an instance of its own."""
+    if path == ":memory:":
+        return SerialSections(con)
+    key = str(Path(path).resolve())
+    if key not in _sections:
+        _sections[key] = SerialSections(_shared[key][0])
+    return _sections[key]
 
 
 def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -124,6 +138,8 @@ def _release(path: str) -> None:
     if users > 1:
         _shared[key] = (root, users - 1, read_only)
         return
+    if key in _sections:
+        _sections.pop(key).close()
     if not read_only:
         # DuckDB 1.5's own checkpoint on close, after replaying a write-ahead log (left by a
         # process that never closed), can write a broken index: the next delete of a job row
@@ -158,6 +174,7 @@ class DuckDBBackend(Embedded):
         self._streams = OpenStreams()
         self.con.execute(_STRING_VIEWS)
         self._location = file_location(path, f"duckdb:memory:{uuid.uuid4()}")
+        self._serial = serial_sections(path, self.con)
 
     def sibling(self) -> DuckDBBackend:
         """Another connection to the same database, with transactions of its own.
@@ -227,6 +244,11 @@ class DuckDBBackend(Embedded):
     def advance_sequence_sql(self, schema: str, sequence: str, value: int) -> str:
         return advance_sequence_sql(schema, sequence, value)
 
+    def serial(self) -> AbstractContextManager[None]:
+        """One thread for the instance's statements meanwhile (:mod:`djframe.backends.serial`);
+        siblings share the count of their instance's sections."""
+        return self._serial.section()
+
     def location(self) -> str:
         return self._location  # siblings share it: the same database
 
@@ -234,6 +256,8 @@ class DuckDBBackend(Embedded):
         if self._owned is None:
             self.con.close()  # a sibling, or closed already (closing twice is harmless)
             return
+        if self._owned == ":memory:":
+            self._serial.close()
         self.con.close()
         _release(self._owned)
         self._owned = None

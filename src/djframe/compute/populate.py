@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -26,11 +27,13 @@ from djframe.compute.drive import (
     queue,
     terminating_on_sigterm,
 )
+from djframe.compute.jobs import JobTable
 from djframe.compute.populator import PopulateOptions, PopulateResult, Populator
 from djframe.compute.workers import populate_in_processes, populate_together
 from djframe.errors import JobError
 from djframe.registry import table_class
 from djframe.schema import Schema
+from djframe.settings import config
 
 if TYPE_CHECKING:
     from djframe.table import Table
@@ -45,17 +48,32 @@ def populate(table: Table, *restrictions: Any, **options: Any) -> PopulateResult
     if settings.processes > 1:
         return populate_in_processes(table, restrictions, settings)
     populator = Populator(table, settings)
-    keys, stale = plan_keys(table, restrictions, populator.version, settings)
-    with (
-        progress_bar(table, len(keys), settings.display_progress) as advance,
-        terminating_on_sigterm(),
-    ):
-        if settings.reserve_jobs and settings.queues_new_keys:
-            queue(populator.jobs, keys, stale, settings.priority)
-        drive(populator, keys, advance)
-    if populator.success_count and not settings.reserve_jobs:
-        populator.jobs.complete_made()  # keys queued by an earlier run, made here
+    with one_thread(table):
+        keys, stale = plan_keys(table, restrictions, populator.version, settings)
+        with (
+            progress_bar(table, len(keys), settings.display_progress) as advance,
+            terminating_on_sigterm(),
+        ):
+            if settings.reserve_jobs and settings.queues_new_keys:
+                queue(populator.jobs, keys, stale, settings.priority)
+            drive(populator, keys, advance)
+        if populator.success_count and not settings.reserve_jobs and any_pending(populator.jobs):
+            populator.jobs.complete_made()  # keys queued by an earlier run, made here
     return populator.result()
+
+
+def one_thread(table: Table) -> AbstractContextManager[None]:
+    """The database on one thread meanwhile, if ``populate.one_thread`` is on (see
+    :mod:`djframe.backends.serial`)."""
+    return table.connection.backend.serial() if config["populate.one_thread"] else nullcontext()
+
+
+def any_pending(jobs: JobTable) -> bool:
+    """Whether any job is pending: one probe of the status index, where finding the pending
+    jobs whose rows exist joins the table (a transaction and 2 ms for 5,000 rows on DuckDB)
+    to find, usually, none."""
+    sql = f"SELECT 1 FROM {jobs.info.sql_name} WHERE _status = 'pending' LIMIT 1"
+    return jobs.connection.fetch_scalar(sql, action="reading the job queue") is not None
 
 
 def populate_options(options: dict[str, Any]) -> PopulateOptions:

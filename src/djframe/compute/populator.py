@@ -271,6 +271,7 @@ class Populator:
             self.conn,
             self.provenance,
             made,
+            (given, keys.columns),
             job_id=self.job_id,
             version=self.version,
             started=started.isoformat(sep=" "),

@@ -58,11 +58,12 @@ class KeyScope:
         given = pl.from_arrow(data.select(names))
         assert isinstance(given, pl.DataFrame)
         given = given.cast(dict(self.keys.schema))  # type: ignore[arg-type]
-        outside = given.join(self.keys, on=names, how="anti", nulls_equal=True).unique()
+        outside = given.join(self.keys, on=names, how="anti", nulls_equal=True)
         if not outside.is_empty():
+            shown = outside.unique(maintain_order=True).head(3).to_dicts()
             raise JobError(
                 f"make inserted rows into {type(table).__name__} with keys it was not given: "
-                f"{outside.head(3).to_dicts()}. make must insert only the key(s) it was called "
+                f"{shown}. make must insert only the key(s) it was called "
                 "with (and their parts)."
             )
 
