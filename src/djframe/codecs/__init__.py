@@ -4,7 +4,7 @@ A codec type is written ``<name>`` in a definition. ``<name@>`` keeps the encode
 the schema's default object store and ``<name@store>`` in a named one (see
 :mod:`djframe.store`); the SQL row then holds only the object's id. Codecs register
 themselves by subclassing :class:`Codec`. This module holds the base class, the registry and
-the reading of codec type text; the built-in codecs live in :mod:`djframe.codecs.builtin`,
+the reading of codec type text; the built-in codecs live in :mod:`djframe.builtin_codecs`,
 and applying codecs to whole columns in :mod:`djframe.store.columns`.
 
 Examples
@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -39,12 +40,19 @@ __all__ = [
     "CodecSpec",
     "Payload",
     "get_codec",
+    "is_codec_registered",
     "is_codec_text",
     "list_codecs",
+    "lookup_codec",
     "parse_codec",
+    "parse_type_spec",
+    "resolve_dtype",
+    "unregister_codec",
 ]
 
-_REGISTRY: dict[str, type[Codec]] = {}
+_codec_registry: dict[str, Codec] = {}
+"""The registered codecs by name: one instance of each class (DataJoint's registry, by the
+same name). Deleting a name unregisters it, as :func:`unregister_codec` does."""
 _CODEC_TEXT = re.compile(
     r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[A-Za-z0-9_][A-Za-z0-9_-]*|))?\s*>$"
 )
@@ -64,7 +72,8 @@ class Codec:
     """Base class of codec types; subclassing registers ``<name>``.
 
     Subclasses set ``name`` and implement :meth:`get_dtype`, :meth:`encode` and
-    :meth:`decode` (and may implement :meth:`validate`). ``get_dtype`` returns a core type
+    :meth:`decode` (and may implement :meth:`validate`); a subclass without a ``name`` is an
+    abstract base and is not registered. ``get_dtype`` returns a core type
     (``"bytes"``, ``"json"``) or another codec (``"<blob>"``), which then encodes the result.
     Codecs with ``store_only = True`` keep their values in an object store only: their
     ``encode`` returns a :class:`Payload` (or bytes), and ``decode`` receives a :class:`Payload`.
@@ -84,11 +93,14 @@ class Codec:
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if register and not _deferred:
+        if register and not _deferred and cls.name:
             register_codec(cls)
 
     def get_dtype(self, is_store: bool) -> str:
-        """The type the encoded value has: a core type or ``<codec>``."""
+        """The type the encoded value has: a core type or ``<codec>``; a codec that keeps
+        its values in a store only refuses ``is_store=False``."""
+        if self.store_only and not is_store:
+            raise DefinitionError(needs_store(self.name))
         return "bytes"
 
     def validate(self, value: Any) -> None:
@@ -120,46 +132,127 @@ def deferred_registration() -> Iterator[None]:
         _deferred.pop()
 
 
+def needs_store(name: str) -> str:
+    return (
+        f"<{name}> requires @: it keeps its values in an object store; write <{name}@> for "
+        f"the default store or <{name}@name> for a named one."
+    )
+
+
 def register_codec(cls: type[Codec]) -> None:
-    """Register ``cls`` as ``<cls.name>`` (subclassing :class:`Codec` does this)."""
+    """Register ``cls`` as ``<cls.name>`` (subclassing :class:`Codec` does this). Defining a
+    class of the same name and qualified name again (a re-run notebook cell) replaces it."""
     if not cls.name or not re.match(r"^[a-z][a-z0-9_]*$", cls.name):
         raise DefinitionError(
             f"Codec {cls.__name__} needs a name of lowercase letters, digits and underscores "
             "(class attribute `name`), e.g. name = 'graph' to be used as <graph>."
         )
-    known = _REGISTRY.get(cls.name)
-    if known is not None and known.__qualname__ != cls.__qualname__:
+    known = _codec_registry.get(cls.name)
+    if known is not None and type(known).__qualname__ != cls.__qualname__:
+        kind = type(known)
         raise DefinitionError(
-            f"Codec <{cls.name}> is already registered by {known.__module__}.{known.__qualname__}; "
+            f"Codec <{cls.name}> is already registered by {kind.__module__}.{kind.__qualname__}; "
             f"choose another name for {cls.__qualname__}."
         )
-    _REGISTRY[cls.name] = cls
+    _codec_registry[cls.name] = cls()
+    parse_codec.cache_clear()
+
+
+def unregister_codec(name: str) -> None:
+    """Remove the codec ``name`` (``"graph"`` or ``"<graph>"``) from the registry."""
+    bare = parse_type_spec(name)[0]
+    if bare not in _codec_registry:
+        raise UnknownTypeError(f"Codec <{bare}> is not registered; nothing to unregister.")
+    del _codec_registry[bare]
+    parse_codec.cache_clear()
 
 
 def registered_codecs() -> list[type[Codec]]:
     """The registered codec classes."""
-    return list(_REGISTRY.values())
+    return [type(codec) for codec in _codec_registry.values()]
+
+
+def load_builtins() -> None:
+    from djframe import builtin_codecs  # noqa: F401  (registers the built-ins)
 
 
 def get_codec(name: str) -> Codec:
-    """The registered codec called ``name`` (without angle brackets)."""
-    from djframe.codecs import builtin  # noqa: F401  (registers the built-ins)
+    """The registered codec ``name``: ``"blob"``, ``"<blob>"`` or ``"<blob@store>"`` (the
+    store is ignored). The same instance every time.
 
+    Examples
+    --------
+    >>> get_codec("<npy@>") is get_codec("npy")
+    True
+    """
+    load_builtins()
+    bare = parse_type_spec(name)[0]
     try:
-        return _REGISTRY[name]()
+        return _codec_registry[bare]
     except KeyError:
         raise UnknownTypeError(
-            f"Unknown codec <{name}>. Registered codecs: "
-            f"{', '.join(f'<{n}>' for n in sorted(_REGISTRY))}. Declare your own by subclassing "
-            "dj.Codec with name = '" + name + "'."
+            f"Unknown codec <{bare}>. Registered codecs: "
+            f"{', '.join(f'<{n}>' for n in sorted(_codec_registry))}. Declare your own by "
+            "subclassing dj.Codec with name = '" + bare + "'."
         ) from None
 
 
-def list_codecs() -> list[str]:
-    """The names of every registered codec."""
-    from djframe.codecs import builtin  # noqa: F401
+def is_codec_registered(name: str) -> bool:
+    """Whether a codec ``name`` (with or without brackets and store) is registered."""
+    load_builtins()
+    return parse_type_spec(name)[0] in _codec_registry
 
-    return sorted(_REGISTRY)
+
+def lookup_codec(text: str) -> tuple[Codec, str | None]:
+    """The codec of ``<name@store>`` and its store (None without ``@``, ``""`` for ``@``)."""
+    name, store = parse_type_spec(text)
+    return get_codec(name), store
+
+
+def list_codecs() -> list[str]:
+    """The names of every registered codec, sorted."""
+    load_builtins()
+    return sorted(_codec_registry)
+
+
+def parse_type_spec(text: str) -> tuple[str, str | None]:
+    """``"<blob@cold>"`` -> ``("blob", "cold")``; ``"<blob@>"`` -> ``("blob", "")``;
+    ``"blob"`` -> ``("blob", None)``. Brackets are optional.
+
+    Examples
+    --------
+    >>> parse_type_spec("<npy@>"), parse_type_spec("graph")
+    (('npy', ''), ('graph', None))
+    """
+    bare = text.strip().removeprefix("<").removesuffix(">").strip()
+    name, at, store = bare.partition("@")
+    return name.strip(), store.strip() if at else None
+
+
+def resolve_dtype(dtype: str, store_name: str | None = None) -> tuple[str, list[Codec], str | None]:
+    """The SQL column type of ``dtype``, its codecs (outermost first) and its store.
+
+    A core type resolves to itself. ``store_name`` applies to a codec written without ``@``.
+    A value kept in a store leaves its object's id in the row: the column type is ``uuid``
+    (DataJoint keeps JSON metadata there), except for ``<filepath@>``, whose row keeps the
+    path as JSON.
+
+    Examples
+    --------
+    >>> final, chain, store = resolve_dtype("<blob@cold>")
+    >>> final, [c.name for c in chain], store
+    ('uuid', ['blob', 'hash'], 'cold')
+    >>> resolve_dtype("float64")
+    ('float64', [], None)
+    """
+    text = dtype.strip()
+    if not is_codec_text(text):
+        return text, [], store_name
+    name, store = parse_type_spec(text)
+    if store is None and store_name is not None:
+        text, store = f"<{name}@{store_name}>", store_name
+    spec = parse_codec(text)
+    return spec.dtype, list(spec.chain), store
 
 
 def is_codec_text(text: str) -> bool:
@@ -232,6 +325,7 @@ def referencing_spec(text: str, codec: Codec, store: str | None) -> CodecSpec:
             f"<{codec.name}> refers to files in a store: write <{codec.name}@> for the default "
             f"store or <{codec.name}@name> for a named one."
         )
+    codec = copy.copy(codec)  # the registered instance is shared
     codec.store_name = store
     return CodecSpec(text.strip(), (codec,), None, codec.get_dtype(True).strip())
 
@@ -272,14 +366,12 @@ def parse_codec(text: str) -> CodecSpec:
     while True:
         codec = get_codec(parse_codec_text(current)[0])
         if any(c.name == codec.name for c in chain):
-            raise DefinitionError(f"{text}: the codecs refer to each other in a cycle.")
+            names = " -> ".join(f"<{c.name}>" for c in [*chain, codec])
+            raise DefinitionError(f"Circular codec reference in {text}: {names}.")
         if codec.references_store:
             return referencing_spec(text, codec, store)
         if codec.store_only and store is None:
-            raise DefinitionError(
-                f"<{codec.name}> keeps its values in an object store: write <{codec.name}@> "
-                f"for the default store or <{codec.name}@name> for a named one."
-            )
+            raise DefinitionError(needs_store(codec.name))
         chain.append(codec)
         current = codec.get_dtype(store is not None).strip()
         if not is_codec_text(current):

@@ -24,7 +24,7 @@ from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
 from djframe.store import object_table
-from djframe.store.delta import new_object_ids, read_objects
+from djframe.store.delta import new_object_ids, read_metas, read_objects
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from djframe.heading import Attribute, Heading
     from djframe.store import ObjectTable
 
-__all__ = ["LazyValue", "PendingObjects", "decode_columns", "encode_rows", "has_codecs"]
+__all__ = [
+    "LazyValue",
+    "PendingObjects",
+    "StoredBuffers",
+    "decode_columns",
+    "encode_rows",
+    "has_codecs",
+]
 
 
 def has_codecs(heading: Heading) -> bool:
@@ -175,13 +182,26 @@ class LazyValue:
         return f"LazyValue({self.spec.text} {self.oid} in {self.target.uri})"
 
 
+class StoredBuffers:
+    """The bytes of one table's stored objects by id (``get_buffer``): what an
+    :class:`~djframe.builtin_codecs.npy.NpyRef` reads when loaded."""
+
+    def __init__(self, target: ObjectTable) -> None:
+        self.target = target
+
+    def get_buffer(self, path: str) -> Any:
+        return read_objects(self.target, [path])[path].data
+
+
 def decode_columns(
     connection: Connection, heading: Heading, data: pa.Table, *, lazy: bool = False
 ) -> dict[str, list[Any]]:
     """The decoded values of every codec column of ``data``, as Python lists.
 
     Store values are read in one scan per Delta table for all the rows; with ``lazy=True``
-    they come back as :class:`LazyValue` references instead.
+    they come back as references instead: an ``NpyRef`` for ``<npy@>`` (its dtype and shape
+    read, not its bytes), a :class:`LazyValue` for the others. The decoding codec finds the
+    object's id and store in the payload's meta (``oid``, ``store``).
     """
     decoded: dict[str, list[Any]] = {}
     for attr in heading:
@@ -202,7 +222,26 @@ def decode_stored(
     if attr.object_table is None:
         raise DataError(f"{attr.name} ({attr.codec}) does not say which table stores its objects.")
     target = object_table(connection, attr.object_table, spec.store or "")
+    present = [o for o in oids if o is not None]
     if lazy:
+        return lazy_values(spec, target, oids, present)
+    payloads = read_objects(target, present)
+    return [None if o is None else spec.decode(located(payloads[o], o, spec)) for o in oids]
+
+
+def located(payload: Payload, oid: str, spec: CodecSpec) -> Payload:
+    return Payload(payload.data, {**payload.meta, "oid": oid, "store": spec.store})
+
+
+def lazy_values(
+    spec: CodecSpec, target: ObjectTable, oids: list[Any], present: list[Any]
+) -> list[Any]:
+    codec = spec.chain[0]
+    reference = getattr(codec, "reference", None)
+    if len(spec.chain) != 1 or reference is None:
         return [None if o is None else LazyValue(spec, target, o) for o in oids]
-    payloads = read_objects(target, [o for o in oids if o is not None])
-    return [None if o is None else spec.decode(payloads[o]) for o in oids]
+    metas, source = read_metas(target, present), StoredBuffers(target)
+    return [
+        None if o is None else reference({**metas[o], "path": o, "store": spec.store}, source)
+        for o in oids
+    ]
