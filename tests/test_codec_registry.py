@@ -304,3 +304,87 @@ def test_fetched_object_refs(sschema: dj.Schema, tmp_path: Path) -> None:
         one.listdir()
     with pytest.raises(dj.DataError, match="not found"):
         Asset.insert1({"asset_id": 4, "data": str(tmp_path / "missing.bin")})
+
+
+# -- what codecs are given ---------------------------------------------------------------------
+def test_codecs_get_the_keywords_they_declare(scratch_codecs: None, sschema: dj.Schema) -> None:
+    seen: list[tuple[Any, ...]] = []
+
+    class Tagged(SchemaCodec):
+        name = "reg_tagged"
+
+        def encode(
+            self, value: Any, *, key: Any = None, context: Any = None, store_name: Any = None
+        ) -> bytes:
+            schema, table, field, primary_key = self._extract_context(key, context)
+            seen.append((schema, table, field, primary_key, store_name))
+            assert self._codec_config(key, context) is dj.config
+            return str(value).encode()
+
+        def decode(self, stored: Any, *, context: Any = None) -> str:
+            assert context == {"config": dj.config}
+            return bytes(stored.data).decode()
+
+    class Plain(dj.Codec):  # declares neither key nor context: called with the value only
+        name = "reg_plain"
+
+        def get_dtype(self, is_store: bool) -> str:
+            return "varchar(20)"
+
+        def encode(self, value: Any) -> str:
+            return value.upper()
+
+        def decode(self, stored: Any) -> str:
+            return stored.lower()
+
+    @sschema
+    class Sample(dj.Manual):
+        definition = """
+        sample_id : int32
+        ---
+        tag : <reg_tagged@>
+        word : <reg_plain>
+        """
+
+    Sample.insert(
+        [{"sample_id": 1, "tag": "one", "word": "a"}, {"sample_id": 2, "tag": 2, "word": "b"}]
+    )
+    assert seen == [
+        (sschema.name, "Sample", "tag", {"sample_id": 1}, ""),
+        (sschema.name, "Sample", "tag", {"sample_id": 2}, ""),
+    ]
+    assert Sample.to_dicts(order_by="sample_id") == [
+        {"sample_id": 1, "tag": "one", "word": "a"},
+        {"sample_id": 2, "tag": "2", "word": "b"},
+    ]
+
+
+def test_extract_context_reads_the_older_key_convention() -> None:
+    codec = NpyCodec()
+    context = {"schema": "lab", "table": "Subject", "field": "scan", "config": "cfg"}
+    assert codec._extract_context({"subject_id": 7}, context) == (
+        "lab",
+        "Subject",
+        "scan",
+        {"subject_id": 7},
+    )
+    legacy = {
+        "_schema": "lab",
+        "_table": "Subject",
+        "_field": "scan",
+        "_config": "cfg",
+        "subject_id": 7,
+    }
+    with pytest.warns(DeprecationWarning, match="declare `context`"):
+        assert codec._extract_context(legacy) == ("lab", "Subject", "scan", {"subject_id": 7})
+    assert codec._extract_context({"subject_id": 7}) == (
+        "unknown",
+        "unknown",
+        "data",
+        {"subject_id": 7},
+    )
+    assert (
+        dj.Codec._codec_config(legacy, None) == "cfg"
+        and dj.Codec._codec_config(None, context) == "cfg"
+    )
+    assert dj.Codec._codec_config(None, None) is None

@@ -37,11 +37,11 @@ class AttachCodec(Codec):
         if not Path(value).is_file():
             raise DataError(f"<attach@> was given {str(value)!r}, which is not a file.")
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> Payload:
+    def encode(self, value: Any, *, context: dict[str, Any] | None = None, **_: Any) -> Payload:
         path = Path(value)
         return Payload(path.read_bytes(), {"name": path.name})
 
-    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None, **_: Any) -> str:
+    def decode(self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any) -> str:
         folder = Path(config["download_path"])
         folder.mkdir(parents=True, exist_ok=True)
         return str(write_unique(folder / stored.meta["name"], bytes(stored.data)))

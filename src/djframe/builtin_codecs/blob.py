@@ -31,7 +31,7 @@ class BlobCodec(Codec):
     def get_dtype(self, is_store: bool) -> str:
         return "<hash>" if is_store else "bytes"
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> bytes:
+    def encode(self, value: Any, *, context: dict[str, Any] | None = None, **_: Any) -> bytes:
         """DataJoint's format, so that DataJoint reads the value; djframe's own format for
         the values DataJoint's cannot hold (a timedelta, say)."""
         try:
@@ -39,7 +39,7 @@ class BlobCodec(Codec):
         except DataError:
             return pack(value)
 
-    def decode(self, stored: Any, *, key: dict[str, Any] | None = None, **_: Any) -> Any:
+    def decode(self, stored: Any, *, context: dict[str, Any] | None = None, **_: Any) -> Any:
         """Either format: DataJoint's (``mYm``/``dj0``, MATLAB's too) or djframe's."""
         if djblob.is_dj_blob(stored):
             return djblob.unpack(stored)

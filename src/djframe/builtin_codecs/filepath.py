@@ -77,7 +77,9 @@ class FilepathCodec(Codec):
                 f"<filepath@> takes a path relative to the store; got a {type(value).__name__}."
             )
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+    def encode(
+        self, value: Any, *, context: dict[str, Any] | None = None, **_: Any
+    ) -> dict[str, Any]:
         path = str(value).lstrip("/")
         location = self.location()
         meta: dict[str, Any] = {"path": path, "store": self.store_name, "size": None}
@@ -92,6 +94,6 @@ class FilepathCodec(Codec):
             meta["is_dir"] = full.is_dir()
         return meta
 
-    def decode(self, stored: Any, *, key: dict[str, Any] | None = None, **_: Any) -> FileRef:
+    def decode(self, stored: Any, *, context: dict[str, Any] | None = None, **_: Any) -> FileRef:
         meta = json.loads(stored) if isinstance(stored, str | bytes) else dict(stored)
         return FileRef(meta["path"], meta.get("store", ""), self.location())

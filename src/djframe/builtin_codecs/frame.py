@@ -31,14 +31,14 @@ class FrameCodec(SchemaCodec):
         if not isinstance(value, pl.DataFrame):
             raise DataError(f"<frame@> stores Polars DataFrames; got a {type(value).__name__}.")
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> Payload:
+    def encode(self, value: Any, *, context: dict[str, Any] | None = None, **_: Any) -> Payload:
         sink = pa.BufferOutputStream()
         table = value.to_arrow()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
         return Payload(sink.getvalue(), {"rows": value.height})
 
-    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None, **_: Any) -> Any:
+    def decode(self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any) -> Any:
         table = pa.ipc.open_stream(pa.py_buffer(stored.data)).read_all()
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)

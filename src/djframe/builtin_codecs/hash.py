@@ -33,9 +33,9 @@ class HashCodec(SchemaCodec):
                 f"<hash@> stores bytes; got a {type(value).__name__}. Use <blob@> for Python values."
             )
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> Payload:
+    def encode(self, value: Any, *, context: dict[str, Any] | None = None, **_: Any) -> Payload:
         data = bytes(value)
         return Payload(data, {"md5": hashlib.md5(data).hexdigest(), "size": len(data)})
 
-    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None, **_: Any) -> bytes:
+    def decode(self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any) -> bytes:
         return bytes(stored.data)

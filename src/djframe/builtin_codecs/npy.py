@@ -152,11 +152,15 @@ class NpyCodec(SchemaCodec):
                 f"{value.dtype}); use <blob@> for those."
             )
 
-    def encode(self, value: np.ndarray, *, key: dict[str, Any] | None = None, **_: Any) -> Payload:
+    def encode(
+        self, value: np.ndarray, *, context: dict[str, Any] | None = None, **_: Any
+    ) -> Payload:
         data = np.ascontiguousarray(value)
         return Payload(data, {"dtype": data.dtype.str, "shape": list(data.shape)})
 
-    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None, **_: Any) -> np.ndarray:
+    def decode(
+        self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any
+    ) -> np.ndarray:
         return array_of(stored.data, stored.meta)
 
     def reference(self, meta: dict[str, Any], backend: Buffers) -> NpyRef:

@@ -85,7 +85,7 @@ class ObjectCodec(SchemaCodec):
                 f"{type(value).__name__}."
             )
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None, **_: Any) -> Payload:
+    def encode(self, value: Any, *, context: dict[str, Any] | None = None, **_: Any) -> Payload:
         if isinstance(value, bytes | bytearray | memoryview):
             return Payload(value, {"kind": "bytes"})
         if is_stream_pair(value):
@@ -101,7 +101,7 @@ class ObjectCodec(SchemaCodec):
         data = path.read_bytes()
         return Payload(data, file_meta(data, path.name, path.suffix or None))
 
-    def decode(self, stored: Payload, *, key: dict[str, Any] | None = None, **_: Any) -> Any:
+    def decode(self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any) -> Any:
         meta = stored.meta
         kind = meta.get("kind", "bytes")
         if kind == "bytes":

@@ -25,12 +25,13 @@ Examples
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar, NamedTuple
 
 from djframe.errors import DataError, DefinitionError, UnknownTypeError
@@ -81,6 +82,11 @@ class Codec:
     kept: in a row (``<attach>``), the payload is kept as bytes (its ``meta`` as JSON, then
     its data).
     ``class Base(dj.Codec, register=False)`` declares a base class that is not registered.
+
+    As in DataJoint 2.x, ``encode`` and ``decode`` are given only the keywords they declare:
+    ``key`` (``encode``: the row's primary key), ``context`` (``schema``, ``table``,
+    ``field`` and ``config``; on ``decode``, ``config`` only) and ``store_name`` (``encode``:
+    the store of ``<codec@store>``, ``""`` for the default one).
     """
 
     name: ClassVar[str] = ""
@@ -106,11 +112,21 @@ class Codec:
     def validate(self, value: Any) -> None:
         """Raise ``DataError`` (or TypeError/ValueError) if ``value`` cannot be encoded."""
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Any:
+    def encode(self, value: Any, **_: Any) -> Any:
         raise NotImplementedError
 
-    def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> Any:
+    def decode(self, stored: Any, **_: Any) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _codec_config(
+        key: dict[str, Any] | None = None, context: dict[str, Any] | None = None
+    ) -> Any:
+        """The configuration a codec was given: ``context["config"]``, else the ``_config``
+        of ``key`` (DataJoint before 2.3.4 passed it there), else None."""
+        if context and context.get("config") is not None:
+            return context["config"]
+        return (key or {}).get("_config")
 
     def __repr__(self) -> str:
         return f"<codec <{self.name}> {type(self).__qualname__}>"
@@ -276,11 +292,24 @@ class CodecSpec:
     def in_store(self) -> bool:
         return self.store is not None
 
-    def encode(self, value: Any) -> Any:
+    def wants_key(self) -> bool:
+        """Whether a codec of the chain declares ``key`` (then :meth:`encode` needs it)."""
+        return any(offered(codec.encode, key=None) for codec in self.chain)
+
+    def encode(
+        self,
+        value: Any,
+        *,
+        key: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Any:
+        """``value`` through the chain; ``key`` and ``context`` go to the codecs that
+        declare them."""
         for codec in self.chain:
             try:
                 codec.validate(value)
-                value = codec.encode(value)
+                keywords = offered(codec.encode, key=key, context=context, store_name=self.store)
+                value = codec.encode(value, **keywords)
             except DataError:
                 raise
             except (TypeError, ValueError, OSError) as exc:
@@ -293,7 +322,8 @@ class CodecSpec:
             value = payload_bytes(value)
         return value
 
-    def decode(self, stored: Any) -> Any:
+    def decode(self, stored: Any, *, context: dict[str, Any] | None = None) -> Any:
+        """The stored value through the chain, innermost codec first."""
         value = stored
         for position, codec in enumerate(reversed(self.chain)):
             innermost = position == 0
@@ -302,8 +332,21 @@ class CodecSpec:
                 value = bytes(value.data)
             elif innermost and codec.takes_payload and not isinstance(value, Payload):
                 value = payload_of(value)
-            value = codec.decode(value)
+            value = codec.decode(value, **offered(codec.decode, context=context))
         return value
+
+
+@cache
+def accepts_keyword(function: Any, name: str) -> bool:
+    """Whether ``function`` declares the parameter ``name`` (not through ``**kwargs``);
+    cached per function, as it is asked for every value."""
+    return name in inspect.signature(function).parameters
+
+
+def offered(method: Any, **keywords: Any) -> dict[str, Any]:
+    """The ``keywords`` that the codec method ``method`` declares."""
+    function = getattr(method, "__func__", method)
+    return {name: value for name, value in keywords.items() if accepts_keyword(function, name)}
 
 
 def payload_bytes(payload: Payload) -> bytes:

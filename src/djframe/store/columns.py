@@ -23,6 +23,7 @@ from djframe.codecs import CodecSpec, Payload, parse_codec
 from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
+from djframe.settings import config
 from djframe.store import object_table
 from djframe.store.delta import new_object_ids, read_metas, read_objects
 
@@ -103,14 +104,23 @@ def series_values(series: Any) -> list[Any]:
     return list(series.to_list())
 
 
-def encode_values(spec: CodecSpec, values: list[Any], where: str) -> list[Any]:
+def encode_values(
+    spec: CodecSpec,
+    values: list[Any],
+    where: str,
+    context: dict[str, Any] | None = None,
+    keys: list[dict[str, Any]] | None = None,
+) -> list[Any]:
+    """``values`` encoded (``keys``: each row's primary key, for codecs that declare
+    ``key``)."""
     encoded: list[Any] = []
-    for value in values:
+    for position, value in enumerate(values):
         if value is None:
             encoded.append(None)
             continue
         try:
-            encoded.append(spec.encode(value))
+            key = keys[position] if keys is not None else None
+            encoded.append(spec.encode(value, key=key, context=context))
         except DjframeError as exc:
             raise DataError(f"{where}: {exc}") from None
     return encoded
@@ -141,11 +151,16 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
     if not values:
         return rest, pending
     data = to_arrow(rest, info.heading)
+    keys: list[dict[str, Any]] | None = None
     for name, column in values.items():
         attr = info.heading[name]
         assert attr.codec is not None
         spec = parse_codec(attr.codec)
-        encoded = encode_values(spec, column, f"{info.class_name}.{name} ({attr.codec})")
+        if keys is None and spec.wants_key():
+            keys = row_keys(data, info, len(column))
+        context = {"schema": info.schema, "table": info.class_name, "field": name}
+        where = f"{info.class_name}.{name} ({attr.codec})"
+        encoded = encode_values(spec, column, where, {**context, "config": config}, keys)
         if spec.in_store:
             ids = iter(new_object_ids(sum(v is not None for v in encoded)))
             refs = [None if v is None else next(ids) for v in encoded]
@@ -154,6 +169,14 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
         array = column_array(encoded, attr)
         data = data.append_column(name, array) if data.num_columns else pa.table({name: array})
     return data, pending
+
+
+def row_keys(data: pa.Table, info: TableInfo, rows: int) -> list[dict[str, Any]]:
+    """Each row's primary key as a dict (empty where the input lacks key attributes)."""
+    names = [n for n in info.heading.primary_key if n in data.column_names]
+    if not names:
+        return [{} for _ in range(rows)]
+    return data.select(names).to_pylist()
 
 
 # -- fetch -------------------------------------------------------------------------------
@@ -212,7 +235,10 @@ def decode_columns(
         if spec.in_store:
             decoded[attr.name] = decode_stored(connection, attr, spec, stored, lazy)
         else:
-            decoded[attr.name] = [None if v is None else spec.decode(v) for v in stored]
+            context = {"config": config}
+            decoded[attr.name] = [
+                None if v is None else spec.decode(v, context=context) for v in stored
+            ]
     return decoded
 
 
@@ -226,7 +252,11 @@ def decode_stored(
     if lazy:
         return lazy_values(spec, target, oids, present)
     payloads = read_objects(target, present)
-    return [None if o is None else spec.decode(located(payloads[o], o, spec)) for o in oids]
+    context = {"config": config}
+    return [
+        None if o is None else spec.decode(located(payloads[o], o, spec), context=context)
+        for o in oids
+    ]
 
 
 def located(payload: Payload, oid: str, spec: CodecSpec) -> Payload:
