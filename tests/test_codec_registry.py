@@ -388,3 +388,45 @@ def test_extract_context_reads_the_older_key_convention() -> None:
         and dj.Codec._codec_config(None, context) == "cfg"
     )
     assert dj.Codec._codec_config(None, None) is None
+
+
+def test_blob_fields_of_structured_arrays(schema: dj.Schema) -> None:
+    @schema
+    class Mixed(dj.Manual):
+        definition = """
+        mixed_id : int32
+        ---
+        value : <blob>
+        number : <blob>
+        """
+
+    Mixed.insert(
+        [
+            {"mixed_id": 0, "value": 3, "number": 1.5},
+            {"mixed_id": 1, "value": {"k": np.zeros((2, 2))}, "number": 2.5},
+            {"mixed_id": 2, "value": np.ones((4, 2)), "number": 3.5},
+        ]
+    )
+    records = Mixed.to_arrays(order_by="mixed_id")
+    assert records["value"].dtype == object and records["value"][0] == 3
+    assert records["value"][2].shape == (4, 2)
+    assert records["number"].dtype == np.float64 and records["number"].tolist() == [1.5, 2.5, 3.5]
+
+
+def test_structured_arrays_in_npy(sschema: dj.Schema) -> None:
+    @sschema
+    class Events(dj.Manual):
+        definition = """
+        events_id : int32
+        ---
+        events : <npy@>
+        """
+
+    kind = np.dtype([("t", "<f8"), ("channel", "<i4"), ("label", "U6")])
+    events = np.array([(0.5, 1, "spike"), (1.25, 3, "burst")], dtype=kind)
+    Events.insert1({"events_id": 1, "events": events})
+    back = Events.fetch1("events")
+    assert back.dtype == kind and np.array_equal(back, events)
+    ref = Events.fetch1("events", lazy=True)
+    assert ref.dtype == kind and ref.shape == (2,) and ref[1]["label"] == "burst"
+    assert Events.to_polars()["events"][0]["channel"].tolist() == [1, 3]

@@ -47,9 +47,21 @@ def array_of(data: Any, meta: dict[str, Any]) -> np.ndarray:
     and shape (a read-only view, no copy)."""
     if bytes(memoryview(data)[: len(NPY_MAGIC)]) == NPY_MAGIC:
         return np.load(io.BytesIO(bytes(data)), allow_pickle=False)
-    dtype = np.dtype(meta["dtype"])
+    dtype = dtype_of(meta["dtype"])
     array = np.frombuffer(data, dtype=dtype) if len(data) else np.empty(0, dtype)
     return array.reshape(meta["shape"])
+
+
+def dtype_text(dtype: np.dtype) -> Any:
+    """A dtype as JSON: its text (``"<f8"``), or its field list for a structured one."""
+    return np.lib.format.dtype_to_descr(dtype) if dtype.fields is not None else dtype.str
+
+
+def dtype_of(text: Any) -> np.dtype:
+    """The dtype :func:`dtype_text` gave (JSON turned the field tuples into lists)."""
+    if isinstance(text, list):
+        return np.lib.format.descr_to_dtype([tuple(field) for field in text])
+    return np.dtype(text)
 
 
 class NpyRef:
@@ -73,7 +85,7 @@ class NpyRef:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(self._meta["dtype"])
+        return dtype_of(self._meta["dtype"])
 
     @property
     def ndim(self) -> int:
@@ -139,24 +151,25 @@ class NpyRef:
 
 
 class NpyCodec(SchemaCodec):
-    """``<npy@>``: a numpy array of numbers, booleans, bytes, text or times."""
+    """``<npy@>``: a numpy array of numbers, booleans, bytes, text or times, or a structured
+    array of those."""
 
     name = "npy"
 
     def validate(self, value: Any) -> None:
         if not isinstance(value, np.ndarray):
             raise DataError(f"<npy@> requires numpy.ndarray values; got a {type(value).__name__}.")
-        if value.dtype.hasobject or value.dtype.fields is not None:
+        if value.dtype.hasobject:
             raise DataError(
-                f"<npy@> does not store object dtype or structured arrays (this one has dtype "
-                f"{value.dtype}); use <blob@> for those."
+                f"<npy@> does not store object dtype arrays (this one has dtype {value.dtype}); "
+                "use <blob@> for arrays of Python objects."
             )
 
     def encode(
         self, value: np.ndarray, *, context: dict[str, Any] | None = None, **_: Any
     ) -> Payload:
         data = np.ascontiguousarray(value)
-        return Payload(data, {"dtype": data.dtype.str, "shape": list(data.shape)})
+        return Payload(data, {"dtype": dtype_text(data.dtype), "shape": list(data.shape)})
 
     def decode(
         self, stored: Payload, *, context: dict[str, Any] | None = None, **_: Any
