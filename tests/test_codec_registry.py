@@ -298,6 +298,8 @@ def test_fetched_object_refs(sschema: dj.Schema, tmp_path: Path) -> None:
         assert handle.read() == b"22"
     assert two.exists("sub/two.txt") and not two.exists("nothing.txt")
     assert (three.ext, three.read()) == (".txt", b"from a stream")
+    lazy = (Asset & {"asset_id": 1}).fetch1("data", lazy=True)
+    assert lazy.load().path == one.path == Asset.as_of(0).to_dicts()[0]["data"].path
     with pytest.raises(dj.DataError, match="Cannot read"):
         two.read()
     with pytest.raises(dj.DataError, match="Cannot listdir"):

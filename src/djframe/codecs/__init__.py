@@ -349,6 +349,12 @@ def offered(method: Any, **keywords: Any) -> dict[str, Any]:
     return {name: value for name, value in keywords.items() if accepts_keyword(function, name)}
 
 
+def located(payload: Payload, oid: str, store: str | None) -> Payload:
+    """``payload`` with the object's id and store added to its meta (``oid``, ``store``),
+    as decoding codecs get it: an ``ObjectRef`` names its object by them."""
+    return Payload(payload.data, {**payload.meta, "oid": oid, "store": store})
+
+
 def payload_bytes(payload: Payload) -> bytes:
     """A payload kept in a row: its meta as JSON, a NUL, then its data."""
     return json.dumps(payload.meta).encode() + b"\0" + bytes(payload.data)

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from djframe.codecs import CodecSpec, Payload, parse_codec
+from djframe.codecs import CodecSpec, Payload, located, parse_codec
 from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
@@ -196,7 +196,8 @@ class LazyValue:
         self.spec, self.target, self.oid = spec, target, oid
 
     def load(self) -> Any:
-        return self.spec.decode(read_objects(self.target, [self.oid])[self.oid])
+        payload = read_objects(self.target, [self.oid])[self.oid]
+        return self.spec.decode(located(payload, self.oid, self.spec.store))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         return np.asarray(self.load(), dtype=dtype)
@@ -254,13 +255,9 @@ def decode_stored(
     payloads = read_objects(target, present)
     context = {"config": config}
     return [
-        None if o is None else spec.decode(located(payloads[o], o, spec), context=context)
+        None if o is None else spec.decode(located(payloads[o], o, spec.store), context=context)
         for o in oids
     ]
-
-
-def located(payload: Payload, oid: str, spec: CodecSpec) -> Payload:
-    return Payload(payload.data, {**payload.meta, "oid": oid, "store": spec.store})
 
 
 def lazy_values(
