@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,32 @@ def test_unregister_removes_the_codec(scratch_codecs: None) -> None:
     assert not is_codec_registered("reg_gone")
     with pytest.raises(dj.UnknownTypeError, match="not registered"):
         unregister_codec("reg_gone")
+
+
+def test_codecs_of_installed_packages_load_on_first_use(
+    scratch_codecs: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package declaring ``[project.entry-points."djframe.codecs"]`` (here a dist-info on
+    ``sys.path``, as pip installs it) is imported when its codec is first asked for."""
+    package = tmp_path / "reg_plugin_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import djframe as dj\n\n"
+        "class Shout(dj.Codec):\n"
+        "    name = 'reg_shout'\n"
+        "    def get_dtype(self, is_store): return 'varchar(20)'\n"
+        "    def encode(self, value): return value.upper()\n"
+        "    def decode(self, stored): return stored.lower()\n"
+    )
+    info = tmp_path / "reg_plugin_pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: reg-plugin-pkg\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[djframe.codecs]\nreg_shout = reg_plugin_pkg:Shout\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(dj.codecs, "_entry_points_loaded", [])
+    monkeypatch.delitem(sys.modules, "reg_plugin_pkg", raising=False)
+    assert get_codec("<reg_shout>").encode("hi") == "HI"
+    assert type(get_codec("reg_shout")).__module__ == "reg_plugin_pkg"
 
 
 def test_parse_type_spec() -> None:

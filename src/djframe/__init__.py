@@ -16,6 +16,7 @@ from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
 from djframe.builtin_codecs.npy import NpyRef
+from djframe.builtin_codecs.schema import SchemaCodec
 from djframe.codecs import Codec, get_codec, list_codecs
 from djframe.codecs.djblob import MatCell, MatStruct
 from djframe.compute.autopopulate import Computed, Imported
@@ -110,6 +111,7 @@ __all__ = [
     "QueryExpression",
     "QuerySyntaxError",
     "Schema",
+    "SchemaCodec",
     "Store",
     "StoreError",
     "Table",

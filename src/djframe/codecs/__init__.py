@@ -28,10 +28,12 @@ import copy
 import inspect
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import metadata
 from typing import Any, ClassVar, NamedTuple
 
 from djframe.errors import DataError, DefinitionError, UnknownTypeError
@@ -54,6 +56,11 @@ __all__ = [
 _codec_registry: dict[str, Codec] = {}
 """The registered codecs by name: one instance of each class (DataJoint's registry, by the
 same name). Deleting a name unregisters it, as :func:`unregister_codec` does."""
+ENTRY_POINT_GROUPS = ("djframe.codecs", "datajoint.codecs")
+"""Entry-point groups whose codecs are loaded when a codec name is not registered yet: a
+package declares ``[project.entry-points."djframe.codecs"] zarr = "dj_zarr:ZarrCodec"``
+(DataJoint's group ``datajoint.codecs`` is read too)."""
+_entry_points_loaded: list[bool] = []
 _CODEC_TEXT = re.compile(
     r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[A-Za-z0-9_][A-Za-z0-9_-]*|))?\s*>$"
 )
@@ -192,6 +199,39 @@ def load_builtins() -> None:
     from djframe import builtin_codecs  # noqa: F401  (registers the built-ins)
 
 
+def load_entry_points() -> None:
+    """Register the codecs that installed packages declare in :data:`ENTRY_POINT_GROUPS`
+    (once per process); a codec that fails to load is skipped with a warning."""
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded.append(True)
+    for group in ENTRY_POINT_GROUPS:
+        for entry in metadata.entry_points(group=group):
+            if entry.name in _codec_registry:
+                continue
+            try:
+                loaded = entry.load()  # a Codec subclass registers itself on import
+            except Exception as exc:
+                warnings.warn(
+                    f"The codec <{entry.name}> of entry point {entry.value!r} ({group}) does "
+                    f"not load: {type(exc).__name__}: {exc}",
+                    stacklevel=3,
+                )
+                continue
+            named = isinstance(loaded, type) and issubclass(loaded, Codec) and loaded.name
+            if named and loaded.name not in _codec_registry:
+                register_codec(loaded)
+
+
+def known(name: str) -> bool:
+    """Whether the codec ``name`` is registered, loading the built-ins and, for a name not
+    registered yet, the codecs of installed packages."""
+    load_builtins()
+    if name not in _codec_registry:
+        load_entry_points()
+    return name in _codec_registry
+
+
 def get_codec(name: str) -> Codec:
     """The registered codec ``name``: ``"blob"``, ``"<blob>"`` or ``"<blob@store>"`` (the
     store is ignored). The same instance every time.
@@ -201,22 +241,19 @@ def get_codec(name: str) -> Codec:
     >>> get_codec("<npy@>") is get_codec("npy")
     True
     """
-    load_builtins()
     bare = parse_type_spec(name)[0]
-    try:
+    if known(bare):
         return _codec_registry[bare]
-    except KeyError:
-        raise UnknownTypeError(
-            f"Unknown codec <{bare}>. Registered codecs: "
-            f"{', '.join(f'<{n}>' for n in sorted(_codec_registry))}. Declare your own by "
-            "subclassing dj.Codec with name = '" + bare + "'."
-        ) from None
+    raise UnknownTypeError(
+        f"Unknown codec <{bare}>. Registered codecs: "
+        f"{', '.join(f'<{n}>' for n in sorted(_codec_registry))}. Declare your own by "
+        "subclassing dj.Codec with name = '" + bare + "'."
+    )
 
 
 def is_codec_registered(name: str) -> bool:
     """Whether a codec ``name`` (with or without brackets and store) is registered."""
-    load_builtins()
-    return parse_type_spec(name)[0] in _codec_registry
+    return known(parse_type_spec(name)[0])
 
 
 def lookup_codec(text: str) -> tuple[Codec, str | None]:
@@ -226,8 +263,9 @@ def lookup_codec(text: str) -> tuple[Codec, str | None]:
 
 
 def list_codecs() -> list[str]:
-    """The names of every registered codec, sorted."""
+    """The names of every registered codec (the codecs of installed packages too), sorted."""
     load_builtins()
+    load_entry_points()
     return sorted(_codec_registry)
 
 
