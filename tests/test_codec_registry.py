@@ -459,3 +459,30 @@ def test_structured_arrays_in_npy(sschema: dj.Schema) -> None:
     ref = Events.fetch1("events", lazy=True)
     assert ref.dtype == kind and ref.shape == (2,) and ref[1]["label"] == "burst"
     assert Events.to_polars()["events"][0]["channel"].tolist() == [1, 3]
+
+
+def test_update1_encodes_codec_values(
+    sschema: dj.Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @sschema
+    class Thing(dj.Manual):
+        definition = """
+        thing_id : int32
+        ---
+        params = null : <blob>
+        picture = null : <attach@>
+        trace = null : <npy@>
+        """
+
+    Thing.insert1({"thing_id": 1, "params": np.zeros((2, 3))})
+    picture = tmp_path / "picture.dat"
+    picture.write_bytes(b"\x01\x02")
+    Thing.update1({"thing_id": 1, "params": np.ones((3, 2)), "picture": picture})
+    Thing.update1({"thing_id": 1, "trace": np.arange(5)})
+    monkeypatch.setitem(dj.config._runtime, "download_path", str(tmp_path / "downloads"))
+    row = Thing.fetch1()
+    assert row["params"].shape == (3, 2) and Path(row["picture"]).read_bytes() == b"\x01\x02"
+    assert np.array_equal(row["trace"], np.arange(5))
+    Thing.update1({"thing_id": 1, "picture": None, "trace": None})
+    assert Thing.fetch1("picture", "trace") == (None, None)
+    assert np.array_equal(Thing.as_of(2).fetch1("trace"), np.arange(5))  # kept in the history

@@ -326,7 +326,8 @@ class Table(QueryExpression, metaclass=TableMeta):
         changes = [n for n in row if n not in key]
         if not changes:
             raise DataError("update1 was given only the key; name an attribute to change.")
-        data = prepare([row], self.info, complete=False)
+        encoded, objects = encode_rows([row], self.info)  # codec values, as insert does
+        data = prepare(encoded, self.info, complete=False)
         conn = self.connection
         with conn.transaction, conn.temporary(data) as source:
             found = conn.fetch_count(
@@ -349,7 +350,7 @@ class Table(QueryExpression, metaclass=TableMeta):
                 f"WHERE {match}",
                 action=f"updating {type(self).__name__}",
             )
-            record_written(conn, self.info, data, None, operation="update")
+            record_written(conn, self.info, data, objects, operation="update")
 
     def drop(self, *, prompt: bool | None = None) -> None:
         """Drop this table and every table that depends on it."""
