@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import metadata
 from typing import Any, ClassVar, NamedTuple
 
@@ -330,9 +330,19 @@ class CodecSpec:
     def in_store(self) -> bool:
         return self.store is not None
 
+    @cached_property
+    def encoders(self) -> tuple[tuple[Codec, tuple[str, ...]], ...]:
+        """Each codec of the chain with the keywords its ``encode`` declares."""
+        return tuple((c, declared_keywords(type(c).encode)) for c in self.chain)
+
+    @cached_property
+    def decoders(self) -> tuple[tuple[Codec, bool], ...]:
+        """Each codec, innermost first, and whether its ``decode`` declares ``context``."""
+        return tuple((c, "context" in declared_keywords(type(c).decode)) for c in self.chain[::-1])
+
     def wants_key(self) -> bool:
         """Whether a codec of the chain declares ``key`` (then :meth:`encode` needs it)."""
-        return any(offered(codec.encode, key=None) for codec in self.chain)
+        return any("key" in names for _, names in self.encoders)
 
     def encode(
         self,
@@ -343,11 +353,16 @@ class CodecSpec:
     ) -> Any:
         """``value`` through the chain; ``key`` and ``context`` go to the codecs that
         declare them."""
-        for codec in self.chain:
+        for codec, names in self.encoders:
             try:
                 codec.validate(value)
-                keywords = offered(codec.encode, key=key, context=context, store_name=self.store)
-                value = codec.encode(value, **keywords)
+                if not names:
+                    value = codec.encode(value)
+                elif names == CONTEXT_ONLY:  # the built-ins: no dict per value
+                    value = codec.encode(value, context=context)
+                else:
+                    given = {"key": key, "context": context, "store_name": self.store}
+                    value = codec.encode(value, **{name: given[name] for name in names})
             except DataError:
                 raise
             except (TypeError, ValueError, OSError) as exc:
@@ -363,28 +378,28 @@ class CodecSpec:
     def decode(self, stored: Any, *, context: dict[str, Any] | None = None) -> Any:
         """The stored value through the chain, innermost codec first."""
         value = stored
-        for position, codec in enumerate(reversed(self.chain)):
+        for position, (codec, with_context) in enumerate(self.decoders):
             innermost = position == 0
             takes = codec.store_only or codec.takes_payload
             if innermost and isinstance(value, Payload) and not takes:
                 value = bytes(value.data)
             elif innermost and codec.takes_payload and not isinstance(value, Payload):
                 value = payload_of(value)
-            value = codec.decode(value, **offered(codec.decode, context=context))
+            value = codec.decode(value, context=context) if with_context else codec.decode(value)
         return value
 
 
+CALL_KEYWORDS = ("key", "context", "store_name")
+"""The keywords a codec's ``encode``/``decode`` is given if it declares them."""
+CONTEXT_ONLY = ("context",)
+
+
 @cache
-def accepts_keyword(function: Any, name: str) -> bool:
-    """Whether ``function`` declares the parameter ``name`` (not through ``**kwargs``);
+def declared_keywords(function: Any) -> tuple[str, ...]:
+    """Which of :data:`CALL_KEYWORDS` ``function`` declares (not through ``**kwargs``);
     cached per function, as it is asked for every value."""
-    return name in inspect.signature(function).parameters
-
-
-def offered(method: Any, **keywords: Any) -> dict[str, Any]:
-    """The ``keywords`` that the codec method ``method`` declares."""
-    function = getattr(method, "__func__", method)
-    return {name: value for name, value in keywords.items() if accepts_keyword(function, name)}
+    parameters = inspect.signature(function).parameters
+    return tuple(name for name in CALL_KEYWORDS if name in parameters)
 
 
 def located(payload: Payload, oid: str, store: str | None) -> Payload:
