@@ -144,15 +144,12 @@ def column_array(data: pa.Table, python: dict[str, list[Any]], name: str) -> np.
     return homogeneous(python[name]) if name in python else arrow_array(data.column(name))
 
 
-def record_format(attr: Attribute, values: list[Any] | None) -> Any:
+def record_format(attr: Attribute, first: Any) -> Any:
     """The field type DataJoint gives an attribute in a structured array: float64 for floats,
-    int64 for integers that cannot be null, the number type of a blob whose values are all
-    numbers of one type, else objects."""
+    int64 for integers that cannot be null, a blob's number type, else objects."""
     kind = attr.type.name if attr.type is not None else None
     if attr.codec:
-        kinds = {type(v) for v in values or ()}
-        (only,) = kinds if len(kinds) == 1 else (object,)
-        return only if issubclass(only, numbers.Number) else object
+        return type(first) if isinstance(first, numbers.Number) else object
     if kind in {"float32", "float64"}:
         return np.float64
     if kind in {"int8", "int16", "int32", "int64"} and not attr.nullable:
@@ -172,9 +169,17 @@ def record_field(column: pa.ChunkedArray, python: list[Any] | None, fmt: Any) ->
     return column.to_numpy()
 
 
+def uniform_number(values: list[Any]) -> Any:
+    """The first of ``values`` if all are numbers of one type (a blob field of that type, as
+    DataJoint gives it), else None (a field of objects)."""
+    kinds = {type(v) for v in values}
+    return values[0] if len(kinds) == 1 and isinstance(values[0], numbers.Number) else None
+
+
 def record_array(heading: Heading, data: pa.Table, python: dict[str, list[Any]]) -> np.ndarray:
     """The whole result as a numpy structured array, one field per attribute."""
-    formats = [(a.name, record_format(a, python.get(a.name))) for a in heading]
+    firsts = {n: uniform_number(v) for n, v in python.items()}
+    formats = [(a.name, record_format(a, firsts.get(a.name))) for a in heading]
     records = np.empty(data.num_rows, dtype=formats)
     for name, fmt in formats:
         records[name] = record_field(data.column(name), python.get(name), fmt)

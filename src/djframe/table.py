@@ -326,7 +326,7 @@ class Table(QueryExpression, metaclass=TableMeta):
         changes = [n for n in row if n not in key]
         if not changes:
             raise DataError("update1 was given only the key; name an attribute to change.")
-        encoded, objects = encode_rows([row], self.info)  # codec values, as insert does
+        encoded, objects = encode_rows([row], self.info)  # codec values, as insert encodes them
         data = prepare(encoded, self.info, complete=False)
         conn = self.connection
         with conn.transaction, conn.temporary(data) as source:
