@@ -167,19 +167,3 @@ def test_update1_checks_values_as_insert_does(typed: type[dj.Table]) -> None:
         with pytest.raises(dj.DataError):
             typed.update1({"k": 1, **change})
     assert typed.fetch1("i", "b", "d", "t") == (2, True, None, None)
-
-
-@pytest.mark.parametrize("value", ["text", [1, 2], 3.5], ids=["text", "list", "float"])
-def test_bytes_attributes_take_bytes_only(schema: dj.Schema, value: Any) -> None:
-    @schema
-    class Raw(dj.Manual):
-        definition = """
-        k : int32
-        ---
-        raw = null : bytes
-        """
-
-    message = refusal(Raw, [{"k": 1, "raw": value}])
-    assert "'raw'" in message and "native binary type" in message and "<blob>" in message
-    Raw.insert([{"k": 1, "raw": b"\x00\x01"}, {"k": 2, "raw": None}])
-    assert Raw.to_dicts(order_by="k") == [{"k": 1, "raw": b"\x00\x01"}, {"k": 2, "raw": None}]

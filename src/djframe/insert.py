@@ -97,8 +97,6 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
         return pa.chunked_array(
             [pa.array([json.dumps(v) for v in column.to_pylist()], pa.string())]
         )
-    if pa.types.is_binary(target) or pa.types.is_large_binary(target):
-        refuse_non_bytes(column, attr, table)
     if crosses_time(column.type, target):
         raise DataError(
             f"Attribute {attr.name!r} of {table} is {attr.type}, but the values given are "
@@ -121,22 +119,6 @@ def cast_column(column: pa.ChunkedArray, attr: Attribute, table: str) -> pa.Chun
             "values of the attribute's type."
         )
     return cast
-
-
-def refuse_non_bytes(column: pa.ChunkedArray, attr: Attribute, table: str) -> None:
-    """A ``bytes`` attribute (``longblob`` and the other native binary types) holds raw
-    bytes: text, numbers and arrays are refused rather than cast (text would become its
-    UTF-8 bytes)."""
-    kind = column.type
-    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
-        return
-    if pa.types.is_fixed_size_binary(kind):
-        return
-    raise DataError(
-        f"Attribute {attr.name!r} of {table} is bytes, a native binary type: it holds raw "
-        f"bytes only, and the values given are {kind}. Give bytes, or declare the attribute "
-        "<blob> to store Python values (arrays, lists, text) serialized."
-    )
 
 
 def crosses_time(source: pa.DataType, target: pa.DataType) -> bool:
