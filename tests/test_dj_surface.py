@@ -481,7 +481,7 @@ def test_staged_insert1_writes_objects_then_inserts(schema: dj.Schema, tmp_path:
         data : <object@>
         """
 
-    with pytest.raises(dj.DataError, match="primary key"), Raw.staged_insert1 as staged:
+    with pytest.raises(dj.DataError, match="Primary key"), Raw.staged_insert1 as staged:
         staged.open("data", ".dat")
     with Raw.staged_insert1 as staged:
         staged.rec["raw_id"] = 1

@@ -162,3 +162,17 @@ def test_filepath_refers_to_files_in_the_store(schema: dj.Schema, tmp_path: Path
             ---
             image : <filepath>
             """
+
+
+def test_blobs_with_32_bit_sizes_read_with_use_32bit_dims(monkeypatch: pytest.MonkeyPatch) -> None:
+    array = np.arange(6, dtype="float64").reshape(2, 3)
+    wide = pack(array, compress=False)
+    head = b"mYm\0A" + np.array([2, 2, 3], dtype="<u8").tobytes()
+    assert wide.startswith(head)
+    narrow = b"mYm\0A" + np.array([2, 2, 3], dtype="<u4").tobytes() + wide[len(head) :]
+    monkeypatch.setattr(dj.blob, "use_32bit_dims", True)
+    assert np.array_equal(unpack(narrow), array)
+    monkeypatch.setattr(dj.blob, "use_32bit_dims", False)
+    assert np.array_equal(unpack(wide), array)
+    with pytest.raises(dj.DataError):  # 32-bit sizes read as 64-bit ones: garbage
+        unpack(narrow)

@@ -66,7 +66,7 @@ def test_a_group_of_makes_commits_its_objects_once(
     result = Spectrum.populate(suppress_errors=True)
     assert result["success_count"] == 38
     assert sorted(key["trace_id"] for key, _ in result["error_list"]) == [7, 9]
-    assert "stores numpy arrays" in dict((k["trace_id"], m) for k, m in result["error_list"])[9]
+    assert "requires numpy.ndarray" in dict((k["trace_id"], m) for k, m in result["error_list"])[9]
     # The group failed as a whole when key 9's row was encoded; run again key by key, each
     # key is then a commit of its own. Without failures, a group is one commit:
     assert len(Spectrum.history()) <= 38

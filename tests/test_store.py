@@ -24,9 +24,10 @@ import pytest
 
 import djframe as dj
 from djframe.codecs import Payload
-from djframe.codecs.builtin import ObjectRef
+from djframe.objectref import ObjectRef
 from djframe.session import commit_context
 from djframe.store import ObjectTable, delta, object_table
+from djframe.store.columns import LazyValue
 from djframe.store.delta import list_objects, new_object_ids, write_objects
 from djframe.store.files import payload_files
 from djframe.store.identity import new_identity
@@ -170,11 +171,12 @@ def test_every_store_codec_round_trips(
     assert rows[0]["trace"].dtype == np.float32 and np.array_equal(rows[0]["trace"], trace)
     assert rows[0]["frame"].equals(frame)
     assert rows[0]["obj"] == b"bytes" and rows[0]["packed"] == {"k": [1, 2]}
-    assert rows[0]["attachment"] == downloads / "note.txt"
+    assert rows[0]["attachment"] == str(downloads / "note.txt")  # text, as in DataJoint
     assert (downloads / "note.txt").read_text() == "attached"
     ref = rows[1]["obj"]
     assert isinstance(ref, ObjectRef) and ref.is_dir
-    assert ref.listdir() == ["a.txt", "sub/b.bin"] and ref.read("sub/b.bin") == b"\x01\x02"
+    assert ref.listdir() == ["a.txt", "sub"] and ref.listdir("sub") == ["b.bin"]
+    assert ref.read("sub/b.bin") == b"\x01\x02" and ref.item_count == 2
     assert (ref.download(tmp_path / "out") / "a.txt").read_text() == "A"
     assert rows[2]["obj"].read() == b"attached" and rows[2]["trace"] is None
     # Polars: Object columns; fetch1 and lazy references
@@ -182,8 +184,10 @@ def test_every_store_codec_round_trips(
     assert polars_rows.schema["trace"] == pl.Object
     assert np.array_equal((Result & {"result_id": 2}).fetch1("trace"), np.arange(4))
     lazy = (Result & {"result_id": 1}).fetch1("trace", lazy=True)
-    assert isinstance(lazy, dj.store.columns.LazyValue)
+    assert isinstance(lazy, dj.NpyRef) and not lazy.is_loaded
+    assert lazy.shape == trace.shape and lazy.dtype == trace.dtype
     assert np.array_equal(lazy.load(), trace) and np.array_equal(np.asarray(lazy), trace)
+    assert isinstance((Result & {"result_id": 1}).fetch1("frame", lazy=True), LazyValue)
     # the objects are in one Delta table per djframe table, readable without djframe
     uri = oschema.store.table_uri(oschema.name, "result")
     objects = pl.read_delta(uri, storage_options=oschema.store.storage_options or None)
@@ -372,9 +376,9 @@ def test_named_store_from_config(conn: dj.Connection, tmp_path: Path) -> None:
 
 def test_wrong_value_type_writes_nothing(oschema: dj.Schema) -> None:
     Result = declare_results(oschema)
-    with pytest.raises(dj.DataError, match=r"Result\.trace .*numpy arrays; got a list"):
+    with pytest.raises(dj.DataError, match=r"Result\.trace .*numpy.ndarray values; got a list"):
         Result.insert([{"result_id": 1, "trace": np.zeros(2)}, {"result_id": 2, "trace": [1, 2]}])
-    with pytest.raises(dj.DataError, match="does not exist"):
+    with pytest.raises(dj.DataError, match="was not found"):
         Result.insert1({"result_id": 1, "obj": "/no/such/file"})
     with pytest.raises(dj.DataError, match="Polars DataFrames"):
         Result.insert1({"result_id": 1, "frame": {"a": 1}})

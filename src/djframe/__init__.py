@@ -15,8 +15,9 @@ from djframe.algebra.condition import AndList, Not
 from djframe.algebra.expression import QueryExpression
 from djframe.algebra.top import Top
 from djframe.algebra.universal import U
+from djframe.builtin_codecs.npy import NpyRef
+from djframe.builtin_codecs.schema import SchemaCodec
 from djframe.codecs import Codec, get_codec, list_codecs
-from djframe.codecs.builtin import ObjectRef
 from djframe.codecs.djblob import MatCell, MatStruct
 from djframe.compute.autopopulate import Computed, Imported
 from djframe.compute.autopopulate import Computed as Compute
@@ -53,6 +54,7 @@ from djframe.errors import (
 )
 from djframe.fetch import key
 from djframe.heading import Attribute, Heading
+from djframe.objectref import ObjectRef
 from djframe.schema import (
     Schema,
     VirtualModule,
@@ -62,7 +64,6 @@ from djframe.schema import (
 )
 from djframe.settings import config
 from djframe.store import Store
-from djframe.store.columns import LazyValue as NpyRef
 from djframe.table import FreeTable, Lookup, Manual, Part, Table
 from djframe.table import Manual as Entry
 from djframe.validation import ValidationResult
@@ -113,6 +114,7 @@ __all__ = [
     "QueryExpression",
     "QuerySyntaxError",
     "Schema",
+    "SchemaCodec",
     "Store",
     "StoreError",
     "Table",

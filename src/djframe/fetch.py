@@ -162,9 +162,16 @@ def record_field(column: pa.ChunkedArray, python: list[Any] | None, fmt: Any) ->
     return column.to_numpy()
 
 
+def uniform_number(values: list[Any]) -> Any:
+    """The first of ``values`` if all are numbers of one type (a blob field of that type, as
+    DataJoint gives it), else None (a field of objects)."""
+    kinds = {type(v) for v in values}
+    return values[0] if len(kinds) == 1 and isinstance(values[0], numbers.Number) else None
+
+
 def record_array(heading: Heading, data: pa.Table, python: dict[str, list[Any]]) -> np.ndarray:
     """The whole result as a numpy structured array, one field per attribute."""
-    firsts = {n: v[0] for n, v in python.items() if v}
+    firsts = {n: uniform_number(v) for n, v in python.items()}
     formats = [(a.name, record_format(a, firsts.get(a.name))) for a in heading]
     records = np.empty(data.num_rows, dtype=formats)
     for name, fmt in formats:

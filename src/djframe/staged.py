@@ -61,7 +61,8 @@ class StagedInsert:
         missing = [k for k in heading.primary_key if k not in self.rec]
         if missing:
             raise DataError(
-                f"staged_insert1: set the primary key in staged.rec first ({missing} missing)."
+                f"staged_insert1: Primary key attribute(s) {missing} not set; set them in "
+                "staged.rec before store() or open()."
             )
         if self._folder is None:
             raise DataError(

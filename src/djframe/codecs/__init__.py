@@ -4,7 +4,7 @@ A codec type is written ``<name>`` in a definition. ``<name@>`` keeps the encode
 the schema's default object store and ``<name@store>`` in a named one (see
 :mod:`djframe.store`); the SQL row then holds only the object's id. Codecs register
 themselves by subclassing :class:`Codec`. This module holds the base class, the registry and
-the reading of codec type text; the built-in codecs live in :mod:`djframe.codecs.builtin`,
+the reading of codec type text; the built-in codecs live in :mod:`djframe.builtin_codecs`,
 and applying codecs to whole columns in :mod:`djframe.store.columns`.
 
 Examples
@@ -24,12 +24,16 @@ Examples
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, cached_property, lru_cache
+from importlib import metadata
 from typing import Any, ClassVar, NamedTuple
 
 from djframe.errors import DataError, DefinitionError, UnknownTypeError
@@ -39,12 +43,24 @@ __all__ = [
     "CodecSpec",
     "Payload",
     "get_codec",
+    "is_codec_registered",
     "is_codec_text",
     "list_codecs",
+    "lookup_codec",
     "parse_codec",
+    "parse_type_spec",
+    "resolve_dtype",
+    "unregister_codec",
 ]
 
-_REGISTRY: dict[str, type[Codec]] = {}
+_codec_registry: dict[str, Codec] = {}
+"""The registered codecs by name: one instance of each class (DataJoint's registry, by the
+same name). Deleting a name unregisters it, as :func:`unregister_codec` does."""
+ENTRY_POINT_GROUPS = ("djframe.codecs", "datajoint.codecs")
+"""Entry-point groups whose codecs are loaded when a codec name is not registered yet: a
+package declares ``[project.entry-points."djframe.codecs"] zarr = "dj_zarr:ZarrCodec"``
+(DataJoint's group ``datajoint.codecs`` is read too)."""
+_entry_points_loaded: list[bool] = []
 _CODEC_TEXT = re.compile(
     r"^<\s*(?P<name>[a-z][a-z0-9_]*)\s*(?P<at>@\s*(?P<store>[A-Za-z0-9_][A-Za-z0-9_-]*|))?\s*>$"
 )
@@ -64,7 +80,8 @@ class Codec:
     """Base class of codec types; subclassing registers ``<name>``.
 
     Subclasses set ``name`` and implement :meth:`get_dtype`, :meth:`encode` and
-    :meth:`decode` (and may implement :meth:`validate`). ``get_dtype`` returns a core type
+    :meth:`decode` (and may implement :meth:`validate`); a subclass without a ``name`` is an
+    abstract base and is not registered. ``get_dtype`` returns a core type
     (``"bytes"``, ``"json"``) or another codec (``"<blob>"``), which then encodes the result.
     Codecs with ``store_only = True`` keep their values in an object store only: their
     ``encode`` returns a :class:`Payload` (or bytes), and ``decode`` receives a :class:`Payload`.
@@ -72,6 +89,11 @@ class Codec:
     kept: in a row (``<attach>``), the payload is kept as bytes (its ``meta`` as JSON, then
     its data).
     ``class Base(dj.Codec, register=False)`` declares a base class that is not registered.
+
+    As in DataJoint 2.x, ``encode`` and ``decode`` are given only the keywords they declare:
+    ``key`` (``encode``: the row's primary key), ``context`` (``schema``, ``table``,
+    ``field`` and ``config``; on ``decode``, ``config`` only) and ``store_name`` (``encode``:
+    the store of ``<codec@store>``, ``""`` for the default one).
     """
 
     name: ClassVar[str] = ""
@@ -84,21 +106,34 @@ class Codec:
 
     def __init_subclass__(cls, *, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if register and not _deferred:
+        if register and not _deferred and cls.name:
             register_codec(cls)
 
     def get_dtype(self, is_store: bool) -> str:
-        """The type the encoded value has: a core type or ``<codec>``."""
+        """The type the encoded value has: a core type or ``<codec>``; a codec that keeps
+        its values in a store only refuses ``is_store=False``."""
+        if self.store_only and not is_store:
+            raise DefinitionError(needs_store(self.name))
         return "bytes"
 
     def validate(self, value: Any) -> None:
         """Raise ``DataError`` (or TypeError/ValueError) if ``value`` cannot be encoded."""
 
-    def encode(self, value: Any, *, key: dict[str, Any] | None = None) -> Any:
+    def encode(self, value: Any, **_: Any) -> Any:
         raise NotImplementedError
 
-    def decode(self, stored: Any, *, key: dict[str, Any] | None = None) -> Any:
+    def decode(self, stored: Any, **_: Any) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _codec_config(
+        key: dict[str, Any] | None = None, context: dict[str, Any] | None = None
+    ) -> Any:
+        """The configuration a codec was given: ``context["config"]``, else the ``_config``
+        of ``key`` (DataJoint before 2.3.4 passed it there), else None."""
+        if context and context.get("config") is not None:
+            return context["config"]
+        return (key or {}).get("_config")
 
     def __repr__(self) -> str:
         return f"<codec <{self.name}> {type(self).__qualname__}>"
@@ -120,46 +155,158 @@ def deferred_registration() -> Iterator[None]:
         _deferred.pop()
 
 
+def needs_store(name: str) -> str:
+    return (
+        f"<{name}> requires @: it keeps its values in an object store; write <{name}@> for "
+        f"the default store or <{name}@name> for a named one."
+    )
+
+
 def register_codec(cls: type[Codec]) -> None:
-    """Register ``cls`` as ``<cls.name>`` (subclassing :class:`Codec` does this)."""
+    """Register ``cls`` as ``<cls.name>`` (subclassing :class:`Codec` does this). Defining a
+    class of the same name and qualified name again (a re-run notebook cell) replaces it."""
     if not cls.name or not re.match(r"^[a-z][a-z0-9_]*$", cls.name):
         raise DefinitionError(
             f"Codec {cls.__name__} needs a name of lowercase letters, digits and underscores "
             "(class attribute `name`), e.g. name = 'graph' to be used as <graph>."
         )
-    known = _REGISTRY.get(cls.name)
-    if known is not None and known.__qualname__ != cls.__qualname__:
+    known = _codec_registry.get(cls.name)
+    if known is not None and type(known).__qualname__ != cls.__qualname__:
+        kind = type(known)
         raise DefinitionError(
-            f"Codec <{cls.name}> is already registered by {known.__module__}.{known.__qualname__}; "
+            f"Codec <{cls.name}> is already registered by {kind.__module__}.{kind.__qualname__}; "
             f"choose another name for {cls.__qualname__}."
         )
-    _REGISTRY[cls.name] = cls
+    _codec_registry[cls.name] = cls()
+    parse_codec.cache_clear()
+
+
+def unregister_codec(name: str) -> None:
+    """Remove the codec ``name`` (``"graph"`` or ``"<graph>"``) from the registry."""
+    bare = parse_type_spec(name)[0]
+    if bare not in _codec_registry:
+        raise UnknownTypeError(f"Codec <{bare}> is not registered; nothing to unregister.")
+    del _codec_registry[bare]
+    parse_codec.cache_clear()
 
 
 def registered_codecs() -> list[type[Codec]]:
     """The registered codec classes."""
-    return list(_REGISTRY.values())
+    return [type(codec) for codec in _codec_registry.values()]
+
+
+def load_builtins() -> None:
+    from djframe import builtin_codecs  # noqa: F401  (registers the built-ins)
+
+
+def load_entry_points() -> None:
+    """Register the codecs that installed packages declare in :data:`ENTRY_POINT_GROUPS`
+    (once per process); a codec that fails to load is skipped with a warning."""
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded.append(True)
+    for group in ENTRY_POINT_GROUPS:
+        for entry in metadata.entry_points(group=group):
+            if entry.name in _codec_registry:
+                continue
+            try:
+                loaded = entry.load()  # a Codec subclass registers itself on import
+            except Exception as exc:
+                warnings.warn(
+                    f"The codec <{entry.name}> of entry point {entry.value!r} ({group}) does "
+                    f"not load: {type(exc).__name__}: {exc}",
+                    stacklevel=3,
+                )
+                continue
+            named = isinstance(loaded, type) and issubclass(loaded, Codec) and loaded.name
+            if named and loaded.name not in _codec_registry:
+                register_codec(loaded)
+
+
+def known(name: str) -> bool:
+    """Whether the codec ``name`` is registered, loading the built-ins and, for a name not
+    registered yet, the codecs of installed packages."""
+    load_builtins()
+    if name not in _codec_registry:
+        load_entry_points()
+    return name in _codec_registry
 
 
 def get_codec(name: str) -> Codec:
-    """The registered codec called ``name`` (without angle brackets)."""
-    from djframe.codecs import builtin  # noqa: F401  (registers the built-ins)
+    """The registered codec ``name``: ``"blob"``, ``"<blob>"`` or ``"<blob@store>"`` (the
+    store is ignored). The same instance every time.
 
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise UnknownTypeError(
-            f"Unknown codec <{name}>. Registered codecs: "
-            f"{', '.join(f'<{n}>' for n in sorted(_REGISTRY))}. Declare your own by subclassing "
-            "dj.Codec with name = '" + name + "'."
-        ) from None
+    Examples
+    --------
+    >>> get_codec("<npy@>") is get_codec("npy")
+    True
+    """
+    bare = parse_type_spec(name)[0]
+    if known(bare):
+        return _codec_registry[bare]
+    raise UnknownTypeError(
+        f"Unknown codec <{bare}>. Registered codecs: "
+        f"{', '.join(f'<{n}>' for n in sorted(_codec_registry))}. Declare your own by "
+        "subclassing dj.Codec with name = '" + bare + "'."
+    )
+
+
+def is_codec_registered(name: str) -> bool:
+    """Whether a codec ``name`` (with or without brackets and store) is registered."""
+    return known(parse_type_spec(name)[0])
+
+
+def lookup_codec(text: str) -> tuple[Codec, str | None]:
+    """The codec of ``<name@store>`` and its store (None without ``@``, ``""`` for ``@``)."""
+    name, store = parse_type_spec(text)
+    return get_codec(name), store
 
 
 def list_codecs() -> list[str]:
-    """The names of every registered codec."""
-    from djframe.codecs import builtin  # noqa: F401
+    """The names of every registered codec (the codecs of installed packages too), sorted."""
+    load_builtins()
+    load_entry_points()
+    return sorted(_codec_registry)
 
-    return sorted(_REGISTRY)
+
+def parse_type_spec(text: str) -> tuple[str, str | None]:
+    """``"<blob@cold>"`` -> ``("blob", "cold")``; ``"<blob@>"`` -> ``("blob", "")``;
+    ``"blob"`` -> ``("blob", None)``. Brackets are optional.
+
+    Examples
+    --------
+    >>> parse_type_spec("<npy@>"), parse_type_spec("graph")
+    (('npy', ''), ('graph', None))
+    """
+    bare = text.strip().removeprefix("<").removesuffix(">").strip()
+    name, at, store = bare.partition("@")
+    return name.strip(), store.strip() if at else None
+
+
+def resolve_dtype(dtype: str, store_name: str | None = None) -> tuple[str, list[Codec], str | None]:
+    """The SQL column type of ``dtype``, its codecs (outermost first) and its store.
+
+    A core type resolves to itself. ``store_name`` applies to a codec written without ``@``.
+    A value kept in a store leaves its object's id in the row: the column type is ``uuid``
+    (DataJoint keeps JSON metadata there), except for ``<filepath@>``, whose row keeps the
+    path as JSON.
+
+    Examples
+    --------
+    >>> final, chain, store = resolve_dtype("<blob@cold>")
+    >>> final, [c.name for c in chain], store
+    ('uuid', ['blob', 'hash'], 'cold')
+    >>> resolve_dtype("float64")
+    ('float64', [], None)
+    """
+    text = dtype.strip()
+    if not is_codec_text(text):
+        return text, [], store_name
+    name, store = parse_type_spec(text)
+    if store is None and store_name is not None:
+        text, store = f"<{name}@{store_name}>", store_name
+    spec = parse_codec(text)
+    return spec.dtype, list(spec.chain), store
 
 
 def is_codec_text(text: str) -> bool:
@@ -183,11 +330,39 @@ class CodecSpec:
     def in_store(self) -> bool:
         return self.store is not None
 
-    def encode(self, value: Any) -> Any:
-        for codec in self.chain:
+    @cached_property
+    def encoders(self) -> tuple[tuple[Codec, tuple[str, ...]], ...]:
+        """Each codec of the chain with the keywords its ``encode`` declares."""
+        return tuple((c, declared_keywords(type(c).encode)) for c in self.chain)
+
+    @cached_property
+    def decoders(self) -> tuple[tuple[Codec, bool], ...]:
+        """Each codec, innermost first, and whether its ``decode`` declares ``context``."""
+        return tuple((c, "context" in declared_keywords(type(c).decode)) for c in self.chain[::-1])
+
+    def wants_key(self) -> bool:
+        """Whether a codec of the chain declares ``key`` (then :meth:`encode` needs it)."""
+        return any("key" in names for _, names in self.encoders)
+
+    def encode(
+        self,
+        value: Any,
+        *,
+        key: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Any:
+        """``value`` through the chain; ``key`` and ``context`` go to the codecs that
+        declare them."""
+        for codec, names in self.encoders:
             try:
                 codec.validate(value)
-                value = codec.encode(value)
+                if not names:
+                    value = codec.encode(value)
+                elif names == CONTEXT_ONLY:  # the built-ins: no dict per value
+                    value = codec.encode(value, context=context)
+                else:
+                    given = {"key": key, "context": context, "store_name": self.store}
+                    value = codec.encode(value, **{name: given[name] for name in names})
             except DataError:
                 raise
             except (TypeError, ValueError, OSError) as exc:
@@ -200,17 +375,37 @@ class CodecSpec:
             value = payload_bytes(value)
         return value
 
-    def decode(self, stored: Any) -> Any:
+    def decode(self, stored: Any, *, context: dict[str, Any] | None = None) -> Any:
+        """The stored value through the chain, innermost codec first."""
         value = stored
-        for position, codec in enumerate(reversed(self.chain)):
+        for position, (codec, with_context) in enumerate(self.decoders):
             innermost = position == 0
             takes = codec.store_only or codec.takes_payload
             if innermost and isinstance(value, Payload) and not takes:
                 value = bytes(value.data)
             elif innermost and codec.takes_payload and not isinstance(value, Payload):
                 value = payload_of(value)
-            value = codec.decode(value)
+            value = codec.decode(value, context=context) if with_context else codec.decode(value)
         return value
+
+
+CALL_KEYWORDS = ("key", "context", "store_name")
+"""The keywords a codec's ``encode``/``decode`` is given if it declares them."""
+CONTEXT_ONLY = ("context",)
+
+
+@cache
+def declared_keywords(function: Any) -> tuple[str, ...]:
+    """Which of :data:`CALL_KEYWORDS` ``function`` declares (not through ``**kwargs``);
+    cached per function, as it is asked for every value."""
+    parameters = inspect.signature(function).parameters
+    return tuple(name for name in CALL_KEYWORDS if name in parameters)
+
+
+def located(payload: Payload, oid: str, store: str | None) -> Payload:
+    """``payload`` with the object's id and store added to its meta (``oid``, ``store``),
+    as decoding codecs get it: an ``ObjectRef`` names its object by them."""
+    return Payload(payload.data, {**payload.meta, "oid": oid, "store": store})
 
 
 def payload_bytes(payload: Payload) -> bytes:
@@ -232,6 +427,7 @@ def referencing_spec(text: str, codec: Codec, store: str | None) -> CodecSpec:
             f"<{codec.name}> refers to files in a store: write <{codec.name}@> for the default "
             f"store or <{codec.name}@name> for a named one."
         )
+    codec = copy.copy(codec)  # the registered instance is shared
     codec.store_name = store
     return CodecSpec(text.strip(), (codec,), None, codec.get_dtype(True).strip())
 
@@ -272,14 +468,12 @@ def parse_codec(text: str) -> CodecSpec:
     while True:
         codec = get_codec(parse_codec_text(current)[0])
         if any(c.name == codec.name for c in chain):
-            raise DefinitionError(f"{text}: the codecs refer to each other in a cycle.")
+            names = " -> ".join(f"<{c.name}>" for c in [*chain, codec])
+            raise DefinitionError(f"Circular codec reference in {text}: {names}.")
         if codec.references_store:
             return referencing_spec(text, codec, store)
         if codec.store_only and store is None:
-            raise DefinitionError(
-                f"<{codec.name}> keeps its values in an object store: write <{codec.name}@> "
-                f"for the default store or <{codec.name}@name> for a named one."
-            )
+            raise DefinitionError(needs_store(codec.name))
         chain.append(codec)
         current = codec.get_dtype(store is not None).strip()
         if not is_codec_text(current):

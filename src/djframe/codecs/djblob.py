@@ -216,16 +216,20 @@ def pack(obj: Any, *, compress: bool = True) -> bytes:
 # -- reading -------------------------------------------------------------------------------
 class _Reader:
     def __init__(self, data: bytes) -> None:
+        from djframe import blob  # its use_32bit_dims, set by the user
+
         self.data = data
         self.pos = 0
+        self.size_type = "uint32" if blob.use_32bit_dims else "uint64"
 
     def values(self, dtype: str | np.dtype[Any], count: int) -> np.ndarray:
         out = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
         self.pos += out.nbytes
         return out
 
-    def one(self, dtype: str = "uint64") -> Any:
-        return self.values(dtype, 1)[0]
+    def one(self, dtype: str | None = None) -> Any:
+        """One number: of ``dtype``, or a size (dimension, count, length)."""
+        return self.values(dtype or self.size_type, 1)[0]
 
     def raw(self, n: int) -> bytes:
         self.pos += n
@@ -284,7 +288,7 @@ class _Reader:
         return {self.sized(): self.sized() for _ in range(int(self.one()))}
 
     def shape(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.values("uint64", int(self.one())))
+        return tuple(int(n) for n in self.values(self.size_type, int(self.one())))
 
     def array(self) -> Any:
         shape = self.shape()
@@ -360,7 +364,15 @@ def unpack(data: bytes | memoryview) -> Any:
         raise DataError("Not a DataJoint blob: it starts with neither mYm nor dj0.")
     reader = _Reader(blob)
     reader.pos = 4
-    value = reader.value()
+    try:
+        value = reader.value()
+    except DataError:
+        raise
+    except (ValueError, IndexError, OverflowError, MemoryError) as exc:
+        raise DataError(
+            f"A DataJoint blob is damaged ({exc}); if it was written with 32-bit sizes, set "
+            "djframe.blob.use_32bit_dims = True to read it."
+        ) from None
     if reader.pos != len(blob):
         raise DataError("A DataJoint blob is damaged: bytes are left after its value.")
     return value

@@ -19,12 +19,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from djframe.codecs import CodecSpec, Payload, parse_codec
+from djframe.codecs import CodecSpec, Payload, located, parse_codec
 from djframe.codecs.arrays import column_values
 from djframe.errors import DataError, DjframeError
 from djframe.frames import columns_to_arrow, frame_kind, row_columns, to_arrow
+from djframe.settings import config
 from djframe.store import object_table
-from djframe.store.delta import new_object_ids, read_objects
+from djframe.store.delta import new_object_ids, read_metas, read_objects
 
 if TYPE_CHECKING:
     from djframe.catalog import TableInfo
@@ -32,7 +33,14 @@ if TYPE_CHECKING:
     from djframe.heading import Attribute, Heading
     from djframe.store import ObjectTable
 
-__all__ = ["LazyValue", "PendingObjects", "decode_columns", "encode_rows", "has_codecs"]
+__all__ = [
+    "LazyValue",
+    "PendingObjects",
+    "StoredBuffers",
+    "decode_columns",
+    "encode_rows",
+    "has_codecs",
+]
 
 
 def has_codecs(heading: Heading) -> bool:
@@ -96,14 +104,23 @@ def series_values(series: Any) -> list[Any]:
     return list(series.to_list())
 
 
-def encode_values(spec: CodecSpec, values: list[Any], where: str) -> list[Any]:
+def encode_values(
+    spec: CodecSpec,
+    values: list[Any],
+    where: str,
+    context: dict[str, Any] | None = None,
+    keys: list[dict[str, Any]] | None = None,
+) -> list[Any]:
+    """``values`` encoded (``keys``: each row's primary key, for codecs that declare
+    ``key``)."""
     encoded: list[Any] = []
-    for value in values:
+    for position, value in enumerate(values):
         if value is None:
             encoded.append(None)
             continue
         try:
-            encoded.append(spec.encode(value))
+            key = keys[position] if keys is not None else None
+            encoded.append(spec.encode(value, key=key, context=context))
         except DjframeError as exc:
             raise DataError(f"{where}: {exc}") from None
     return encoded
@@ -134,11 +151,16 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
     if not values:
         return rest, pending
     data = to_arrow(rest, info.heading)
+    keys: list[dict[str, Any]] | None = None
     for name, column in values.items():
         attr = info.heading[name]
         assert attr.codec is not None
         spec = parse_codec(attr.codec)
-        encoded = encode_values(spec, column, f"{info.class_name}.{name} ({attr.codec})")
+        if keys is None and spec.wants_key():
+            keys = row_keys(data, info, len(column))
+        context = {"schema": info.schema, "table": info.class_name, "field": name}
+        where = f"{info.class_name}.{name} ({attr.codec})"
+        encoded = encode_values(spec, column, where, {**context, "config": config}, keys)
         if spec.in_store:
             ids = iter(new_object_ids(sum(v is not None for v in encoded)))
             refs = [None if v is None else next(ids) for v in encoded]
@@ -147,6 +169,14 @@ def encode_rows(rows: Any, info: TableInfo) -> tuple[Any, PendingObjects]:
         array = column_array(encoded, attr)
         data = data.append_column(name, array) if data.num_columns else pa.table({name: array})
     return data, pending
+
+
+def row_keys(data: pa.Table, info: TableInfo, rows: int) -> list[dict[str, Any]]:
+    """Each row's primary key as a dict (empty where the input lacks key attributes)."""
+    names = [n for n in info.heading.primary_key if n in data.column_names]
+    if not names:
+        return [{} for _ in range(rows)]
+    return data.select(names).to_pylist()
 
 
 # -- fetch -------------------------------------------------------------------------------
@@ -166,7 +196,8 @@ class LazyValue:
         self.spec, self.target, self.oid = spec, target, oid
 
     def load(self) -> Any:
-        return self.spec.decode(read_objects(self.target, [self.oid])[self.oid])
+        payload = read_objects(self.target, [self.oid])[self.oid]
+        return self.spec.decode(located(payload, self.oid, self.spec.store))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         return np.asarray(self.load(), dtype=dtype)
@@ -175,13 +206,26 @@ class LazyValue:
         return f"LazyValue({self.spec.text} {self.oid} in {self.target.uri})"
 
 
+class StoredBuffers:
+    """The bytes of one table's stored objects by id (``get_buffer``): what an
+    :class:`~djframe.builtin_codecs.npy.NpyRef` reads when loaded."""
+
+    def __init__(self, target: ObjectTable) -> None:
+        self.target = target
+
+    def get_buffer(self, path: str) -> Any:
+        return read_objects(self.target, [path])[path].data
+
+
 def decode_columns(
     connection: Connection, heading: Heading, data: pa.Table, *, lazy: bool = False
 ) -> dict[str, list[Any]]:
     """The decoded values of every codec column of ``data``, as Python lists.
 
     Store values are read in one scan per Delta table for all the rows; with ``lazy=True``
-    they come back as :class:`LazyValue` references instead.
+    they come back as references instead: an ``NpyRef`` for ``<npy@>`` (its dtype and shape
+    read, not its bytes), a :class:`LazyValue` for the others. The decoding codec finds the
+    object's id and store in the payload's meta (``oid``, ``store``).
     """
     decoded: dict[str, list[Any]] = {}
     for attr in heading:
@@ -192,7 +236,10 @@ def decode_columns(
         if spec.in_store:
             decoded[attr.name] = decode_stored(connection, attr, spec, stored, lazy)
         else:
-            decoded[attr.name] = [None if v is None else spec.decode(v) for v in stored]
+            context = {"config": config}
+            decoded[attr.name] = [
+                None if v is None else spec.decode(v, context=context) for v in stored
+            ]
     return decoded
 
 
@@ -202,7 +249,26 @@ def decode_stored(
     if attr.object_table is None:
         raise DataError(f"{attr.name} ({attr.codec}) does not say which table stores its objects.")
     target = object_table(connection, attr.object_table, spec.store or "")
+    present = [o for o in oids if o is not None]
     if lazy:
+        return lazy_values(spec, target, oids, present)
+    payloads = read_objects(target, present)
+    context = {"config": config}
+    return [
+        None if o is None else spec.decode(located(payloads[o], o, spec.store), context=context)
+        for o in oids
+    ]
+
+
+def lazy_values(
+    spec: CodecSpec, target: ObjectTable, oids: list[Any], present: list[Any]
+) -> list[Any]:
+    codec = spec.chain[0]
+    reference = getattr(codec, "reference", None)
+    if len(spec.chain) != 1 or reference is None:
         return [None if o is None else LazyValue(spec, target, o) for o in oids]
-    payloads = read_objects(target, [o for o in oids if o is not None])
-    return [None if o is None else spec.decode(payloads[o]) for o in oids]
+    metas, source = read_metas(target, present), StoredBuffers(target)
+    return [
+        None if o is None else reference({**metas[o], "path": o, "store": spec.store}, source)
+        for o in oids
+    ]

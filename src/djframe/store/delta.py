@@ -69,6 +69,7 @@ __all__ = [
     "object_time",
     "open_table",
     "owned",
+    "read_metas",
     "read_objects",
     "snapshot",
     "snapshot_columns",
@@ -492,7 +493,9 @@ def dataset(table: DeltaTable) -> Any:
     return table.to_pyarrow_dataset()
 
 
-def scan_objects(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
+def scan_objects(
+    table: DeltaTable, wanted: Sequence[str], columns: Sequence[str] = READ_COLUMNS
+) -> pa.Table:
     """The rows of these ids, reading only the files and row groups whose ``_oid`` statistics
     can hold them. Pruning is done here rather than by a dataset filter: files that a Delta
     delete rewrote hold ``_oid`` as string_view, which pyarrow filters cannot compare with
@@ -515,10 +518,10 @@ def scan_objects(table: DeltaTable, wanted: Sequence[str]) -> pa.Table:
             )
         ]
         if groups:
-            read = fragment.subset(row_group_ids=groups).to_table(columns=READ_COLUMNS)
+            read = fragment.subset(row_group_ids=groups).to_table(columns=list(columns))
             parts.append(plain_columns(read))
     if not parts:
-        return pa.table({n: pa.array([], t) for n, t in PLAIN_TYPES.items()})
+        return pa.table({n: pa.array([], PLAIN_TYPES[n]) for n in columns})
     # Row groups hold other ids too; payloads_of skips them (filtering would copy payloads).
     return pa.concat_tables(parts, promote_options="permissive")
 
@@ -560,6 +563,23 @@ def read_objects(
             "removed outside djframe, or the store location changed."
         )
     return found
+
+
+def read_metas(target: ObjectTable, oids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``meta`` of the objects with these ids (dtype, shape, name...), without reading
+    their bytes."""
+    wanted = sorted(set(oids))
+    if not wanted:
+        return {}
+    table = opened(target, check_read)
+    if table is None:
+        raise StoreError(
+            f"The object table {target.uri} does not exist; its objects cannot be read."
+        )
+    data = scan_objects(table, wanted, ["_oid", "_meta"])
+    keep = set(wanted)
+    pairs = zip(data.column("_oid").to_pylist(), data.column("_meta").to_pylist(), strict=True)
+    return {oid: json.loads(text) for oid, text in pairs if oid in keep}
 
 
 def list_objects(target: ObjectTable, key: Sequence[str] = ()) -> pa.Table | None:

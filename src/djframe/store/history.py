@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from djframe.catalog import class_label
-from djframe.codecs import parse_codec
+from djframe.codecs import located, parse_codec
 from djframe.codecs.arrays import values_series
 from djframe.errors import DataError, StoreError
 from djframe.store import object_table
@@ -207,5 +207,8 @@ def codec_column(
             f"{len(missing)} object(s) of {attr.name} are gone from this version (e.g. "
             f"{missing[0]}): a vacuum removed them. See Table.history()."
         )
-    out = [None if v is None else spec.decode(payloads[str(v)]) for v in values]
+    out = [
+        None if v is None else spec.decode(located(payloads[str(v)], str(v), spec.store))
+        for v in values
+    ]
     return values_series(attr.name, out)  # arrays as to_polars gives them
