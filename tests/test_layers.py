@@ -22,7 +22,7 @@ FLOORS: list[set[str]] = [
     {"types", "heading", "catalog", "graph", "frames"},  # model
     {"backends"},  # engines
     {"connection", "cursor", "session", "registry", "keyset"},  # a database session
-    {"codecs", "store", "blob"},  # values and objects
+    {"codecs", "builtin_codecs", "objectref", "store", "blob"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL
     # services over Relation

@@ -195,10 +195,6 @@ def registered_codecs() -> list[type[Codec]]:
     return [type(codec) for codec in _codec_registry.values()]
 
 
-def load_builtins() -> None:
-    from djframe import builtin_codecs  # noqa: F401  (registers the built-ins)
-
-
 def load_entry_points() -> None:
     """Register the codecs that installed packages declare in :data:`ENTRY_POINT_GROUPS`
     (once per process); a codec that fails to load is skipped with a warning."""
@@ -224,9 +220,8 @@ def load_entry_points() -> None:
 
 
 def known(name: str) -> bool:
-    """Whether the codec ``name`` is registered, loading the built-ins and, for a name not
-    registered yet, the codecs of installed packages."""
-    load_builtins()
+    """Whether the codec ``name`` is registered, loading, for a name not registered yet, the
+    codecs of installed packages (the built-ins register as ``djframe`` is imported)."""
     if name not in _codec_registry:
         load_entry_points()
     return name in _codec_registry
@@ -264,7 +259,6 @@ def lookup_codec(text: str) -> tuple[Codec, str | None]:
 
 def list_codecs() -> list[str]:
     """The names of every registered codec (the codecs of installed packages too), sorted."""
-    load_builtins()
     load_entry_points()
     return sorted(_codec_registry)
 
