@@ -14,7 +14,8 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     ├── MissingTableError(LookupError)
     ├── QueryError(ValueError)
     │   ├── LineageError
-    │   └── MissingAttributeError(KeyError)
+    │   ├── MissingAttributeError(KeyError)
+    │   └── QueryArgumentError(TypeError)     an operator argument of the wrong type
     ├── DataError(ValueError)                 bad values on insert
     │   └── MissingKeyError
     ├── IntegrityError
@@ -65,6 +66,7 @@ __all__ = [
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
+    "QueryArgumentError",
     "QueryError",
     "QuerySyntaxError",
     "StoreError",
@@ -114,6 +116,10 @@ class QueryError(DjframeError, ValueError):
 
 class LineageError(QueryError):
     """Namesake attributes of two operands do not share one lineage (semantic matching)."""
+
+
+class QueryArgumentError(QueryError, TypeError):
+    """An argument of an operator (such as ``dj.Top``) has the wrong type."""
 
 
 class MissingAttributeError(QueryError, KeyError):
