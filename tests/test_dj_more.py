@@ -164,3 +164,66 @@ def test_condition_module_names_the_same_classes(ranked: type[dj.Manual]) -> Non
     assert (Top, AndList, Not) == (dj.Top, dj.AndList, dj.Not)
     kept = ranked & Not({"item": 0}) & AndList(["weight > 1"]) & Top(2, "item")
     assert items(kept) == [2, 3]
+
+
+# -- conn.adapter --------------------------------------------------------------------------
+
+
+def test_adapter_writes_sql_that_conn_query_runs(schema: dj.Schema) -> None:
+    @schema
+    class Note(dj.Manual):
+        definition = """
+        note_id : int32
+        ---
+        text : varchar(20)
+        """
+
+    Note.insert1({"note_id": 1, "text": "it's"})
+    adapter = schema.connection.adapter
+    assert Note().adapter == adapter
+    assert adapter.backend == {"postgres": "postgresql", "duckdb": "duckdb"}[adapter.name]
+    table = adapter.make_full_table_name(schema.database, "note")
+    assert table == Note.full_table_name
+    assert adapter.split_full_table_name(table) == (schema.database, "note")
+    text, key, value = (adapter.quote_identifier(n) for n in ("text", "note_id", "it's"))
+    assert value == '"it\'s"'
+    its = adapter.quote_string("it's")
+    assert its == "'it''s'"
+    sql = (
+        f"SELECT {text} FROM {table} WHERE {text} = {its} "
+        f"AND {key} = {adapter.parameter_placeholder}"
+    )
+    assert schema.connection.query(sql, (1,)).fetchall() == [("it's",)]
+
+
+def test_adapter_gives_the_column_type_of_each_core_type(schema: dj.Schema) -> None:
+    """A table created by hand with the adapter's types has the columns djframe declares."""
+    adapter, conn = schema.connection.adapter, schema.connection
+    columns = {"a": "int16", "b": "varchar(12)", "c": "float64", "d": "uuid", "e": "bool"}
+    lines = "\n".join(f"{name} : {core}" for name, core in columns.items())
+
+    @schema
+    class Typed(dj.Manual):
+        definition = f"k : int32\n---\n{lines}"
+
+    sql_columns = ", ".join(f"{n} {adapter.core_type_to_sql(c)}" for n, c in columns.items())
+    conn.query(
+        f"CREATE TABLE {adapter.make_full_table_name(schema.database, 'raw')} ({sql_columns})"
+    )
+
+    def types(table: str) -> dict[str, str]:
+        rows = conn.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s AND column_name <> 'k'",
+            (schema.database, table),
+        ).fetchall()
+        return dict(rows)
+
+    assert types("raw") == types("typed") and len(types("raw")) == len(columns)
+
+
+def test_a_name_that_is_not_quoted_is_refused() -> None:
+    from djframe.adapters import SqlAdapter
+
+    with pytest.raises(dj.QueryError, match="quoted full table name"):
+        SqlAdapter("duckdb").split_full_table_name("lab.session")

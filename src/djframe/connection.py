@@ -23,6 +23,7 @@ from urllib.parse import quote as url_quote
 
 import pyarrow as pa
 
+from djframe.adapters import SqlAdapter
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.cursor import Cursor, bind_arguments, returns_rows
@@ -235,6 +236,12 @@ class Connection:
             return Cursor(self.fetch_arrow(statement, action="running conn.query"), as_dict=as_dict)
         self.execute(statement, action="running conn.query")
         return Cursor(None)
+
+    @property
+    def adapter(self) -> SqlAdapter:
+        """How to write SQL for :meth:`query` on this backend (quoting, placeholders, the SQL
+        of each core type): DataJoint's ``conn.adapter``."""
+        return SqlAdapter(self.backend.name)
 
     @property
     def is_connected(self) -> bool:
