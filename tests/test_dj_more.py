@@ -4,6 +4,9 @@ a list order and merged, and the ``djframe.condition`` module path."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -227,3 +230,87 @@ def test_a_name_that_is_not_quoted_is_refused() -> None:
 
     with pytest.raises(dj.QueryError, match="quoted full table name"):
         SqlAdapter("duckdb").split_full_table_name("lab.session")
+
+
+# -- conn.dependencies ---------------------------------------------------------------------
+
+
+def test_dependencies_by_full_table_name(schema: dj.Schema) -> None:
+    @schema
+    class Subject(dj.Manual):
+        definition = """
+        subject : int32
+        """
+
+    @schema
+    class Rig(dj.Lookup):
+        definition = """
+        rig : int32
+        """
+
+    @schema
+    class Session(dj.Manual):
+        definition = """
+        -> Subject
+        session : int32
+        ---
+        -> Rig
+        -> Rig.proj(backup='rig')
+        """
+
+    deps = schema.connection.dependencies
+    deps.load()
+    session, subject, rig = Session.full_table_name, Subject.full_table_name, Rig.full_table_name
+    assert session in deps and "lab.nothing" not in deps
+    assert {name for name, _ in deps.parents(session, primary=True)} == {subject}
+    by_rig = deps.parents(session, primary=False)
+    assert sorted(
+        props["attr_map"]["backup" if props["aliased"] else "rig"] for _, props in by_rig
+    ) == ["rig", "rig"]
+    assert [name for name, _ in deps.children(subject)] == [session]
+    assert deps.descendants(subject) == [subject, session]
+    assert deps.ancestors(session)[0] == session and set(deps.ancestors(session)) == {
+        session,
+        subject,
+        rig,
+    }
+    order = deps.topo_sort()
+    assert order.index(subject) < order.index(session) and order.index(rig) < order.index(session)
+    assert deps.descendants(f"{schema.database}.subject") == deps.descendants(subject)
+
+
+def test_load_reads_tables_declared_elsewhere(
+    backend: str, database_url: str, tmp_path: Path
+) -> None:
+    url = f"duckdb:///{tmp_path / 'shared.duckdb'}" if backend == "duckdb" else database_url
+    name = f"test_deps_{os.getpid()}"
+    with dj.connect(url) as mine, dj.connect(url) as theirs:
+        schema = dj.Schema(name, connection=mine)
+        try:
+
+            @schema
+            class Animal(dj.Manual):
+                definition = """
+                animal : int32
+                """
+
+            deps = theirs.dependencies
+            dj.Schema(name, connection=theirs)
+            assert Animal.full_table_name in deps
+
+            @schema
+            class Cage(dj.Manual):
+                definition = """
+                cage : int32
+                ---
+                -> Animal
+                """
+
+            deps.load(force=False)
+            assert Cage.full_table_name not in deps  # the graph as it was built
+            deps.load()
+            assert [n for n, _ in deps.children(Animal.full_table_name)] == [Cage.full_table_name]
+            with pytest.raises(dj.MissingTableError, match="load"):
+                deps.parents('"nowhere"."nothing"')
+        finally:
+            schema.drop(prompt=False)

@@ -28,7 +28,7 @@ from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.cursor import Cursor, bind_arguments, returns_rows
 from djframe.errors import DjframeError, MissingTableError
-from djframe.graph import build_graph
+from djframe.graph import Dependencies, build_graph
 from djframe.session import data_changing
 from djframe.settings import DatabaseSettings, config, redact
 
@@ -299,6 +299,12 @@ class Connection:
         if self._graph is None:
             self._graph = build_graph(self.tables.values())
         return self._graph
+
+    @property
+    def dependencies(self) -> Dependencies:
+        """The dependency graph by quoted full table name, as DataJoint's
+        ``conn.dependencies`` (see :class:`~djframe.graph.Dependencies`)."""
+        return Dependencies(self)
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:
