@@ -314,3 +314,19 @@ def test_load_reads_tables_declared_elsewhere(
                 deps.parents('"nowhere"."nothing"')
         finally:
             schema.drop(prompt=False)
+
+
+# -- a table class without a definition ---------------------------------------------------
+
+
+def test_a_class_without_a_definition_is_not_declared(schema: dj.Schema) -> None:
+    class Misspelled(dj.Manual):
+        definitions = """
+        id : int32
+        """
+
+    with pytest.raises(dj.MissingDefinitionError, match="definitions: a misspelling") as caught:
+        schema(Misspelled)
+    assert isinstance(caught.value, NotImplementedError)
+    assert isinstance(caught.value, dj.DefinitionError)
+    assert "Misspelled" not in schema and not schema.list_tables()

@@ -10,7 +10,8 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     ├── ConfigError(ValueError)
     ├── ConnectionError(ConnectionError)
     ├── DefinitionError(ValueError)
-    │   └── UnknownTypeError
+    │   ├── UnknownTypeError
+    │   └── MissingDefinitionError(NotImplementedError)   a table class without a definition
     ├── MissingTableError(LookupError)
     ├── QueryError(ValueError)
     │   ├── LineageError
@@ -62,6 +63,7 @@ __all__ = [
     "LineageError",
     "LostConnectionError",
     "MissingAttributeError",
+    "MissingDefinitionError",
     "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
@@ -104,6 +106,10 @@ class DefinitionError(DjframeError, ValueError):
 
 class UnknownTypeError(DefinitionError):
     """A definition names a type that is neither a core type nor a registered codec."""
+
+
+class MissingDefinitionError(DefinitionError, NotImplementedError):
+    """A table class to declare sets no ``definition`` (DataJoint: ``NotImplementedError``)."""
 
 
 class MissingTableError(DjframeError, LookupError):
