@@ -23,11 +23,12 @@ from urllib.parse import quote as url_quote
 
 import pyarrow as pa
 
+from djframe.adapters import SqlAdapter
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.cursor import Cursor, bind_arguments, returns_rows
 from djframe.errors import DjframeError, MissingTableError
-from djframe.graph import build_graph
+from djframe.graph import Dependencies, build_graph
 from djframe.session import data_changing
 from djframe.settings import DatabaseSettings, config, redact
 
@@ -237,6 +238,12 @@ class Connection:
         return Cursor(None)
 
     @property
+    def adapter(self) -> SqlAdapter:
+        """How to write SQL for :meth:`query` on this backend (quoting, placeholders, the SQL
+        of each core type): DataJoint's ``conn.adapter``."""
+        return SqlAdapter(self.backend.name)
+
+    @property
     def is_connected(self) -> bool:
         """True until :meth:`close`."""
         return not self._closed
@@ -292,6 +299,12 @@ class Connection:
         if self._graph is None:
             self._graph = build_graph(self.tables.values())
         return self._graph
+
+    @property
+    def dependencies(self) -> Dependencies:
+        """The dependency graph by quoted full table name, as DataJoint's
+        ``conn.dependencies`` (see :class:`~djframe.graph.Dependencies`)."""
+        return Dependencies(self)
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:

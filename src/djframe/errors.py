@@ -10,11 +10,13 @@ wrong and mix in the builtin exception they resemble, so ``except KeyError`` sti
     ├── ConfigError(ValueError)
     ├── ConnectionError(ConnectionError)
     ├── DefinitionError(ValueError)
-    │   └── UnknownTypeError
+    │   ├── UnknownTypeError
+    │   └── MissingDefinitionError(NotImplementedError)   a table class without a definition
     ├── MissingTableError(LookupError)
     ├── QueryError(ValueError)
     │   ├── LineageError
-    │   └── MissingAttributeError(KeyError)
+    │   ├── MissingAttributeError(KeyError)
+    │   └── QueryArgumentError(TypeError)     an operator argument of the wrong type
     ├── DataError(ValueError)                 bad values on insert
     │   └── MissingKeyError
     ├── IntegrityError
@@ -61,10 +63,12 @@ __all__ = [
     "LineageError",
     "LostConnectionError",
     "MissingAttributeError",
+    "MissingDefinitionError",
     "MissingExternalFile",
     "MissingKeyError",
     "MissingParentError",
     "MissingTableError",
+    "QueryArgumentError",
     "QueryError",
     "QuerySyntaxError",
     "StoreError",
@@ -104,6 +108,10 @@ class UnknownTypeError(DefinitionError):
     """A definition names a type that is neither a core type nor a registered codec."""
 
 
+class MissingDefinitionError(DefinitionError, NotImplementedError):
+    """A table class to declare sets no ``definition`` (DataJoint: ``NotImplementedError``)."""
+
+
 class MissingTableError(DjframeError, LookupError):
     """A table or schema does not exist in the database."""
 
@@ -114,6 +122,10 @@ class QueryError(DjframeError, ValueError):
 
 class LineageError(QueryError):
     """Namesake attributes of two operands do not share one lineage (semantic matching)."""
+
+
+class QueryArgumentError(QueryError, TypeError):
+    """An argument of an operator (such as ``dj.Top``) has the wrong type."""
 
 
 class MissingAttributeError(QueryError, KeyError):

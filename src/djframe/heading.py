@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from djframe.errors import MissingAttributeError
-from djframe.types import CoreType, NativeType, native_type, parse_type
+from djframe.types import CoreType, NativeType, native_type, parse_type, read_type
 
 __all__ = ["Attribute", "Heading"]
 
@@ -111,9 +111,41 @@ class Attribute:
         fields["type"] = parse_type(fields["type"]) if fields.get("type") else None
         return cls(**fields)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Attribute:
+        """An attribute from a DataJoint-style attribute dictionary (``name``, ``type``,
+        ``in_key``, ``nullable``, ``default``, ``comment``, ``lineage``, ``codec``, and the
+        declared ``original_type``). The type may be a core type (``int32``) or a native one
+        (``int``); keys DataJoint derives from the type (``numeric``, ``is_blob``, ``dtype``
+        ...) are derived here too, so they are not read.
+
+        Examples
+        --------
+        >>> a = Attribute.from_dict({"name": "x", "type": "int", "in_key": True})
+        >>> a.type_name, a.native, a.in_key, a.numeric
+        ('int32', 'int', True, True)
+        """
+        declared = data.get("original_type") or data.get("type")
+        core, native = read_type(declared) if declared else (None, None)
+        codec = data.get("codec")
+        return cls(
+            name=data["name"],
+            type=core,
+            in_key=bool(data.get("in_key", False)),
+            nullable=bool(data.get("nullable", False)),
+            default=data.get("default"),
+            comment=data.get("comment") or "",
+            lineage=data.get("lineage"),
+            codec=codec if codec is None or isinstance(codec, str) else f"<{codec.name}>",
+            native=native.text if native is not None else None,
+        )
+
 
 class Heading:
     """The ordered attributes of a relation, primary key first.
+
+    The attributes may be :class:`Attribute` s or DataJoint-style attribute dictionaries
+    (see :meth:`Attribute.from_dict`).
 
     Examples
     --------
@@ -124,8 +156,8 @@ class Heading:
     (['id'], ['name'])
     """
 
-    def __init__(self, attributes: Iterable[Attribute]) -> None:
-        attrs = list(attributes)
+    def __init__(self, attributes: Iterable[Attribute | Mapping[str, Any]]) -> None:
+        attrs = [a if isinstance(a, Attribute) else Attribute.from_dict(a) for a in attributes]
         ordered = [a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]
         self._attributes: dict[str, Attribute] = {a.name: a for a in ordered}
 
@@ -177,6 +209,32 @@ class Heading:
     def determines(self, other: Heading) -> bool:
         """True when every primary-key attribute of ``other`` is an attribute here."""
         return all(name in self for name in other.primary_key)
+
+    def join_key(self, other: Heading, nullable_pk: bool = False) -> list[str]:
+        """The primary key of ``self * other`` (DataJoint 2.x): this key if this heading
+        determines ``other``, ``other``'s if only ``other`` determines this one, else the
+        union (this key first). ``nullable_pk`` asks for the union always, as for a join whose
+        right operand's key may be null."""
+        if not nullable_pk and self.determines(other):
+            return self.primary_key
+        if not nullable_pk and other.determines(self):
+            return other.primary_key
+        return self.primary_key + [k for k in other.primary_key if k not in self.primary_key]
+
+    def join(self, other: Heading, nullable_pk: bool = False) -> Heading:
+        """The heading of ``self * other``: this heading's attributes, then ``other``'s that
+        are not namesakes, with the key of :meth:`join_key` first.
+
+        Examples
+        --------
+        >>> session = Heading([{"name": "session", "type": "int32", "in_key": True}])
+        >>> trial = Heading([{"name": "session", "type": "int32", "in_key": True},
+        ...                  {"name": "trial", "type": "int32", "in_key": True}])
+        >>> session.join(trial).primary_key
+        ['session', 'trial']
+        """
+        extra = [attr for attr in other if attr.name not in self]
+        return Heading(list(self) + extra).with_key(self.join_key(other, nullable_pk))
 
     def with_key(self, key: Iterable[str]) -> Heading:
         keys = list(key)

@@ -50,6 +50,7 @@ from djframe.errors import (
     DefinitionError,
     DjframeError,
     IntegrityError,
+    MissingDefinitionError,
     MissingTableError,
 )
 from djframe.frames import frame_kind
@@ -346,6 +347,13 @@ class Schema:
         self, cls: type[Table], name: str, context: dict[str, Any], master: str | None
     ) -> TableInfo:
         """The table ``cls.definition`` declares, resolved in ``context`` (nothing is run)."""
+        if not isinstance(cls.definition, str) or not cls.definition.strip():
+            near = [n for n in vars(cls) if n.lower().startswith("defin") and n != "definition"]
+            hint = f" (it sets {', '.join(near)}: a misspelling?)" if near else ""
+            raise MissingDefinitionError(
+                f"{cls.__name__} has no definition{hint}. Set its class attribute `definition` "
+                "to the table's attributes, e.g. definition = 'id : int32'."
+            )
         definition = parse_definition(cls.definition, cls.__name__, reserved=is_hidden(name))
         return resolve_definition(
             definition,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     import polars as pl
 
+    from djframe.adapters import SqlAdapter
     from djframe.connection import Connection
     from djframe.schema import Schema
 
@@ -221,6 +222,11 @@ class Table(QueryExpression, metaclass=TableMeta):
     def full_table_name(self) -> str:
         """The quoted SQL name with its schema, as it appears in SQL (``"lab"."__features"``)."""
         return self.info.sql_name
+
+    @property
+    def adapter(self) -> SqlAdapter:
+        """The connection's :class:`~djframe.adapters.SqlAdapter`, for SQL written by hand."""
+        return self.connection.adapter
 
     @property
     def heading(self) -> Heading:

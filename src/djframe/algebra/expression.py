@@ -298,15 +298,6 @@ def source_label(expr: QueryExpression) -> str:
     return "query"
 
 
-def join_key(a: Heading, b: Heading) -> list[str]:
-    """DataJoint 2.x: A's key if A determines B, B's if only B determines A, else the union."""
-    if a.determines(b):
-        return a.primary_key
-    if b.determines(a):
-        return b.primary_key
-    return a.primary_key + [k for k in b.primary_key if k not in a.primary_key]
-
-
 class Join(QueryExpression):
     def __init__(
         self, a: QueryExpression, b: Any, *, semantic_check: bool = True, left: bool = False
@@ -330,10 +321,10 @@ class Join(QueryExpression):
 
     def derive_heading(self) -> Heading:
         a, b = self.a.heading, self.b.heading
-        extra = [
-            replace(attr, nullable=attr.nullable or self.left) for attr in b if attr.name not in a
-        ]
-        return Heading(list(a) + extra).with_key(join_key(a, b))
+        joined = a.join(b)
+        if not self.left:
+            return joined
+        return Heading(attr if attr.name in a else replace(attr, nullable=True) for attr in joined)
 
     @property
     def heading(self) -> Heading:

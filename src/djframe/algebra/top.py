@@ -5,7 +5,7 @@ and OFFSET, applied where it is written: later restrictions filter the rows Top 
 a Top come back in its order unless another order is asked for.
 
 Two Tops in a row with the same order (or the second with ``order_by=None``, which inherits the
-first's) merge into one. The merge is exact: ``Top(5, offset=0)`` then ``Top(5, offset=3)`` keeps
+first's) merge into one (:meth:`Top.merge`). The merge is exact: ``Top(5, offset=0)`` then ``Top(5, offset=3)`` keeps
 rows 3 and 4 of the original order (DataJoint's "min limit, offsets add" rule agrees with this
 whenever the second window fits inside the first, and over-counts when it does not).
 """
@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 from djframe.algebra.expression import QueryExpression
 from djframe.compile.lower import LowerContext
 from djframe.compile.sql import OrderBy, OrderKey, order_key, parse_order
-from djframe.errors import QueryError
+from djframe.errors import QueryArgumentError, QueryError
 
 if TYPE_CHECKING:
     from djframe.heading import Heading
@@ -35,14 +35,19 @@ class Top:
 
     ``order_by`` is ``"KEY"`` (the primary key, the default), an attribute name with an
     optional ``DESC``/``ASC``, a list of those, or ``None`` to inherit the order of an earlier
-    Top. ``limit=None`` keeps every row after the offset. Ties are broken by the primary key, so
-    the same data always gives the same rows.
+    Top; it is kept as a list (a single string becomes a one-item list), as in DataJoint.
+    ``limit=None`` keeps every row after the offset. Ties are broken by the primary key, so
+    the same data always gives the same rows. An argument of the wrong type raises
+    :class:`~djframe.errors.QueryArgumentError` (a ``TypeError``), a negative count a
+    :class:`~djframe.errors.QueryError`.
 
     Examples
     --------
     >>> import djframe as dj
     >>> dj.Top(3, "score DESC")
-    Top(limit=3, order_by='score DESC', offset=0)
+    Top(limit=3, order_by=['score DESC'], offset=0)
+    >>> dj.Top(10, "score DESC", offset=2).merge(dj.Top(3, None, offset=1))
+    Top(limit=3, order_by=['score DESC'], offset=3)
     """
 
     limit: int | None = 1
@@ -50,21 +55,22 @@ class Top:
     offset: int = 0
 
     def __post_init__(self) -> None:
-        if self.limit is not None and (not _is_count(self.limit)):
-            raise QueryError(
-                f"dj.Top: limit must be a non-negative int or None, not {self.limit!r}."
-            )
-        if not _is_count(self.offset):
-            raise QueryError(f"dj.Top: offset must be a non-negative int, not {self.offset!r}.")
+        _check_count("limit", self.limit, optional=True)
+        _check_count("offset", self.offset, optional=False)
         order = self.order_by
         if not (order is None or isinstance(order, str) or _is_list_of_str(order)):
-            raise QueryError(
+            raise QueryArgumentError(
                 f"dj.Top: order_by must be 'KEY', an attribute name such as 'score DESC', a list "
                 f"of those, or None, not {order!r}."
             )
+        if order is not None:
+            object.__setattr__(self, "order_by", [order] if isinstance(order, str) else list(order))
 
-    def then(self, later: Top) -> Top:
-        """One Top equal to applying ``self`` and then ``later`` (which has the same order)."""
+    def merge(self, later: Top) -> Top:
+        """One Top equal to applying ``self`` and then ``later`` (which has the same order or
+        ``order_by=None``): offsets add, and the limit is the smaller one, cut further when
+        ``later``'s offset reaches past the end of ``self``'s window (DataJoint's merge keeps
+        ``min(limits)`` there and so counts rows ``self`` never kept)."""
         offset = self.offset + later.offset
         if self.limit is None:
             return Top(later.limit, self.order_by, offset)
@@ -73,8 +79,15 @@ class Top:
         return Top(limit, self.order_by, offset)
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _check_count(name: str, value: Any, *, optional: bool) -> None:
+    """``value`` must be a non-negative int (or None when ``optional``)."""
+    if value is None and optional:
+        return
+    allowed = "a non-negative int or None" if optional else "a non-negative int"
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise QueryArgumentError(f"dj.Top: {name} must be {allowed}, not {value!r}.")
+    if value < 0:
+        raise QueryError(f"dj.Top: {name} must be {allowed}, not {value!r}.")
 
 
 def _is_list_of_str(value: Any) -> bool:
@@ -134,7 +147,7 @@ def apply_top(source: QueryExpression, top: Top) -> QueryExpression:
     if isinstance(source, Limited) and (
         top.order_by is None or order_keys(source.heading, top.order_by) == source.ordering
     ):
-        return Limited(source.source, source.top.then(top))
+        return Limited(source.source, source.top.merge(top))
     if top.order_by is None:
         top = Top(top.limit, "KEY", top.offset)
     return Limited(source, top)
