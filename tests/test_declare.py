@@ -899,6 +899,21 @@ def test_part_decorated_directly(schema: dj.Schema) -> None:
     assert_nothing_declared(schema)
 
 
+def test_class_name_with_underscores_is_named_without_them(schema: dj.Schema) -> None:
+    """DataJoint 2.3.5 warns and drops the underscores."""
+    with pytest.warns(UserWarning, match="underscores"):
+
+        @schema
+        class Session_Trial(dj.Manual):
+            definition = """
+            x : int32
+            """
+
+    assert Session_Trial.table_name == "session_trial"
+    Session_Trial.insert1({"x": 1})
+    assert len(Session_Trial()) == 1
+
+
 def test_bad_class_name(schema: dj.Schema) -> None:
     with pytest.raises(dj.DefinitionError, match="CamelCase"):
 

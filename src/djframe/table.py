@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -161,7 +162,16 @@ class TableMeta(type):
 
 
 def snake_case(name: str) -> str:
-    """``SessionTrial`` -> ``session_trial``."""
+    """``SessionTrial`` -> ``session_trial``; ``Session_Trial`` too, with a warning, as
+    DataJoint 2.3.5 names it (underscores dropped, so the two classes name one table)."""
+    if "_" in name:
+        warnings.warn(
+            f"Table class name {name!r} contains underscores: they are dropped, and its table "
+            f"is named as {name.replace('_', '')!r}'s would be. Prefer CamelCase without them.",
+            UserWarning,
+            stacklevel=4,
+        )
+        name = name.replace("_", "")
     if not re.match(r"^[A-Z][A-Za-z0-9]*$", name):
         raise DefinitionError(
             f"Table class name {name!r} must be CamelCase (letters and digits, starting with a "
