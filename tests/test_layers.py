@@ -20,14 +20,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "djframe"
 FLOORS: list[set[str]] = [
     {"_typing", "errors", "settings", "_sql"},  # foundation
     {"types", "heading", "catalog", "graph", "frames"},  # model
-    {"backends"},  # engines
-    {"connection", "cursor", "session", "registry", "keyset"},  # a database session
+    {"backends", "adapters"},  # engines (adapters: their SQL spelled for users)
+    {"connection", "cursor", "dependencies", "session", "registry", "keyset"},  # a database session
     {"codecs", "builtin_codecs", "objectref", "store", "blob"},  # values and objects
     {"declare"},  # the definition language
     {"compile"},  # expressions -> Ibis -> SQL
     # services over Relation
     {"results", "fetch", "versioning", "insert", "delete", "staged", "validation", "trace"},
-    {"algebra"},  # the expression nodes
+    {"algebra", "condition"},  # the expression nodes (condition: at DataJoint's path)
     {"table", "schema"},  # tables and schemas
     {"compute"},  # populate, jobs, provenance, workers
     {"layout", "diagram", "status", "demo", "pipelines", "cli", "mcp", "__init__"},  # faces

@@ -27,8 +27,9 @@ from djframe.adapters import SqlAdapter
 from djframe.backends import Backend, open_backend
 from djframe.catalog import TableInfo, list_schemas_sql, read_catalog
 from djframe.cursor import Cursor, bind_arguments, returns_rows
+from djframe.dependencies import Dependencies
 from djframe.errors import DjframeError, MissingTableError
-from djframe.graph import Dependencies, build_graph
+from djframe.graph import build_graph
 from djframe.session import data_changing
 from djframe.settings import DatabaseSettings, config, redact
 
@@ -303,7 +304,7 @@ class Connection:
     @property
     def dependencies(self) -> Dependencies:
         """The dependency graph by quoted full table name, as DataJoint's
-        ``conn.dependencies`` (see :class:`~djframe.graph.Dependencies`)."""
+        ``conn.dependencies`` (see :class:`~djframe.dependencies.Dependencies`)."""
         return Dependencies(self)
 
     # -- lifetime ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from djframe.catalog import companion_name
+from djframe.errors import DuplicateError
 from djframe.registry import table_class
 from djframe.table import Table
 
@@ -75,5 +76,18 @@ def companion_table(
                 "table_name_for": classmethod(lambda _cls, _class_name: name),
             },
         )
-        schema.declare(cls, context)
+        declare_once(schema, cls, context, full_name)
     return table_class(conn, full_name)()
+
+
+def declare_once(schema: Any, cls: type[Table], context: dict[str, Any], full_name: str) -> None:
+    """Declare a companion that another process may be declaring at the same moment (two
+    machines' first populate of a table): PostgreSQL refuses the second CREATE once the
+    first commits, and the table it wanted is then there."""
+    try:
+        schema.declare(cls, context)
+    except DuplicateError:
+        conn = schema.connection
+        conn.load_schema(full_name.split(".", 1)[0])
+        if full_name not in conn.tables:
+            raise
