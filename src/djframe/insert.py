@@ -615,18 +615,16 @@ def write_staged(
     names = data.column_names
     action = f"inserting into {info.class_name}"
     dialect = conn.backend.dialect
+    checked = not conn.backend.enforces_foreign_keys
     with staged(conn, info, data, inline=not objects) as source:
-        found = (
-            ""
-            if conn.backend.enforces_foreign_keys
-            else parents_found_sql(conn, info, source, names)
-        )
-        if found and data.num_rows > INLINE_ROWS:
+        many = checked and data.num_rows > INLINE_ROWS  # a few rows: check_parents' one lookup
+        found = parents_found_sql(conn, info, source, names) if many else ""
+        if found:
             sql = insert_sql(info, names, source, dialect, on_conflict, cast=cast, condition=found)
             if not conn.fetch_count(sql, action=action):
                 check_parents(conn, info, source, names, data)
         else:
-            if found:
+            if checked:
                 check_parents(conn, info, source, names, data)
             conn.execute(
                 insert_sql(info, names, source, dialect, on_conflict, cast=cast), action=action
