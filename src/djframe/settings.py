@@ -136,6 +136,14 @@ ENVIRONMENT: dict[str, str] = {
 ENV_VAR_MAPPING = ENVIRONMENT
 """DataJoint's name for :data:`ENVIRONMENT`."""
 
+
+def environment_value(key: str) -> str | None:
+    """The environment's text for setting ``key`` (``DJ_HOST`` for ``database.host``), or None
+    where its variable is unset or empty."""
+    name = ENVIRONMENT.get(key)
+    return (os.environ.get(name) or None) if name else None
+
+
 NESTED = {"store.options", "stores", "provenance.source"}
 """Settings whose value is a table: ``store.options`` (storage options of the default store)
 and ``stores`` (named stores: ``{"cold": {"location": "s3://b/p", "options": {...}}}`` or
@@ -374,11 +382,11 @@ class DatabaseSettings:
                               f"{', '.join(self.FIELDS)}.")  # fmt: skip
         for field in self.FIELDS:
             key = f"database.{field}"
-            env = ENVIRONMENT.get(key)
+            given = environment_value(key)
             if field in values:
                 value = values[field]
-            elif env and os.environ.get(env):
-                value = _parse_env(key, os.environ[env])
+            elif given is not None:
+                value = _parse_env(key, given)
             else:
                 value = DEFAULTS[key]
             setattr(self, field, value)
@@ -483,9 +491,9 @@ class Config:
         return self._resolved(key)
 
     def _resolved(self, key: str) -> Any:
-        env = ENVIRONMENT.get(key)
-        if env and os.environ.get(env):
-            return _parse_env(key, os.environ[env])
+        given = environment_value(key)
+        if given is not None:
+            return _parse_env(key, given)
         file_values = self._file_values()
         if key in file_values:
             value = file_values[key]  # a table is copied: changing it changes no file's value
@@ -537,9 +545,8 @@ class Config:
 
     def is_set(self, key: str) -> bool:
         """True when ``key`` is given at run time, in the environment or in a file."""
-        env = ENVIRONMENT.get(key)
         return (
-            key in self._runtime or bool(env and os.environ.get(env)) or key in self._file_values()
+            key in self._runtime or environment_value(key) is not None or key in self._file_values()
         )
 
     def __contains__(self, key: object) -> bool:
@@ -561,8 +568,7 @@ class Config:
         if not path.is_file():
             raise FileNotFoundError(f"Config file not found: {path}")
         for key, value in _flatten(_read_json(path)).items():
-            env = ENVIRONMENT.get(key)
-            if not (env and os.environ.get(env)):
+            if environment_value(key) is None:
                 self[key] = value
 
     def get_store_spec(
